@@ -1,0 +1,86 @@
+import path from 'node:path';
+import type { BackupOptions, BackupResult } from '../engine/backup/backup.js';
+import type { Config } from '../engine/config.js';
+import { intOption, stringOption, type OptionSpec, type ParsedArgs } from './args.js';
+import { formatBytes, formatDuration } from './output.js';
+
+// `dbops backup-db` flags ↔ the engine's BackupOptions, and the summary a person reads.
+
+/** --no-<category> for every category that can be left out (--no-org-data → org_data). */
+export function categoryFlags(config: Config): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(config.categories)
+      .filter(([, c]) => c.exclude !== 'never')
+      .map(([name]) => [`no-${name.replace(/_/g, '-')}`, name]),
+  );
+}
+
+export function backupOptionSpec(config: Config): OptionSpec {
+  return {
+    target: { type: 'string' },
+    url: { type: 'string' },
+    prod: { type: 'boolean' },
+    label: { type: 'string' },
+    out: { type: 'string' },
+    jobs: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+    ...Object.fromEntries(Object.keys(categoryFlags(config)).map((flag) => [flag, { type: 'boolean' as const }])),
+  };
+}
+
+export function backupInput(args: ParsedArgs, config: Config): BackupOptions {
+  const v = args.values;
+  const flags = categoryFlags(config);
+  return {
+    target: stringOption(v.target),
+    url: stringOption(v.url),
+    prod: v.prod === true,
+    exclude: Object.entries(flags).filter(([flag]) => v[flag] === true).map(([, name]) => name),
+    label: stringOption(v.label),
+    out: stringOption(v.out),
+    jobs: intOption('backup-db', 'jobs', v.jobs),
+  };
+}
+
+export function backupJson(result: BackupResult) {
+  const m = result.manifest;
+  return {
+    ok: true,
+    backupDir: result.backupDir,
+    folder: result.folder,
+    target: m.target,
+    mode: m.mode,
+    createdAt: m.createdAt,
+    categories: m.categories,
+    tables: result.tables,
+    rows: result.rows,
+    sizes: m.sizes,
+    durationsMs: m.durationsMs,
+    files: Object.keys(m.files).length,
+  };
+}
+
+export function backupSummary(result: BackupResult, cwd: string): string {
+  const m = result.manifest;
+  const has = (file: string) => (file in m.files ? '✅' : '—');
+  const shown = path.relative(cwd, result.backupDir);
+  const excluded = m.categories.excluded.map((e) => `${e.name} (${e.mode === 'schema' ? 'schema left out' : 'tables empty'})`);
+  return [
+    '✅ Backup complete',
+    '',
+    `📁 Location:  ${shown.startsWith('..') ? result.backupDir : shown}`,
+    `🎯 Source:    ${m.target} (${m.source.host}:${m.source.port}/${m.source.database}), PostgreSQL ${m.server.version.split(' ')[1] ?? m.server.versionNum}`,
+    '📦 Contents:',
+    `   ${has('dump/toc.dat')} full dump (dump/, directory format, pg_restore -j ready) — ${result.tables} tables, ${result.rows} rows`,
+    `   ${has('schema.sql')} schema.sql   ${has('grants.sql')} grants.sql   ${has('realtime.sql')} realtime.sql   ${has('extensions.sql')} extensions.sql   ${has('roles.sql')} roles.sql`,
+    `   ${has('auth_users.sql')} auth_users.sql (no passwords)   ${has('row_counts.json')} row_counts.json   ${has('restore.sh')} restore.sh`,
+    `   ${m.criticalTables.length > 0 ? '✅' : '—'} ${m.criticalTables.length} critical tables as CSV (data/, FK order in metadata.json)`,
+    `💾 Size:      ${formatBytes(m.sizes.backupBytes)} (database ${formatBytes(m.sizes.databaseBytes)})`,
+    `⏱  Duration:  ${formatDuration(m.durationsMs.total ?? 0)}`,
+    `🔧 Mode:      ${m.mode}; included: ${m.categories.included.join(', ')}${excluded.length > 0 ? `; excluded: ${excluded.join(', ')}` : ''}`,
+    `🕒 Created:   ${m.createdAt}`,
+    '',
+    `Restore with: npx dbops restore-db ${shown.startsWith('..') ? result.backupDir : shown}`,
+  ].join('\n');
+}

@@ -1,0 +1,95 @@
+import { DbopsError } from '../engine/errors.js';
+import { parseCommandArgs } from './args.js';
+import { EXIT_OK, EXIT_USAGE, printError, printJson, printText, progressWriter } from './output.js';
+
+// argv → command → engine → formatted result and exit code. Engine modules are imported
+// lazily so `dbops --help` starts fast.
+
+interface CliCommand {
+  name: string;
+  summary: string;
+  usage: string;
+  run(argv: string[], signal: AbortSignal): Promise<number>;
+}
+
+const COMMANDS: CliCommand[] = [
+  {
+    name: 'backup-db',
+    summary: 'Back up a database into a timestamped folder under storage/backups/',
+    usage:
+      'dbops backup-db [--target NAME | --url URL] [--prod] [--no-transient] [--no-org-data] [--no-auth] [--no-storage] [--label TEXT] [--out DIR] [--jobs N] [--json]',
+    async run(argv, signal) {
+      const { cliContext } = await import('./context.js');
+      const ctx = cliContext(signal);
+      const { backupOptionSpec, backupInput, backupJson, backupSummary } = await import('./backup-command.js');
+      const args = parseCommandArgs('backup-db', argv, backupOptionSpec(ctx.config), 0);
+      if (args.values.help === true) return help('backup-db');
+      const json = args.values.json === true;
+      const { backupDatabase } = await import('../engine/backup/backup.js');
+      const progress = progressWriter(!json && process.stderr.isTTY === true);
+      const result = await backupDatabase(backupInput(args, ctx.config), ctx, (p) => {
+        if (p.phase === 'connect') progress(`connecting to ${p.target}`);
+        else if (p.phase === 'snapshot') progress(`snapshot ${p.snapshot}: ${p.tables} tables`);
+        else if (p.phase === 'dump-table') progress(`dumping ${p.table}`);
+        else if (p.phase === 'csv') progress(`exporting ${p.table} as CSV`);
+        else if (p.phase === 'files') progress('writing schema, grants, roles, realtime and extension files');
+        else if (p.phase === 'checksums') progress('computing checksums');
+      });
+      if (json) printJson(backupJson(result));
+      else printText(backupSummary(result, process.cwd()));
+      return EXIT_OK;
+    },
+  },
+];
+
+function overview(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'dbops — backup and restore for Supabase/PostgreSQL databases',
+    '',
+    'Usage: dbops <command> [options]',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Run dbops <command> --help for its options.',
+  ].join('\n');
+}
+
+function help(name: string): number {
+  const command = COMMANDS.find((c) => c.name === name);
+  printText(command ? `${command.summary}\n\nUsage: ${command.usage}` : overview());
+  return EXIT_OK;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const json = rest.includes('--json');
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    printText(overview());
+    return name === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (command === undefined) {
+    return printError(new DbopsError('USAGE', `Unknown command "${name}"; commands: ${COMMANDS.map((c) => c.name).join(', ')}.`), json);
+  }
+  // SIGINT/SIGTERM stop the work cleanly (children killed, partial output removed); a second one exits at once.
+  const controller = new AbortController();
+  const stop = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write(`\n${signal} received: stopping and cleaning up…\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  try {
+    return await command.run(rest, controller.signal);
+  } catch (error) {
+    return printError(error, json);
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

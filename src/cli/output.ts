@@ -1,0 +1,56 @@
+import { isDbopsError, toDbopsError, type DbopsError } from '../engine/errors.js';
+
+// Everything the CLI writes goes through here: results to stdout, progress and errors to stderr.
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+export function exitCodeFor(error: DbopsError): number {
+  return error.kind === 'usage' ? EXIT_USAGE : EXIT_FAILURE;
+}
+
+/** One line: what happened, what to do, and the stable code. */
+export function formatError(error: DbopsError): string {
+  return `error [${error.code}]: ${error.message} Hint: ${error.hint}`;
+}
+
+export function printError(error: unknown, json: boolean): number {
+  const e = toDbopsError(error);
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ ok: false, error: { code: e.code, message: e.message, hint: e.hint } })}\n`);
+  } else {
+    process.stderr.write(`${formatError(e)}\n`);
+    if (!isDbopsError(error) || e.code === 'INTERNAL') process.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
+  }
+  return exitCodeFor(e);
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function printText(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+/** Progress lines, only for a person at a terminal. */
+export function progressWriter(enabled: boolean): (line: string) => void {
+  if (!enabled) return () => undefined;
+  return (line) => process.stderr.write(`  … ${line}\n`);
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
+
+export function formatDuration(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}

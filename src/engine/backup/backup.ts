@@ -1,0 +1,239 @@
+import { chmod, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { checksumFiles, listFiles, sha256sumText } from '../checksums.js';
+import type { EngineContext } from '../context.js';
+import { describeConnection, formatConnection } from '../connection.js';
+import { DbopsError } from '../errors.js';
+import { parseInput } from '../input.js';
+import { MANIFEST_FORMAT, MANIFEST_VERSION, type Manifest, type RowCounts } from '../manifest.js';
+import { backupFolderName, backupPaths, backupsRoot, partialFolderName } from '../paths.js';
+import { listExtensions, listForeignKeys, listPublications, listSchemas, listTables, listViewReloptions, referencedRoles, serverInfo } from '../pg/catalog.js';
+import { connect } from '../pg/client.js';
+import { fkLoadOrder } from '../pg/fk-order.js';
+import { resolveTarget } from '../targets.js';
+import { assertToolsFit, runTool } from '../tools/pg-tools.js';
+import { authUsersSql } from './auth-users-sql.js';
+import { writeGrantsSql, writeSchemaSql } from './dump-files.js';
+import { runDump } from './dump.js';
+import { extensionsSql, extensionsTsv, tsvField } from './extensions-sql.js';
+import { normaliseSql } from './normalise-sql.js';
+import { realtimeSql } from './realtime-sql.js';
+import { restoreFullSh, restoreSh } from './restore-scripts.js';
+import { rolesSql } from './roles-sql.js';
+import { selectTables } from './selection.js';
+import { countTables, exportCsv } from './table-data.js';
+
+export const backupOptionsSchema = z.strictObject({
+  target: z.string().optional().describe('Configured target to back up (default: the config\'s default_target)'),
+  url: z.string().optional().describe('Connection URL instead of a configured target'),
+  prod: z.boolean().default(false).describe('Production mode: leave out org_data and transient data'),
+  exclude: z.array(z.string()).default([]).describe('Categories to leave out, e.g. ["transient"]'),
+  label: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/, 'a label is 1-40 letters, digits, - or _')
+    .optional()
+    .describe('Label appended to the folder name, e.g. pre-upgrade'),
+  out: z.string().optional().describe('Directory to write this backup into instead of the backups directory'),
+  jobs: z.number().int().min(1).max(64).optional().describe('Parallel pg_dump workers'),
+});
+
+export type BackupOptions = z.input<typeof backupOptionsSchema>;
+
+export type BackupProgress =
+  | { phase: 'connect'; target: string }
+  | { phase: 'snapshot'; snapshot: string; tables: number }
+  | { phase: 'dump-table'; table: string }
+  | { phase: 'csv'; table: string }
+  | { phase: 'files' }
+  | { phase: 'checksums' }
+  | { phase: 'done'; backupDir: string };
+
+export interface BackupResult {
+  backupDir: string;
+  folder: string;
+  manifest: Manifest;
+  tables: number;
+  rows: number;
+}
+
+export async function backupDatabase(input: BackupOptions, ctx: EngineContext, onProgress: (p: BackupProgress) => void = () => undefined): Promise<BackupResult> {
+  const options = parseInput('backup-db', backupOptionsSchema, input);
+  const started = Date.now();
+  const durations: Record<string, number> = {};
+  const target = resolveTarget(ctx.config, options, ctx.env);
+  const jobs = options.jobs ?? ctx.config.backup.jobs;
+  const parent = options.out !== undefined ? path.resolve(ctx.root, options.out) : backupsRoot(ctx.root, ctx.config.backup.dir, ctx.env);
+  await ensureWritable(parent);
+
+  onProgress({ phase: 'connect', target: `${target.name} (${formatConnection(target.spec)})` });
+  const client = await connect(target.spec);
+  // Our own controller lets a failure on one side (catalog, CSV) stop pg_dump on the other.
+  const abort = new AbortController();
+  const signal = ctx.signal ? AbortSignal.any([ctx.signal, abort.signal]) : abort.signal;
+  let workDir: string | undefined;
+  try {
+    // One snapshot for everything: the dump, the counts and the CSVs all see the same rows.
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const snapshot = (await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows[0]!.id;
+    const createdAt = (ctx.now ?? (() => new Date()))();
+    const server = await serverInfo(client);
+    const tools = await assertToolsFit(server.versionNum, ['pg_dump', 'pg_restore', 'pg_dumpall']);
+    const [schemas, tables, fks] = [await listSchemas(client), await listTables(client), await listForeignKeys(client)];
+    const selection = selectTables(ctx.config, options, schemas, tables);
+    onProgress({ phase: 'snapshot', snapshot, tables: selection.dumpedTables.length });
+
+    const fkCycles = fkLoadOrder(selection.dumpedTables, fks)
+      .filter((g) => g.tables.length > 1)
+      .map((g) => ({ tables: g.tables.map(({ schema, table }) => ({ schema, table })), deferrable: g.deferrable }));
+
+    const folder = await freeFolderName(parent, createdAt, target.name, options.label);
+    workDir = path.join(parent, partialFolderName(folder, process.pid));
+    const files = backupPaths(workDir);
+    await mkdir(files.dataDir, { recursive: true, mode: 0o700 });
+
+    const t0 = Date.now();
+    const dump = runDump({
+      connection: target.spec, dir: files.dump, snapshot, jobs, compression: ctx.config.backup.compression,
+      excludedSchemas: selection.excludedSchemas, excludedDataTables: selection.excludedDataTables, signal,
+      onTable: (table) => onProgress({ phase: 'dump-table', table }),
+    }).finally(() => { durations.dump = Date.now() - t0; });
+    dump.catch(() => undefined); // awaited below; a failure here must not surface as unhandled first
+
+    let counted, critical, authUsers, extensions, publications, viewOptions, neededRoles;
+    try {
+      const t1 = Date.now();
+      const excludedData = new Set(selection.excludedDataTables.map((t) => t.oid));
+      counted = await countTables(client, selection.dumpedTables, excludedData, signal);
+      durations.rowCounts = Date.now() - t1;
+      const t2 = Date.now();
+      const groups = fkLoadOrder(selection.criticalTables, fks);
+      critical = [];
+      for (const [group, g] of groups.entries()) {
+        for (const t of g.tables) {
+          signal.throwIfAborted();
+          onProgress({ phase: 'csv', table: `${t.schema}.${t.table}` });
+          await exportCsv(client, t, files.csv(t.schema, t.table));
+          const rows = counted.find((c) => c.schema === t.schema && c.table === t.table)?.rows ?? 0;
+          critical.push({ schema: t.schema, table: t.table, file: path.relative(workDir, files.csv(t.schema, t.table)), rows, group });
+        }
+      }
+      durations.csv = Date.now() - t2;
+      authUsers = selection.excludedSchemas.includes('auth') ? undefined : await authUsersSql(client);
+      extensions = await listExtensions(client);
+      publications = await listPublications(client);
+      viewOptions = await listViewReloptions(client);
+      neededRoles = await referencedRoles(client, schemas.filter((s) => !selection.excludedSchemas.includes(s)));
+      await dump;
+      await client.query('COMMIT');
+    } catch (error) {
+      abort.abort();
+      await dump.catch(() => undefined);
+      throw error;
+    }
+
+    onProgress({ phase: 'files' });
+    const t3 = Date.now();
+    const roleDump = await runTool('pg_dumpall', ['--roles-only', '--no-role-passwords'], { connection: target.spec, signal });
+    const roles = rolesSql(normaliseSql(roleDump.stdout), neededRoles, ctx.config.reserved_roles);
+    await writeSchemaSql(files.dump, files.schemaSql, signal);
+    await writeGrantsSql(files.dump, files.grantsSql, path.join(workDir, '.acl.list'), signal);
+    const source = describeConnection(target.spec);
+    const sourceText = `${target.name} (${source.host}:${source.port}/${source.database})`;
+    const texts: Array<[string, string]> = [
+      [files.rolesSql, roles.sql],
+      [files.extensionsSql, extensionsSql(extensions)],
+      [files.extensionsTsv, extensionsTsv(extensions)],
+      [files.realtimeSql, realtimeSql(publications.publications, publications.members)],
+      [files.versionTxt, `server\t${server.version}\nserver_version_num\t${server.versionNum}\n${Object.entries(tools).map(([k, v]) => `${k}\t${v}`).join('\n')}\n`],
+      [files.viewsReloptionsTsv, `${['schema\tview\tkind\toptions', ...viewOptions.map((v) => [v.schema, v.view, v.kind, v.options].map(tsvField).join('\t'))].join('\n')}\n`],
+      [files.rowCounts, `${JSON.stringify({ tables: counted } satisfies RowCounts, null, 2)}\n`],
+      [files.restoreSh, restoreSh({ folder, createdAt: createdAt.toISOString(), source: sourceText, hasAuthUsers: authUsers !== undefined })],
+      [files.restoreFullSh, restoreFullSh(ctx.root)],
+    ];
+    if (authUsers !== undefined) texts.push([files.authUsersSql, authUsers.sql]);
+    for (const [file, text] of texts) await writeFile(file, text, { mode: 0o600 });
+    await chmod(files.restoreSh, 0o700);
+    await chmod(files.restoreFullSh, 0o700);
+    durations.files = Date.now() - t3;
+
+    onProgress({ phase: 'checksums' });
+    await restrictModes(workDir);
+    const relative = (await listFiles(workDir)).filter((f) => f !== 'metadata.json' && f !== 'checksums.sha256');
+    const sums = await checksumFiles(workDir, relative);
+    await writeFile(files.checksums, sha256sumText(sums), { mode: 0o600 });
+    Object.assign(sums, await checksumFiles(workDir, ['checksums.sha256']));
+    const dumpBytes = Object.entries(sums).filter(([f]) => f.startsWith('dump/')).reduce((n, [, s]) => n + s.bytes, 0);
+    durations.total = Date.now() - started;
+
+    const manifest: Manifest = {
+      format: MANIFEST_FORMAT,
+      formatVersion: MANIFEST_VERSION,
+      createdAt: createdAt.toISOString(),
+      target: target.name,
+      label: options.label ?? null,
+      mode: selection.mode,
+      source,
+      server: { version: server.version, versionNum: server.versionNum },
+      tools,
+      options: { prod: options.prod, exclude: options.exclude, jobs, compression: ctx.config.backup.compression, contentHashes: false },
+      categories: { included: selection.included, excluded: selection.excluded },
+      excludedSchemas: selection.excludedSchemas,
+      managedSchemas: selection.managedSchemas,
+      excludedDataTables: selection.excludedDataTables.map(({ schema, table }) => ({ schema, table })),
+      criticalTables: critical,
+      fkCycles,
+      snapshot,
+      durationsMs: durations,
+      sizes: { databaseBytes: server.databaseBytes, backupBytes: Object.values(sums).reduce((n, s) => n + s.bytes, 0), dumpBytes },
+      files: sums,
+    };
+    // metadata.json is the "complete" marker: written last, so a folder without it (or whose
+    // checksums fail) is never taken for a backup; then one atomic rename publishes the folder.
+    await writeFile(files.metadata, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600, flush: true });
+    signal.throwIfAborted();
+    const backupDir = path.join(parent, folder);
+    await rename(workDir, backupDir).catch((error: NodeJS.ErrnoException) => {
+      throw new DbopsError('BACKUP_EXISTS', `Cannot publish backup ${folder}: ${error.code ?? error.message}.`, { cause: error });
+    });
+    workDir = undefined;
+    onProgress({ phase: 'done', backupDir });
+    return { backupDir, folder, manifest, tables: counted.length, rows: counted.reduce((n, c) => n + c.rows, 0) };
+  } catch (error) {
+    throw signal.aborted && ctx.signal?.aborted ? new DbopsError('INTERRUPTED', 'The backup was interrupted; the unfinished folder was removed.', { cause: error }) : error;
+  } finally {
+    await client.end().catch(() => undefined);
+    if (workDir !== undefined) await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+async function ensureWritable(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const info = await stat(dir);
+    if (!info.isDirectory()) throw new Error('not a directory');
+  } catch (error) {
+    throw new DbopsError('BACKUP_DIR_UNWRITABLE', `Cannot write backups to ${dir}: ${(error as Error).message}.`, { cause: error });
+  }
+}
+
+/** Two backups of one target in the same second would share a name: the later one takes the next second's. */
+async function freeFolderName(parent: string, createdAt: Date, target: string, label: string | undefined): Promise<string> {
+  const existing = new Set(await readdir(parent));
+  let when = createdAt;
+  for (let i = 0; i < 3; i++) {
+    const name = backupFolderName(when, target, label);
+    if (!existing.has(name)) return name;
+    when = new Date(when.getTime() + 1000);
+  }
+  throw new DbopsError('BACKUP_EXISTS', `A backup named ${backupFolderName(createdAt, target, label)} already exists.`);
+}
+
+async function restrictModes(dir: string): Promise<void> {
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    const full = path.join(entry.parentPath, entry.name);
+    if (entry.isDirectory()) await chmod(full, 0o700);
+    else if (entry.isFile() && !/restore(-full)?\.sh$/.test(entry.name)) await chmod(full, 0o600);
+  }
+  await chmod(dir, 0o700);
+}

@@ -1,0 +1,73 @@
+// One catalogue of every failure the engine can report. Each code is stable (tests and
+// scripts match on it); the message says what happened in one line, the hint what to do.
+
+export type ErrorKind = 'usage' | 'failure';
+
+interface Entry {
+  kind: ErrorKind;
+  hint: string;
+}
+
+export const ERROR_CATALOGUE = {
+  CONFIG_INVALID: { kind: 'usage', hint: 'Fix the keys named above in dbops.config.yaml (delete the file to use the defaults).' },
+  CONFIG_UNREADABLE: { kind: 'usage', hint: 'Check that dbops.config.yaml is readable YAML.' },
+  TARGET_UNKNOWN: { kind: 'usage', hint: 'Use one of the targets in dbops.config.yaml, or pass --url.' },
+  TARGET_URL_MISSING: { kind: 'usage', hint: 'Set the environment variable (or put it in .env), or pass --url.' },
+  URL_INVALID: { kind: 'usage', hint: 'Use a URL like postgres://user:password@host:5432/database?sslmode=require.' },
+  URL_POOLER_TRANSACTION: {
+    kind: 'usage',
+    hint: 'Use the session pooler or the direct connection on port 5432: transaction pooling (port 6543) breaks pg_dump.',
+  },
+  USAGE: { kind: 'usage', hint: 'Run dbops --help for the commands and their options.' },
+  OPTION_INVALID: { kind: 'usage', hint: 'Run dbops <command> --help for the valid options.' },
+  TOOL_MISSING: {
+    kind: 'failure',
+    hint: 'Install the PostgreSQL client tools (Debian/Ubuntu: apt-get install postgresql-client; macOS: brew install libpq), or set PG_BIN_DIR.',
+  },
+  TOOL_TOO_OLD: {
+    kind: 'failure',
+    hint: 'Install client tools whose major version is at least the server\'s (e.g. apt-get install postgresql-client-17 from apt.postgresql.org), or set PG_BIN_DIR to them.',
+  },
+  TOOL_FAILED: { kind: 'failure', hint: 'Read the tool output above; rerun with the same options once the cause is fixed.' },
+  TOOL_KILLED: { kind: 'failure', hint: 'The tool was stopped by a signal (killed, out of memory or interrupted); nothing was kept. Rerun the command.' },
+  CONNECT_FAILED: { kind: 'failure', hint: 'Check host, port, network access and sslmode; the server must answer within 10 s.' },
+  AUTH_FAILED: { kind: 'failure', hint: 'Check the user name and password in the target URL (the password is never printed).' },
+  DATABASE_MISSING: { kind: 'failure', hint: 'Check the database name in the target URL.' },
+  QUERY_FAILED: { kind: 'failure', hint: 'Check that the user may read the catalog and the selected tables.' },
+  BACKUP_DIR_UNWRITABLE: { kind: 'failure', hint: 'Check that the backups directory exists and is writable, or pass --out DIR.' },
+  BACKUP_EXISTS: { kind: 'failure', hint: 'Wait a second and rerun, or pass a different --label.' },
+  BACKUP_INCOMPLETE: { kind: 'failure', hint: 'The run was interrupted; nothing was kept. Rerun the backup.' },
+  INTERRUPTED: { kind: 'failure', hint: 'The run was interrupted by a signal; nothing half-written was kept.' },
+  FK_CYCLE: { kind: 'failure', hint: 'The tables form a foreign-key cycle that is not deferrable; make one constraint DEFERRABLE.' },
+  INTERNAL: { kind: 'failure', hint: 'This is a bug in dbops; please report it with the command you ran.' },
+} as const satisfies Record<string, Entry>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export class DbopsError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string;
+  readonly kind: ErrorKind;
+  /** Extra lines (e.g. every invalid config key) shown after the message. */
+  readonly details: readonly string[];
+
+  constructor(code: ErrorCode, message: string, options: { hint?: string; details?: string[]; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'DbopsError';
+    this.code = code;
+    this.kind = ERROR_CATALOGUE[code].kind;
+    this.hint = options.hint ?? ERROR_CATALOGUE[code].hint;
+    this.details = options.details ?? [];
+  }
+}
+
+export function isDbopsError(error: unknown): error is DbopsError {
+  return error instanceof DbopsError;
+}
+
+/** Anything that is not already a DbopsError becomes INTERNAL, keeping the original as cause. */
+export function toDbopsError(error: unknown): DbopsError {
+  if (isDbopsError(error)) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new DbopsError('INTERNAL', message, { cause: error });
+}

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+
+// metadata.json: what a backup holds and the sha256 of every other file in it. The restore
+// side validates a folder against this same schema before it touches any database.
+
+export const MANIFEST_FORMAT = 'dbops-backup';
+export const MANIFEST_VERSION = 1;
+
+const tableRef = z.strictObject({ schema: z.string(), table: z.string() });
+
+export const fileEntrySchema = z.strictObject({
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  bytes: z.number().int().nonnegative(),
+});
+
+export const manifestSchema = z.strictObject({
+  format: z.literal(MANIFEST_FORMAT),
+  formatVersion: z.literal(MANIFEST_VERSION),
+  /** ISO-8601 UTC, the moment the snapshot was taken. */
+  createdAt: z.iso.datetime(),
+  target: z.string(),
+  label: z.string().nullable(),
+  mode: z.enum(['full', 'prod', 'custom']),
+  source: z.strictObject({ host: z.string(), port: z.number().int(), database: z.string(), user: z.string() }),
+  server: z.strictObject({ version: z.string(), versionNum: z.number().int() }),
+  tools: z.record(z.string(), z.string()),
+  options: z.strictObject({
+    prod: z.boolean(),
+    exclude: z.array(z.string()),
+    jobs: z.number().int(),
+    compression: z.number().int(),
+    contentHashes: z.boolean(),
+  }),
+  categories: z.strictObject({
+    included: z.array(z.string()),
+    excluded: z.array(z.strictObject({ name: z.string(), mode: z.enum(['schema', 'data']) })),
+  }),
+  excludedSchemas: z.array(z.string()),
+  managedSchemas: z.array(z.string()),
+  excludedDataTables: z.array(tableRef),
+  /** Critical tables in foreign-key load order, each with its CSV file. */
+  criticalTables: z.array(tableRef.extend({ file: z.string(), rows: z.number().int().nonnegative(), group: z.number().int() })),
+  fkCycles: z.array(z.strictObject({ tables: z.array(tableRef), deferrable: z.boolean() })),
+  snapshot: z.string(),
+  durationsMs: z.record(z.string(), z.number().nonnegative()),
+  sizes: z.strictObject({ databaseBytes: z.number().int(), backupBytes: z.number().int(), dumpBytes: z.number().int() }),
+  /** Relative path → checksum, for every file of the backup except metadata.json. */
+  files: z.record(z.string(), fileEntrySchema),
+});
+
+export type Manifest = z.infer<typeof manifestSchema>;
+
+export const rowCountsSchema = z.strictObject({
+  tables: z.array(
+    tableRef.extend({
+      rows: z.number().int().nonnegative(),
+      /** False for tables whose rows the backup left out: they restore empty. */
+      dataIncluded: z.boolean(),
+    }),
+  ),
+});
+
+export type RowCounts = z.infer<typeof rowCountsSchema>;
