@@ -67,7 +67,7 @@ const DEFAULT_CATEGORIES = {
 // contents come back through CREATE EXTENSION (extensions.sql) and realtime.sql, not the dump.
 const DEFAULT_MANAGED_SCHEMAS = [
   'realtime', '_realtime', 'supabase_functions', 'graphql', 'graphql_public', 'vault', 'pgsodium',
-  'pgsodium_masks', 'net', 'pgbouncer', 'extensions', '_analytics', 'supabase_migrations', 'pgtle',
+  'pgsodium_masks', 'net', 'pgbouncer', '_analytics', 'supabase_migrations', 'pgtle',
 ];
 
 const DEFAULT_RESERVED_ROLES = [

@@ -93,12 +93,21 @@ export async function backupDatabase(input: BackupOptions, ctx: EngineContext, o
     await mkdir(files.dataDir, { recursive: true, mode: 0o700 });
 
     const t0 = Date.now();
+    // A failed pg_dump stops the work on the snapshot connection at once, and vice versa;
+    // the first failure is the one reported.
+    let dumpError: unknown;
     const dump = runDump({
       connection: target.spec, dir: files.dump, snapshot, jobs, compression: ctx.config.backup.compression,
       excludedSchemas: selection.excludedSchemas, excludedDataTables: selection.excludedDataTables, signal,
       onTable: (table) => onProgress({ phase: 'dump-table', table }),
-    }).finally(() => { durations.dump = Date.now() - t0; });
-    dump.catch(() => undefined); // awaited below; a failure here must not surface as unhandled first
+    }).then(
+      () => { durations.dump = Date.now() - t0; },
+      (error: unknown) => { dumpError = error; abort.abort(); throw error; },
+    );
+    dump.catch(() => undefined); // awaited below; must not count as unhandled meanwhile
+    // Ending the client is the only way to stop a catalog query that waits on a lock.
+    const endClient = () => void client.end().catch(() => undefined);
+    signal.addEventListener('abort', endClient, { once: true });
 
     let counted, critical, authUsers, extensions, publications, viewOptions, neededRoles;
     try {
@@ -107,9 +116,8 @@ export async function backupDatabase(input: BackupOptions, ctx: EngineContext, o
       counted = await countTables(client, selection.dumpedTables, excludedData, signal);
       durations.rowCounts = Date.now() - t1;
       const t2 = Date.now();
-      const groups = fkLoadOrder(selection.criticalTables, fks);
       critical = [];
-      for (const [group, g] of groups.entries()) {
+      for (const [group, g] of fkLoadOrder(selection.criticalTables, fks).entries()) {
         for (const t of g.tables) {
           signal.throwIfAborted();
           onProgress({ phase: 'csv', table: `${t.schema}.${t.table}` });
@@ -129,7 +137,9 @@ export async function backupDatabase(input: BackupOptions, ctx: EngineContext, o
     } catch (error) {
       abort.abort();
       await dump.catch(() => undefined);
-      throw error;
+      throw dumpError ?? error;
+    } finally {
+      signal.removeEventListener('abort', endClient);
     }
 
     onProgress({ phase: 'files' });

@@ -73,14 +73,18 @@ export function fkLoadOrder<T extends { oid: number }>(tables: readonly T[], edg
   }
 
   const position = new Map(tables.map((t, i) => [t.oid, i] as const));
-  return components.map((component) => {
-    const members = new Set(component);
-    const inner = edges.filter((e) => members.has(e.child) && members.has(e.parent));
+  const componentOf = new Map<number, number>();
+  components.forEach((component, i) => component.forEach((oid) => componentOf.set(oid, i)));
+  const cyclic = new Set<number>();
+  const notDeferrable = new Set<number>();
+  for (const edge of edges) {
+    const c = componentOf.get(edge.child);
+    if (c === undefined || c !== componentOf.get(edge.parent)) continue;
+    cyclic.add(c);
+    if (!edge.deferrable) notDeferrable.add(c);
+  }
+  return components.map((component, i) => {
     component.sort((a, b) => position.get(a)! - position.get(b)!);
-    return {
-      tables: component.map((oid) => byOid.get(oid)!),
-      cyclic: inner.length > 0,
-      deferrable: inner.every((e) => e.deferrable),
-    };
+    return { tables: component.map((oid) => byOid.get(oid)!), cyclic: cyclic.has(i), deferrable: !notDeferrable.has(i) };
   });
 }

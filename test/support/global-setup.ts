@@ -1,0 +1,50 @@
+import type { TestProject } from 'vitest/node';
+import pg from 'pg';
+import { startTestServer, type TestServer } from './server-providers.js';
+
+// Once per test run: pick the server, create the cluster-wide roles the fixtures need (only
+// those missing), and on teardown drop exactly the roles this run created.
+
+export const FIXTURE_ROLES = ['anon', 'authenticated', 'service_role', 'dbops_fixture_owner'];
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    adminUrl: string;
+    provider: string;
+  }
+}
+
+let server: TestServer | undefined;
+let createdRoles: string[] = [];
+
+export async function setup(project: TestProject): Promise<void> {
+  server = await startTestServer();
+  const client = new pg.Client({ connectionString: server.adminUrl });
+  await client.connect();
+  try {
+    for (const role of FIXTURE_ROLES) {
+      const exists = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+      if (exists.rowCount === 0) {
+        await client.query(`CREATE ROLE ${client.escapeIdentifier(role)} NOLOGIN`);
+        createdRoles.push(role);
+      }
+    }
+  } finally {
+    await client.end();
+  }
+  project.provide('adminUrl', server.adminUrl);
+  project.provide('provider', server.provider);
+  process.stderr.write(`[dbops tests] PostgreSQL from provider "${server.provider}"\n`);
+}
+
+export async function teardown(): Promise<void> {
+  if (server === undefined) return;
+  if (createdRoles.length > 0) {
+    const client = new pg.Client({ connectionString: server.adminUrl });
+    await client.connect();
+    for (const role of createdRoles) await client.query(`DROP ROLE IF EXISTS ${client.escapeIdentifier(role)}`).catch(() => undefined);
+    await client.end();
+    createdRoles = [];
+  }
+  await server.stop();
+}

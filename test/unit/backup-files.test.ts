@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/engine/config.js';
+import { dumpArgs, exactPattern } from '../../src/engine/backup/dump.js';
+import { normaliseSql } from '../../src/engine/backup/normalise-sql.js';
+import { parseRoleDump, readIdentifier, rolesSql } from '../../src/engine/backup/roles-sql.js';
+import { chooseCategories, matchesPattern } from '../../src/engine/backup/selection.js';
+import { backupFolderName, backupPaths } from '../../src/engine/paths.js';
+
+const config = parseConfig('{}', 'defaults');
+
+describe('category selection', () => {
+  it('--prod leaves out exactly what --no-transient --no-org-data leaves out', () => {
+    expect(chooseCategories(config, { prod: true, exclude: [] })).toEqual(chooseCategories(config, { prod: false, exclude: ['transient', 'org_data'] }));
+  });
+  it('refuses to leave out core', () => {
+    expect(() => chooseCategories(config, { prod: false, exclude: ['core'] })).toThrow('Category "core" cannot be left out');
+  });
+  it('matches schema.table globs exactly, case and all', () => {
+    expect(matchesPattern('public.rbac_*', { schema: 'public', table: 'rbac_roles' })).toBe(true);
+    expect(matchesPattern('public.rbac_*', { schema: 'public', table: 'RBAC_roles' })).toBe(false);
+    expect(matchesPattern('auth.*', { schema: 'authx', table: 'users' })).toBe(false);
+    expect(matchesPattern('a.b+c', { schema: 'a', table: 'bbc' })).toBe(false);
+  });
+});
+
+describe('pg_dump arguments', () => {
+  it('quotes names so pattern characters in them stay literal', () => {
+    expect(exactPattern('My "odd" *name')).toBe('"My ""odd"" *name"');
+    const args = dumpArgs({ dir: '/b/dump', snapshot: '00000003-1', jobs: 2, compression: 1, excludedSchemas: ['auth'], excludedDataTables: [{ schema: 'public', table: 'tasks' }] });
+    expect(args).toEqual(expect.arrayContaining(['--format=directory', '--snapshot=00000003-1', '--exclude-schema="auth"', '--exclude-table-data="public"."tasks"', '--no-publications']));
+  });
+});
+
+describe('normalising plain SQL', () => {
+  it('drops \\restrict and \\unrestrict lines and nothing else', () => {
+    const sql = '--\n\\restrict AbC123\nSET x = 1;\nSELECT \'\\restrict\';\n\\unrestrict AbC123\n';
+    expect(normaliseSql(sql)).toBe("--\nSET x = 1;\nSELECT '\\restrict';\n");
+  });
+});
+
+describe('roles.sql from pg_dumpall', () => {
+  const dump = [
+    'CREATE ROLE anon;',
+    'ALTER ROLE anon WITH NOSUPERUSER INHERIT NOLOGIN;',
+    'CREATE ROLE "Report ""Writer""";',
+    'ALTER ROLE "Report ""Writer""" WITH NOSUPERUSER INHERIT LOGIN;',
+    'CREATE ROLE supabase_admin;',
+    'GRANT "Report ""Writer""" TO authenticated GRANTED BY postgres;',
+  ].join('\n');
+
+  it('reads quoted identifiers the way pg_dumpall writes them', () => {
+    expect(readIdentifier('CREATE ROLE "a ""b"" c";', 12)).toEqual({ name: 'a "b" c', end: 23 });
+    expect(parseRoleDump(dump).memberships).toEqual([{ role: 'Report "Writer"', member: 'authenticated', statement: 'GRANT "Report ""Writer""" TO authenticated;' }]);
+  });
+
+  it('keeps needed custom roles, NOLOGIN, inside create-if-missing blocks', () => {
+    const { sql, roles } = rolesSql(dump, ['anon', 'Report "Writer"', 'supabase_admin'], config.reserved_roles);
+    expect(roles).toEqual(['Report "Writer"']);
+    expect(sql).toContain(`IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'Report "Writer"') THEN`);
+    expect(sql).toContain('ALTER ROLE "Report ""Writer""" WITH NOSUPERUSER INHERIT NOLOGIN;');
+    expect(sql).not.toMatch(/CREATE ROLE (anon|supabase_admin)/);
+    expect(sql).toContain('GRANT "Report ""Writer""" TO authenticated;');
+  });
+});
+
+describe('backup paths', () => {
+  it('names folders by UTC time, target and label, and file names stay safe', () => {
+    expect(backupFolderName(new Date('2026-11-23T07:15:02.123Z'), 'prod', 'pre-upgrade')).toBe('20261123_071502_prod_pre-upgrade');
+    expect(backupPaths('/b').csv('rag_data', 'Mixed Case "Q"/x')).toBe('/b/data/rag_data.Mixed%20Case%20%22Q%22%2Fx.csv');
+  });
+});
