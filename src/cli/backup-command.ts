@@ -24,6 +24,8 @@ export function backupOptionSpec(config: Config): OptionSpec {
     out: { type: 'string' },
     jobs: { type: 'string' },
     json: { type: 'boolean' },
+    'content-hashes': { type: 'boolean' },
+    'no-content-hashes': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
     ...Object.fromEntries(Object.keys(categoryFlags(config)).map((flag) => [flag, { type: 'boolean' as const }])),
   };
@@ -40,6 +42,7 @@ export function backupInput(args: ParsedArgs, config: Config): BackupOptions {
     label: stringOption(v.label),
     out: stringOption(v.out),
     jobs: intOption('backup-db', 'jobs', v.jobs),
+    contentHashes: v['content-hashes'] === true ? true : v['no-content-hashes'] === true ? false : undefined,
   };
 }
 

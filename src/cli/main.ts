@@ -1,6 +1,6 @@
 import { DbopsError } from '../engine/errors.js';
 import { parseCommandArgs } from './args.js';
-import { EXIT_OK, EXIT_USAGE, printError, printJson, printText, progressWriter } from './output.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, printError, printJson, printText, progressWriter } from './output.js';
 
 // argv → command → engine → formatted result and exit code. Engine modules are imported
 // lazily so `dbops --help` starts fast.
@@ -17,7 +17,7 @@ const COMMANDS: CliCommand[] = [
     name: 'backup-db',
     summary: 'Back up a database into a timestamped folder under storage/backups/',
     usage:
-      'dbops backup-db [--target NAME | --url URL] [--prod] [--no-transient] [--no-org-data] [--no-auth] [--no-storage] [--label TEXT] [--out DIR] [--jobs N] [--json]',
+      'dbops backup-db [--target NAME | --url URL] [--prod] [--no-transient] [--no-org-data] [--no-auth] [--no-storage] [--label TEXT] [--out DIR] [--jobs N] [--content-hashes | --no-content-hashes] [--json]',
     async run(argv, signal) {
       const { cliContext } = await import('./context.js');
       const ctx = cliContext(signal);
@@ -38,6 +38,35 @@ const COMMANDS: CliCommand[] = [
       if (json) printJson(backupJson(result));
       else printText(backupSummary(result, process.cwd()));
       return EXIT_OK;
+    },
+  },
+  {
+    name: 'restore-db',
+    summary: 'Restore the latest (or a given) backup into a database, safely, and verify it',
+    usage:
+      'dbops restore-db [PATH] [--from TARGET] [--target NAME | --url URL] [--yes] [--confirm DBNAME] [--jobs N] [--no-safety-backup] [--data-only --tables s.t,…] [--verify counts|content] [--json]',
+    async run(argv, signal) {
+      const { cliContext } = await import('./context.js');
+      const ctx = cliContext(signal);
+      const r = await import('./restore-command.js');
+      const args = parseCommandArgs('restore-db', argv, r.restoreOptionSpec, 1);
+      if (args.values.help === true) return help('restore-db');
+      const json = args.values.json === true;
+      const { restoreDatabase } = await import('../engine/restore/restore.js');
+      const progress = progressWriter(!json && process.stderr.isTTY === true);
+      const result = await restoreDatabase(r.restoreInput(args), ctx, {
+        ask: process.stdin.isTTY === true && !json ? r.askOnTerminal : undefined,
+        onProgress: (p) => {
+          if (p.phase === 'plan' && !json) process.stderr.write(`${r.planText(p.plan)}\n`);
+          else if (p.phase === 'safety-backup') progress('taking the pre-restore safety snapshot of the target');
+          else if (p.phase === 'step') progress(`restoring: ${p.step}`);
+          else if (p.phase === 'rollback') progress(`restore failed: putting the target back from ${p.snapshotDir}`);
+          else if (p.phase === 'verify') progress('verifying row counts');
+        },
+      });
+      if (json) printJson(r.restoreJson(result));
+      else printText(r.restoreSummary(result, process.cwd()));
+      return result.verification.verified ? EXIT_OK : EXIT_FAILURE;
     },
   },
 ];

@@ -39,6 +39,17 @@ export const ERROR_CATALOGUE = {
   BACKUP_INCOMPLETE: { kind: 'failure', hint: 'The run was interrupted; nothing was kept. Rerun the backup.' },
   INTERRUPTED: { kind: 'failure', hint: 'The run was interrupted by a signal; nothing half-written was kept.' },
   FK_CYCLE: { kind: 'failure', hint: 'The tables form a foreign-key cycle that is not deferrable; make one constraint DEFERRABLE.' },
+  BACKUP_NOT_FOUND: { kind: 'usage', hint: 'Pass the path of a backup folder, or run dbops list-backups to see them.' },
+  BACKUP_INVALID: { kind: 'usage', hint: 'Pass a folder made by dbops backup-db (it holds metadata.json) or by the old backup scripts.' },
+  BACKUP_CORRUPT: { kind: 'failure', hint: 'The backup was changed or damaged after it was written; restore another one (dbops list-backups).' },
+  NO_BACKUPS: { kind: 'usage', hint: 'Take one first with dbops backup-db, or pass a backup folder path.' },
+  CONFIRMATION_REQUIRED: { kind: 'usage', hint: 'Review the backup and target above, then rerun with --yes.' },
+  CONFIRM_MISMATCH: { kind: 'usage', hint: 'For a protected target pass --confirm with the exact name of the target database.' },
+  CANCELLED: { kind: 'failure', hint: 'Nothing was changed.' },
+  RESTORE_LOCKED: { kind: 'failure', hint: 'Another restore into this database is running; wait for it to finish.' },
+  RESTORE_FAILED: { kind: 'failure', hint: 'The target was put back as it was from the pre-restore snapshot; fix the cause above and rerun.' },
+  ROLLBACK_FAILED: { kind: 'failure', hint: 'Restore the pre-restore snapshot named above by hand: dbops restore-db <that folder> --no-safety-backup.' },
+  VERIFY_FAILED: { kind: 'failure', hint: 'Row counts or content differ from the backup; see the tables listed. The backup may not match this target\'s setup.' },
   INTERNAL: { kind: 'failure', hint: 'This is a bug in dbops; please report it with the command you ran.' },
 } as const satisfies Record<string, Entry>;
 

@@ -40,6 +40,8 @@ export const manifestSchema = z.strictObject({
   excludedDataTables: z.array(tableRef),
   /** Critical tables in foreign-key load order, each with its CSV file. */
   criticalTables: z.array(tableRef.extend({ file: z.string(), rows: z.number().int().nonnegative(), group: z.number().int() })),
+  /** Every role the dump's owners, grants and policies name; a restore creates missing ones NOLOGIN. */
+  rolesNeeded: z.array(z.string()),
   fkCycles: z.array(z.strictObject({ tables: z.array(tableRef), deferrable: z.boolean() })),
   snapshot: z.string(),
   durationsMs: z.record(z.string(), z.number().nonnegative()),
@@ -61,3 +63,10 @@ export const rowCountsSchema = z.strictObject({
 });
 
 export type RowCounts = z.infer<typeof rowCountsSchema>;
+
+/** content_hashes.json: per-table fingerprints from the backup's snapshot (see contentHash). */
+export const contentHashesSchema = z.strictObject({
+  tables: z.array(tableRef.extend({ hash: z.string().regex(/^[0-9a-f]{32}$/) })),
+});
+
+export type ContentHashes = z.infer<typeof contentHashesSchema>;

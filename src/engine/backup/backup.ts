@@ -6,12 +6,12 @@ import type { EngineContext } from '../context.js';
 import { describeConnection, formatConnection } from '../connection.js';
 import { DbopsError } from '../errors.js';
 import { parseInput } from '../input.js';
-import { MANIFEST_FORMAT, MANIFEST_VERSION, type Manifest, type RowCounts } from '../manifest.js';
+import { MANIFEST_FORMAT, MANIFEST_VERSION, type ContentHashes, type Manifest, type RowCounts } from '../manifest.js';
 import { backupFolderName, backupPaths, backupsRoot, partialFolderName } from '../paths.js';
 import { listExtensions, listForeignKeys, listPublications, listSchemas, listTables, listViewReloptions, referencedRoles, serverInfo } from '../pg/catalog.js';
 import { connect } from '../pg/client.js';
 import { fkLoadOrder } from '../pg/fk-order.js';
-import { resolveTarget } from '../targets.js';
+import { resolveTarget, type ResolvedTarget } from '../targets.js';
 import { assertToolsFit, runTool } from '../tools/pg-tools.js';
 import { authUsersSql } from './auth-users-sql.js';
 import { writeGrantsSql, writeSchemaSql } from './dump-files.js';
@@ -22,7 +22,7 @@ import { realtimeSql } from './realtime-sql.js';
 import { restoreFullSh, restoreSh } from './restore-scripts.js';
 import { rolesSql } from './roles-sql.js';
 import { selectTables } from './selection.js';
-import { countTables, exportCsv } from './table-data.js';
+import { contentHash, countTables, exportCsv } from './table-data.js';
 
 export const backupOptionsSchema = z.strictObject({
   target: z.string().optional().describe('Configured target to back up (default: the config\'s default_target)'),
@@ -36,6 +36,7 @@ export const backupOptionsSchema = z.strictObject({
     .describe('Label appended to the folder name, e.g. pre-upgrade'),
   out: z.string().optional().describe('Directory to write this backup into instead of the backups directory'),
   jobs: z.number().int().min(1).max(64).optional().describe('Parallel pg_dump workers'),
+  contentHashes: z.boolean().optional().describe('Record per-table content hashes (default: when the database is under the configured size)'),
 });
 
 export type BackupOptions = z.input<typeof backupOptionsSchema>;
@@ -59,9 +60,18 @@ export interface BackupResult {
 
 export async function backupDatabase(input: BackupOptions, ctx: EngineContext, onProgress: (p: BackupProgress) => void = () => undefined): Promise<BackupResult> {
   const options = parseInput('backup-db', backupOptionsSchema, input);
+  return backupTarget(resolveTarget(ctx.config, options, ctx.env), options, ctx, onProgress);
+}
+
+/** Backs up an already resolved target (restore's safety snapshot comes through here). */
+export async function backupTarget(
+  target: ResolvedTarget,
+  options: z.output<typeof backupOptionsSchema>,
+  ctx: EngineContext,
+  onProgress: (p: BackupProgress) => void = () => undefined,
+): Promise<BackupResult> {
   const started = Date.now();
   const durations: Record<string, number> = {};
-  const target = resolveTarget(ctx.config, options, ctx.env);
   const jobs = options.jobs ?? ctx.config.backup.jobs;
   const parent = options.out !== undefined ? path.resolve(ctx.root, options.out) : backupsRoot(ctx.root, ctx.config.backup.dir, ctx.env);
   await ensureWritable(parent);
@@ -109,12 +119,23 @@ export async function backupDatabase(input: BackupOptions, ctx: EngineContext, o
     const endClient = () => void client.end().catch(() => undefined);
     signal.addEventListener('abort', endClient, { once: true });
 
+    const withHashes = options.contentHashes ?? server.databaseBytes < ctx.config.backup.content_hashes_max_bytes;
+    let hashes: ContentHashes['tables'] | undefined;
     let counted, critical, authUsers, extensions, publications, viewOptions, neededRoles;
     try {
       const t1 = Date.now();
       const excludedData = new Set(selection.excludedDataTables.map((t) => t.oid));
       counted = await countTables(client, selection.dumpedTables, excludedData, signal);
       durations.rowCounts = Date.now() - t1;
+      if (withHashes) {
+        const th = Date.now();
+        hashes = [];
+        for (const t of counted.filter((c) => c.dataIncluded)) {
+          signal.throwIfAborted();
+          hashes.push({ schema: t.schema, table: t.table, hash: await contentHash(client, t) });
+        }
+        durations.contentHashes = Date.now() - th;
+      }
       const t2 = Date.now();
       critical = [];
       for (const [group, g] of fkLoadOrder(selection.criticalTables, fks).entries()) {
@@ -162,6 +183,7 @@ export async function backupDatabase(input: BackupOptions, ctx: EngineContext, o
       [files.restoreFullSh, restoreFullSh(ctx.root)],
     ];
     if (authUsers !== undefined) texts.push([files.authUsersSql, authUsers.sql]);
+    if (hashes !== undefined) texts.push([files.contentHashes, `${JSON.stringify({ tables: hashes } satisfies ContentHashes, null, 2)}\n`]);
     for (const [file, text] of texts) await writeFile(file, text, { mode: 0o600 });
     await chmod(files.restoreSh, 0o700);
     await chmod(files.restoreFullSh, 0o700);
@@ -186,12 +208,13 @@ export async function backupDatabase(input: BackupOptions, ctx: EngineContext, o
       source,
       server: { version: server.version, versionNum: server.versionNum },
       tools,
-      options: { prod: options.prod, exclude: options.exclude, jobs, compression: ctx.config.backup.compression, contentHashes: false },
+      options: { prod: options.prod, exclude: options.exclude, jobs, compression: ctx.config.backup.compression, contentHashes: hashes !== undefined },
       categories: { included: selection.included, excluded: selection.excluded },
       excludedSchemas: selection.excludedSchemas,
       managedSchemas: selection.managedSchemas,
       excludedDataTables: selection.excludedDataTables.map(({ schema, table }) => ({ schema, table })),
       criticalTables: critical,
+      rolesNeeded: neededRoles,
       fkCycles,
       snapshot,
       durationsMs: durations,

@@ -3,7 +3,8 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { DbopsError } from '../errors.js';
-import { countRows, type CatalogTable } from '../pg/catalog.js';
+import { countRows, type CatalogTable, type TableRef } from '../pg/catalog.js';
+import { query } from '../pg/client.js';
 import { qualifiedName } from '../pg/sql.js';
 
 // Row counts and CSV exports, read on the client that holds the backup's snapshot so they
@@ -30,6 +31,19 @@ export async function countTables(
     counted.push({ schema: t.schema, table: t.table, rows: dataIncluded ? await countRows(client, t) : 0, dataIncluded });
   }
   return counted;
+}
+
+/**
+ * An order-independent fingerprint of a table's rows, as pgcopydb's compare does: md5 over
+ * the sorted hashtext() of every row's text form. Backup and restore compute it the same way.
+ */
+export async function contentHash(client: pg.Client, table: TableRef): Promise<string> {
+  const rows = await query<{ h: string | null }>(
+    client,
+    `content hash of ${table.schema}.${table.table}`,
+    `SELECT md5(coalesce(string_agg(h::text, ',' ORDER BY h), '')) AS h FROM (SELECT hashtext(t::text) AS h FROM ONLY ${qualifiedName(table)} t) s`,
+  );
+  return rows[0]?.h ?? '';
 }
 
 export async function exportCsv(client: pg.Client, table: CatalogTable, file: string): Promise<void> {

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { execa, ExecaError } from 'execa';
 import { libpqEnv, type ConnectionSpec } from '../connection.js';
 import { DbopsError } from '../errors.js';
@@ -16,8 +17,8 @@ export interface ToolRun {
   signal?: AbortSignal | undefined;
   /** Called with each stderr line as it arrives (progress from --verbose). */
   onStderrLine?: ((line: string) => void) | undefined;
-  /** Text fed to stdin. */
-  input?: string | undefined;
+  /** Fed to stdin: text, or a stream (e.g. a gunzipped file). */
+  input?: string | Readable | undefined;
   /** Write stdout to this file instead of buffering it. */
   stdoutFile?: string | undefined;
 }
@@ -93,6 +94,14 @@ function lastMeaningfulLine(text: string): string | undefined {
     .filter((l) => l !== '' && !/^(pg_dump|pg_restore|psql): (detail|hint):/i.test(l))
     .reverse()
     .find((l) => /error|fatal|could not/i.test(l)) ?? text.split('\n').map((l) => l.trim()).filter(Boolean).at(-1);
+}
+
+/**
+ * A libpq conninfo naming just the database, for tools whose --dbname must be given (the
+ * rest comes from the environment). Quoting keeps a name with "=" or spaces a plain name.
+ */
+export function dbnameArg(database: string): string {
+  return `--dbname=dbname='${database.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
 /** "pg_dump (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)" → { major: 15, text: "15.20" } */

@@ -1,0 +1,125 @@
+import { createInterface } from 'node:readline/promises';
+import path from 'node:path';
+import type { RestoreOptions, RestorePlan, RestoreResult } from '../engine/restore/restore.js';
+import { intOption, stringOption, type OptionSpec, type ParsedArgs } from './args.js';
+import { DbopsError } from '../engine/errors.js';
+import { formatBytes, formatDuration } from './output.js';
+
+// `dbops restore-db` flags ↔ RestoreOptions, the confirmation a person answers, and the summary.
+
+export const restoreOptionSpec: OptionSpec = {
+  from: { type: 'string' },
+  target: { type: 'string' },
+  url: { type: 'string' },
+  yes: { type: 'boolean', short: 'y' },
+  confirm: { type: 'string' },
+  jobs: { type: 'string' },
+  'no-safety-backup': { type: 'boolean' },
+  'data-only': { type: 'boolean' },
+  tables: { type: 'string' },
+  verify: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+export function restoreInput(args: ParsedArgs): RestoreOptions {
+  const v = args.values;
+  const verify = stringOption(v.verify);
+  if (verify !== undefined && verify !== 'counts' && verify !== 'content') {
+    throw new DbopsError('USAGE', `restore-db: --verify takes counts or content, not "${verify}".`);
+  }
+  const tables = stringOption(v.tables);
+  return {
+    backup: args.positionals[0],
+    from: stringOption(v.from),
+    target: stringOption(v.target),
+    url: stringOption(v.url),
+    yes: v.yes === true,
+    confirm: stringOption(v.confirm),
+    jobs: intOption('restore-db', 'jobs', v.jobs),
+    safetyBackup: v['no-safety-backup'] !== true,
+    dataOnly: v['data-only'] === true,
+    tables: tables?.split(',').map((t) => t.trim()).filter(Boolean),
+    verify,
+  };
+}
+
+function age(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  if (minutes < 120) return `${minutes} min ago`;
+  const hours = Math.round(minutes / 60);
+  return hours < 48 ? `${hours} h ago` : `${Math.round(hours / 24)} days ago`;
+}
+
+export function planText(plan: RestorePlan): string {
+  const b = plan.backup;
+  return [
+    '⚠️  This restore OVERWRITES data.',
+    `   Target:   ${plan.target.name} → database "${plan.target.database}" on ${plan.target.host}:${plan.target.port}${plan.target.protected ? ' (PROTECTED)' : ''}`,
+    `   Backup:   ${b.folder} (${b.layout === 'dbops' ? 'dbops' : `old layout ${b.layout}`})`,
+    `   Taken:    ${b.createdAt} (${age(b.ageMs)}) from ${b.source}`,
+    ...(b.mode ? [`   Mode:     ${b.mode}; included: ${b.included.join(', ')}${b.excluded.length ? `; excluded: ${b.excluded.join(', ')}` : ''}`] : []),
+    ...(b.bytes !== null ? [`   Size:     ${formatBytes(b.bytes)}`] : []),
+    ...(plan.dataOnly ? [`   Data only: ${plan.dataOnly.join(', ')} (truncated, then loaded)`] : []),
+    ...plan.warnings.map((w) => `   ⚠️  ${w}`),
+    ...plan.skipped.map((s) => `   skipped ${s.folder}: ${s.reason}`),
+  ].join('\n');
+}
+
+/** y/N on the terminal; only offered when stdin is one. */
+export async function askOnTerminal(plan: RestorePlan): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`Restore into "${plan.target.database}"? [y/N] `);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+export function restoreJson(result: RestoreResult) {
+  const v = result.verification;
+  return {
+    ok: v.verified,
+    verified: v.verified,
+    backupDir: result.plan.backup.dir,
+    target: result.plan.target,
+    backup: { createdAt: result.plan.backup.createdAt, layout: result.plan.backup.layout, mode: result.plan.backup.mode, source: result.plan.backup.source },
+    safetyBackupDir: result.safetyBackupDir,
+    createdRoles: result.createdRoles,
+    historyRowsKept: result.historyRowsKept,
+    tables: v.tables,
+    mismatches: v.mismatches.map((t) => `${t.schema}.${t.table}`),
+    emptyTables: v.emptyTables,
+    contentChecked: v.contentChecked,
+    contentMismatches: v.contentMismatches,
+    notes: result.notes,
+    restoredAt: result.restoredAt,
+    durationMs: result.durationMs,
+  };
+}
+
+export function restoreSummary(result: RestoreResult, cwd: string): string {
+  const v = result.verification;
+  const b = result.plan.backup;
+  const shown = (dir: string) => (path.relative(cwd, dir).startsWith('..') ? dir : path.relative(cwd, dir));
+  const key = v.tables.filter((t) => t.dataIncluded && t.expected > 0).slice(0, 8);
+  return [
+    v.verified ? '✅ Restore complete and verified' : '❌ Restore finished but verification FAILED',
+    '',
+    `📁 Restored from: ${shown(b.dir)}`,
+    `🎯 Into:          ${result.plan.target.name} (${result.plan.target.host}:${result.plan.target.port}/${result.plan.target.database})`,
+    `📋 Backup:        ${b.createdAt} from ${b.source}; mode ${b.mode ?? 'old layout'}${b.excluded.length ? `; excluded: ${b.excluded.join(', ')}` : ''}`,
+    ...(result.safetyBackupDir ? [`🛟 Safety snapshot: ${shown(result.safetyBackupDir)}`] : []),
+    ...(result.createdRoles.length ? [`👤 Created roles (NOLOGIN): ${result.createdRoles.join(', ')}`] : []),
+    ...(result.historyRowsKept ? [`🗂  Kept ${result.historyRowsKept} invocation history rows of the target`] : []),
+    `🔍 Verification:  ${v.countsRecorded ? `${v.tables.length - v.mismatches.length}/${v.tables.length} tables match row_counts.json` : 'the backup recorded no row counts'}${v.contentChecked ? `; content hashes ${v.contentMismatches.length === 0 ? 'match' : `differ for ${v.contentMismatches.join(', ')}`}` : ''}`,
+    ...key.map((t) => `   ${t.ok ? '✅' : '❌'} ${t.schema}.${t.table}: ${t.actual ?? 'missing'} rows${t.ok ? '' : ` (expected ${t.expected})`}`),
+    ...v.mismatches.filter((t) => !key.includes(t)).map((t) => `   ❌ ${t.schema}.${t.table}: ${t.actual ?? 'missing'} rows (expected ${t.expected})`),
+    ...(v.emptyTables.length ? [`   ∅ ${v.emptyTables.length} tables have 0 rows: ${v.emptyTables.join(', ')}`] : []),
+    ...result.notes.map((n) => `ℹ️  ${n}`),
+    `🕒 Restored at:   ${result.restoredAt} (${formatDuration(result.durationMs)})`,
+    '',
+    'Next: restart API servers (PostgREST was told to reload its schema) and check the app.',
+  ].join('\n');
+}

@@ -1,0 +1,87 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadRowCounts, tableKey, type BackupHandle } from '../backups/open-backup.js';
+import type { ConnectionSpec } from '../connection.js';
+import { DbopsError } from '../errors.js';
+import { listForeignKeys } from '../pg/catalog.js';
+import { query, withClient } from '../pg/client.js';
+import { fkLoadOrder } from '../pg/fk-order.js';
+import { qualifiedName } from '../pg/sql.js';
+import { backupPaths } from '../paths.js';
+import { runTool } from '../tools/pg-tools.js';
+
+// --data-only --tables: just those tables' rows, into a schema that already exists. One psql
+// transaction truncates them and loads them in foreign-key order (parents first; deferrable
+// constraints deferred), so a failure leaves every table as it was.
+
+export interface TableDataResult {
+  tables: string[];
+}
+
+export function parseTableList(list: readonly string[]): Array<{ schema: string; table: string }> {
+  return list.map((item) => {
+    const dot = item.indexOf('.');
+    if (dot <= 0 || dot === item.length - 1) {
+      throw new DbopsError('OPTION_INVALID', `--tables takes schema.table names; "${item}" has no schema.`);
+    }
+    return { schema: item.slice(0, dot), table: item.slice(dot + 1) };
+  });
+}
+
+export async function restoreTableData(handle: BackupHandle, target: ConnectionSpec, names: readonly string[], signal?: AbortSignal): Promise<TableDataResult> {
+  if (handle.layout !== 'dbops') {
+    throw new DbopsError('BACKUP_INVALID', `--data-only needs a backup made by dbops backup-db; ${handle.folder} is an old layout.`);
+  }
+  const wanted = parseTableList(names);
+  const counts = (await loadRowCounts(handle))!;
+  const notInBackup = wanted.filter((t) => counts.get(tableKey(t))?.dataIncluded !== true).map(tableKey);
+  if (notInBackup.length > 0) {
+    throw new DbopsError('OPTION_INVALID', `The backup holds no data for ${notInBackup.join(', ')}; tables with data: ${[...counts].filter(([, c]) => c.dataIncluded).map(([k]) => k).slice(0, 20).join(', ')}.`);
+  }
+
+  const ordered = await withClient(target, async (client) => {
+    const found = await query<{ schema: string; table: string; oid: number }>(
+      client,
+      'tables to restore',
+      `SELECT n.nspname AS schema, c.relname AS table, c.oid::int AS oid
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         JOIN unnest($1::text[], $2::text[]) w(s, t) ON w.s = n.nspname AND w.t = c.relname
+        WHERE c.relkind IN ('r', 'p')`,
+      [wanted.map((t) => t.schema), wanted.map((t) => t.table)],
+    );
+    const missing = wanted.filter((w) => !found.some((f) => f.schema === w.schema && f.table === w.table)).map(tableKey);
+    if (missing.length > 0) {
+      throw new DbopsError('OPTION_INVALID', `The target has no table ${missing.join(', ')}; --data-only restores into an existing schema (restore the full backup first).`);
+    }
+    return fkLoadOrder(found, await listForeignKeys(client)).flatMap((g) => g.tables);
+  });
+
+  const dump = backupPaths(handle.dir).dump;
+  const toc = (await runTool('pg_restore', ['--list', dump], { signal })).stdout.split('\n');
+  const entries = ordered.map((t) => {
+    const line = toc.find((l) => / TABLE DATA /.test(l) && l.includes(` TABLE DATA ${t.schema} ${t.table} `));
+    if (line === undefined) throw new DbopsError('BACKUP_CORRUPT', `The dump of ${handle.folder} has no data entry for ${tableKey(t)}.`);
+    return line;
+  });
+
+  const work = await mkdtemp(path.join(tmpdir(), 'dbops-data-only-'));
+  try {
+    const listFile = path.join(work, 'tables.list');
+    const sqlFile = path.join(work, 'data.sql');
+    // With -L, pg_restore follows the list's order: ours is the foreign-key order.
+    await writeFile(listFile, `${entries.join('\n')}\n`, { mode: 0o600 });
+    await runTool('pg_restore', ['--data-only', '--use-list', listFile, '--file', sqlFile, dump], { signal });
+    await runTool(
+      'psql',
+      ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction',
+        '-c', 'SET CONSTRAINTS ALL DEFERRED',
+        '-c', `TRUNCATE ONLY ${ordered.map(qualifiedName).join(', ')}`,
+        '-f', sqlFile],
+      { connection: target, signal },
+    );
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  return { tables: ordered.map(tableKey) };
+}

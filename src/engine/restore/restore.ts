@@ -1,0 +1,218 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { backupTarget, type BackupResult } from '../backup/backup.js';
+import { openBackup, verifyBackupFiles, type BackupHandle } from '../backups/open-backup.js';
+import { findLatestBackup } from '../backups/scan-backups.js';
+import { describeConnection } from '../connection.js';
+import type { EngineContext } from '../context.js';
+import { DbopsError, toDbopsError } from '../errors.js';
+import { parseInput } from '../input.js';
+import { backupsRoot } from '../paths.js';
+import { lockForRestore } from '../pg/advisory-lock.js';
+import { withClient } from '../pg/client.js';
+import { resolveTarget, type ResolvedTarget } from '../targets.js';
+import { applyBackup, type RestoreStep } from './apply-backup.js';
+import { restoreHistory, saveHistory } from './keep-history.js';
+import { restoreTableData } from './restore-table-data.js';
+import { captureShape, dropAddedSince, type DatabaseShape } from './database-shape.js';
+import { verifyRestore, type Verification } from './verify-restore.js';
+
+export const restoreOptionsSchema = z.strictObject({
+  backup: z.string().optional().describe('Backup folder path, or "latest" (default): the newest complete backup'),
+  from: z.string().optional().describe('With "latest": the newest backup taken from this target'),
+  target: z.string().optional().describe('Configured target to restore into (default: dev)'),
+  url: z.string().optional().describe('Connection URL to restore into instead of a configured target'),
+  yes: z.boolean().default(false).describe('Do not ask for confirmation'),
+  confirm: z.string().optional().describe('Name of the target database; required for protected targets'),
+  jobs: z.number().int().min(1).max(64).optional().describe('Parallel pg_restore jobs'),
+  safetyBackup: z.boolean().default(true).describe('Back up the target first (label pre-restore) and roll back to it on failure'),
+  dataOnly: z.boolean().default(false).describe('Restore only the data of --tables into the existing schema'),
+  tables: z.array(z.string()).optional().describe('schema.table names for a data-only restore'),
+  verify: z.enum(['counts', 'content']).default('counts').describe('counts: row counts; content: also per-table content hashes'),
+});
+
+export type RestoreOptions = z.input<typeof restoreOptionsSchema>;
+
+export interface RestorePlan {
+  target: { name: string; host: string; port: number; database: string; protected: boolean };
+  backup: {
+    dir: string;
+    folder: string;
+    layout: BackupHandle['layout'];
+    createdAt: string;
+    ageMs: number;
+    source: string;
+    mode: string | null;
+    included: string[];
+    excluded: string[];
+    bytes: number | null;
+  };
+  dataOnly: string[] | null;
+  warnings: string[];
+  skipped: Array<{ folder: string; reason: string }>;
+}
+
+export type RestoreProgress =
+  | { phase: 'plan'; plan: RestorePlan }
+  | { phase: 'safety-backup' }
+  | { phase: 'step'; step: RestoreStep | 'data-only' | 'history' }
+  | { phase: 'rollback'; snapshotDir: string }
+  | { phase: 'verify' };
+
+export interface RestoreResult {
+  plan: RestorePlan;
+  safetyBackupDir: string | null;
+  createdRoles: string[];
+  historyRowsKept: number;
+  notes: string[];
+  verification: Verification;
+  restoredAt: string;
+  durationMs: number;
+}
+
+export interface RestoreHooks {
+  onProgress?: (p: RestoreProgress) => void;
+  /** Asks a person to confirm; absent when nobody can be asked (then --yes is required). */
+  ask?: (plan: RestorePlan) => Promise<boolean>;
+}
+
+export async function restoreDatabase(input: RestoreOptions, ctx: EngineContext, hooks: RestoreHooks = {}): Promise<RestoreResult> {
+  const options = parseInput('restore-db', restoreOptionsSchema, input);
+  const started = Date.now();
+  const progress = hooks.onProgress ?? (() => undefined);
+  if (options.dataOnly !== (options.tables !== undefined && options.tables.length > 0)) {
+    throw new DbopsError('USAGE', 'restore-db: --data-only and --tables go together (--data-only --tables schema.table,…).');
+  }
+  const target = resolveTarget(ctx.config, options, ctx.env, 'dev');
+
+  // Nothing is touched before the backup has passed every check.
+  const { handle, skipped } = await chooseBackup(options, ctx);
+  const fileCheck = await verifyBackupFiles(handle);
+  const plan = describePlan(handle, target, options.tables ?? null, fileCheck.warnings, skipped, ctx);
+  progress({ phase: 'plan', plan });
+  await confirmRestore(plan, target, options, hooks.ask);
+
+  const lock = await lockForRestore(target.spec);
+  try {
+    let snapshot: BackupResult | undefined;
+    let shape: DatabaseShape | undefined;
+    if (options.safetyBackup) {
+      progress({ phase: 'safety-backup' });
+      snapshot = await backupTarget(target, { prod: false, exclude: [], label: 'pre-restore', contentHashes: false }, ctx);
+      shape = await withClient(target.spec, captureShape);
+    }
+    const history = await withClient(target.spec, saveHistory);
+    const jobs = options.jobs ?? ctx.config.backup.jobs;
+    let createdRoles: string[] = [];
+    const notes: string[] = [];
+    try {
+      if (options.dataOnly) {
+        progress({ phase: 'step', step: 'data-only' });
+        await restoreTableData(handle, target.spec, options.tables ?? [], ctx.signal);
+      } else {
+        const applied = await applyBackup({ handle, target: target.spec, jobs, signal: ctx.signal, onStep: (step) => progress({ phase: 'step', step }) });
+        createdRoles = applied.createdRoles;
+        notes.push(...applied.notes);
+      }
+    } catch (error) {
+      throw await undoRestore(error, snapshot, shape, target, jobs, progress);
+    }
+    progress({ phase: 'step', step: 'history' });
+    const historyRowsKept = await withClient(target.spec, (c) => restoreHistory(c, history));
+    progress({ phase: 'verify' });
+    const verification = await verifyRestore(handle, target.spec, { content: options.verify === 'content' });
+    if (options.dataOnly) narrowTo(verification, options.tables ?? []);
+    if (options.verify === 'content' && !verification.contentChecked) notes.push('This backup recorded no content hashes (take it with --content-hashes); only row counts were compared.');
+    return {
+      plan,
+      safetyBackupDir: snapshot?.backupDir ?? null,
+      createdRoles,
+      historyRowsKept,
+      notes,
+      verification,
+      restoredAt: new Date().toISOString(),
+      durationMs: Date.now() - started,
+    };
+  } finally {
+    await lock.release();
+  }
+}
+
+async function chooseBackup(options: z.output<typeof restoreOptionsSchema>, ctx: EngineContext) {
+  if (options.backup !== undefined && options.backup !== 'latest') {
+    if (options.from !== undefined) throw new DbopsError('USAGE', 'restore-db: pass a backup path or --from TARGET, not both.');
+    return { handle: await openBackup(path.resolve(ctx.root, options.backup)), skipped: [] };
+  }
+  return findLatestBackup(backupsRoot(ctx.root, ctx.config.backup.dir, ctx.env), { fromTarget: options.from, skipLabels: ['pre-restore'] });
+}
+
+function describePlan(handle: BackupHandle, target: ResolvedTarget, tables: string[] | null, warnings: string[], skipped: RestorePlan['skipped'], ctx: EngineContext): RestorePlan {
+  const m = handle.manifest;
+  const now = (ctx.now ?? (() => new Date()))();
+  return {
+    target: { name: target.name, ...describeConnection(target.spec), protected: target.protected },
+    backup: {
+      dir: handle.dir,
+      folder: handle.folder,
+      layout: handle.layout,
+      createdAt: handle.createdAt.toISOString(),
+      ageMs: now.getTime() - handle.createdAt.getTime(),
+      source: m ? `${m.target} (${m.source.host}:${m.source.port}/${m.source.database})` : (handle.target ?? 'unknown (old layout)'),
+      mode: m?.mode ?? null,
+      included: m?.categories.included ?? [],
+      excluded: m?.categories.excluded.map((e) => `${e.name} (${e.mode === 'schema' ? 'schema left out' : 'empty tables'})`) ?? [],
+      bytes: m?.sizes.backupBytes ?? null,
+    },
+    dataOnly: tables,
+    warnings,
+    skipped,
+  };
+}
+
+async function confirmRestore(plan: RestorePlan, target: ResolvedTarget, options: z.output<typeof restoreOptionsSchema>, ask: RestoreHooks['ask']): Promise<void> {
+  if (target.protected && options.confirm !== target.spec.database) {
+    throw new DbopsError(
+      'CONFIRM_MISMATCH',
+      options.confirm === undefined
+        ? `Target "${target.name}" is protected: pass --confirm ${target.spec.database} to restore into it.`
+        : `--confirm "${options.confirm}" does not match the target database "${target.spec.database}".`,
+    );
+  }
+  if (options.yes) return;
+  if (ask === undefined) {
+    throw new DbopsError('CONFIRMATION_REQUIRED', `Restoring ${plan.backup.folder} overwrites database "${plan.target.database}" on ${plan.target.host}; no terminal to ask, so --yes is required.`);
+  }
+  if (!(await ask(plan))) throw new DbopsError('CANCELLED', 'Restore cancelled; nothing was changed.');
+}
+
+/** A failed restore puts the target back from the safety snapshot; the error says which happened. */
+async function undoRestore(
+  cause: unknown,
+  snapshot: BackupResult | undefined,
+  shape: DatabaseShape | undefined,
+  target: ResolvedTarget,
+  jobs: number,
+  progress: (p: RestoreProgress) => void,
+): Promise<DbopsError> {
+  const error = toDbopsError(cause);
+  if (snapshot === undefined || shape === undefined) {
+    return new DbopsError(error.code, `${error.message} No safety snapshot was taken (--no-safety-backup): the target may be partly restored.`, { hint: error.hint, cause });
+  }
+  progress({ phase: 'rollback', snapshotDir: snapshot.backupDir });
+  try {
+    // No abort signal here: an interrupted restore must still finish putting the target back.
+    await withClient(target.spec, (client) => dropAddedSince(client, shape));
+    await applyBackup({ handle: await openBackup(snapshot.backupDir), target: target.spec, jobs });
+  } catch (rollbackError) {
+    return new DbopsError('ROLLBACK_FAILED', `The restore failed (${error.message}) and putting the target back from ${snapshot.backupDir} failed too: ${toDbopsError(rollbackError).message}`, { cause });
+  }
+  return new DbopsError('RESTORE_FAILED', `The restore failed (${error.message}); the target was put back from the pre-restore snapshot ${snapshot.folder}.`, { cause });
+}
+
+function narrowTo(verification: Verification, tables: readonly string[]): void {
+  verification.tables = verification.tables.filter((t) => tables.includes(`${t.schema}.${t.table}`));
+  verification.mismatches = verification.tables.filter((t) => !t.ok);
+  verification.emptyTables = verification.emptyTables.filter((t) => tables.includes(t));
+  verification.contentMismatches = verification.contentMismatches.filter((t) => tables.includes(t));
+  verification.verified = verification.mismatches.length === 0 && verification.contentMismatches.length === 0;
+}
