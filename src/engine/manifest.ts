@@ -35,6 +35,8 @@ export const manifestSchema = z.strictObject({
     included: z.array(z.string()),
     excluded: z.array(z.strictObject({ name: z.string(), mode: z.enum(['schema', 'data']) })),
   }),
+  /** Schemas the dump holds (definitions), so a restore knows what it replaces. */
+  schemas: z.array(z.string()),
   excludedSchemas: z.array(z.string()),
   managedSchemas: z.array(z.string()),
   excludedDataTables: z.array(tableRef),

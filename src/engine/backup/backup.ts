@@ -210,6 +210,7 @@ export async function backupTarget(
       tools,
       options: { prod: options.prod, exclude: options.exclude, jobs, compression: ctx.config.backup.compression, contentHashes: hashes !== undefined },
       categories: { included: selection.included, excluded: selection.excluded },
+      schemas: schemas.filter((s) => !selection.excludedSchemas.includes(s)),
       excludedSchemas: selection.excludedSchemas,
       managedSchemas: selection.managedSchemas,
       excludedDataTables: selection.excludedDataTables.map(({ schema, table }) => ({ schema, table })),

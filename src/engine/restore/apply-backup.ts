@@ -7,6 +7,7 @@ import type { ConnectionSpec } from '../connection.js';
 import { query, withClient } from '../pg/client.js';
 import { ident, literal } from '../pg/sql.js';
 import { backupPaths } from '../paths.js';
+import { resetDefaultPrivileges } from './reset-default-privileges.js';
 import { dbnameArg, runTool } from '../tools/pg-tools.js';
 
 // The destructive part of a restore, in the runbook's order: extensions → missing roles →
@@ -49,6 +50,7 @@ async function applyDbops({ handle, target, jobs, signal, onStep }: ApplyRequest
   createdRoles.push(...(await createMissingRoles(target, handle.manifest?.rolesNeeded ?? [])));
 
   onStep?.('schema-and-data');
+  await withClient(target, (client) => resetDefaultPrivileges(client, handle.manifest?.schemas ?? []));
   await runTool('pg_restore', ['--clean', '--if-exists', '--exit-on-error', `--jobs=${jobs}`, dbnameArg(target.database), files.dump], run);
 
   onStep?.('auth', 'auth data is part of the dump');

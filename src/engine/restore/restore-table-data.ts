@@ -15,8 +15,11 @@ import { runTool } from '../tools/pg-tools.js';
 // transaction truncates them and loads them in foreign-key order (parents first; deferrable
 // constraints deferred), so a failure leaves every table as it was.
 
-export interface TableDataResult {
-  tables: string[];
+export interface TableDataPlan {
+  /** The tables, in the target's foreign-key order. */
+  ordered: Array<{ schema: string; table: string; oid: number }>;
+  /** Their data entries in the dump's table of contents, in the same order. */
+  entries: string[];
 }
 
 export function parseTableList(list: readonly string[]): Array<{ schema: string; table: string }> {
@@ -29,7 +32,8 @@ export function parseTableList(list: readonly string[]): Array<{ schema: string;
   });
 }
 
-export async function restoreTableData(handle: BackupHandle, target: ConnectionSpec, names: readonly string[], signal?: AbortSignal): Promise<TableDataResult> {
+/** Every check of a data-only restore, made before anything is touched. */
+export async function planTableData(handle: BackupHandle, target: ConnectionSpec, names: readonly string[], signal?: AbortSignal): Promise<TableDataPlan> {
   if (handle.layout !== 'dbops') {
     throw new DbopsError('BACKUP_INVALID', `--data-only needs a backup made by dbops backup-db; ${handle.folder} is an old layout.`);
   }
@@ -64,7 +68,11 @@ export async function restoreTableData(handle: BackupHandle, target: ConnectionS
     if (line === undefined) throw new DbopsError('BACKUP_CORRUPT', `The dump of ${handle.folder} has no data entry for ${tableKey(t)}.`);
     return line;
   });
+  return { ordered, entries };
+}
 
+export async function loadTableData(handle: BackupHandle, target: ConnectionSpec, { ordered, entries }: TableDataPlan, signal?: AbortSignal): Promise<void> {
+  const dump = backupPaths(handle.dir).dump;
   const work = await mkdtemp(path.join(tmpdir(), 'dbops-data-only-'));
   try {
     const listFile = path.join(work, 'tables.list');
@@ -83,5 +91,4 @@ export async function restoreTableData(handle: BackupHandle, target: ConnectionS
   } finally {
     await rm(work, { recursive: true, force: true });
   }
-  return { tables: ordered.map(tableKey) };
 }

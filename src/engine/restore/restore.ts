@@ -13,7 +13,7 @@ import { withClient } from '../pg/client.js';
 import { resolveTarget, type ResolvedTarget } from '../targets.js';
 import { applyBackup, type RestoreStep } from './apply-backup.js';
 import { restoreHistory, saveHistory } from './keep-history.js';
-import { restoreTableData } from './restore-table-data.js';
+import { loadTableData, planTableData } from './restore-table-data.js';
 import { captureShape, dropAddedSince, type DatabaseShape } from './database-shape.js';
 import { verifyRestore, type Verification } from './verify-restore.js';
 
@@ -88,6 +88,7 @@ export async function restoreDatabase(input: RestoreOptions, ctx: EngineContext,
   // Nothing is touched before the backup has passed every check.
   const { handle, skipped } = await chooseBackup(options, ctx);
   const fileCheck = await verifyBackupFiles(handle);
+  const tableData = options.dataOnly ? await planTableData(handle, target.spec, options.tables ?? [], ctx.signal) : undefined;
   const plan = describePlan(handle, target, options.tables ?? null, fileCheck.warnings, skipped, ctx);
   progress({ phase: 'plan', plan });
   await confirmRestore(plan, target, options, hooks.ask);
@@ -106,9 +107,9 @@ export async function restoreDatabase(input: RestoreOptions, ctx: EngineContext,
     let createdRoles: string[] = [];
     const notes: string[] = [];
     try {
-      if (options.dataOnly) {
+      if (tableData !== undefined) {
         progress({ phase: 'step', step: 'data-only' });
-        await restoreTableData(handle, target.spec, options.tables ?? [], ctx.signal);
+        await loadTableData(handle, target.spec, tableData, ctx.signal);
       } else {
         const applied = await applyBackup({ handle, target: target.spec, jobs, signal: ctx.signal, onStep: (step) => progress({ phase: 'step', step }) });
         createdRoles = applied.createdRoles;

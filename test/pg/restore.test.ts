@@ -1,0 +1,199 @@
+import { appendFile, readdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { restoreDatabase, type RestoreOptions } from '../../src/engine/restore/restore.js';
+import { backupInto, engineContext, useTempDirs } from '../support/backups.js';
+import { FIXTURE, useTestDatabases, withPg } from '../support/databases.js';
+import { fingerprint } from '../support/fingerprint.js';
+
+const dbs = useTestDatabases('restore');
+const tempDir = useTempDirs();
+let source: { name: string; url: string };
+let fullBackup: string;
+let backupsDir: string;
+
+const TRANSIENT = ['public.conversations', 'public.tasks', 'public.plans', 'public.deliverables', 'public.checkpoints', 'public.observability_events', 'public.llm_usage'];
+
+function restore(options: RestoreOptions, env: Record<string, string> = {}) {
+  return restoreDatabase(options, engineContext({ env: { DBOPS_BACKUP_DIR: backupsDir, ...env } }));
+}
+
+beforeAll(async () => {
+  source = await dbs.create({ load: [FIXTURE] });
+  backupsDir = await tempDir();
+  fullBackup = (await backupInto(source.url, backupsDir)).backupDir;
+});
+
+describe('restoring a backup', () => {
+  it('into a fresh database reproduces schema, grants, policies, publication, sequences, rows and content', async () => {
+    const target = await dbs.create();
+    const result = await restore({ backup: fullBackup, url: target.url, yes: true, verify: 'content' });
+    expect(result.verification).toMatchObject({ verified: true, mismatches: [], contentChecked: true, contentMismatches: [] });
+    expect(result.safetyBackupDir).toMatch(/_url_pre-restore$/);
+    const [expected, actual] = [await fingerprint(source.url), await fingerprint(target.url)];
+    expect(actual.tables).toEqual(expected.tables);
+    expect(actual.sequences).toEqual(expected.sequences);
+    expect(actual.policies).toEqual(expected.policies);
+    expect(actual.grants).toEqual(expected.grants);
+    expect(actual.publication).toEqual(expected.publication);
+    expect(actual.schema).toBe(expected.schema);
+    expect(actual.policies.length).toBeGreaterThan(0);
+    expect(actual.publication).toContain('supabase_realtime:rag_data.Mixed Case "Quoted" Table');
+  });
+
+  it('over a database holding different data leaves exactly the backup', async () => {
+    const target = await dbs.create({ load: [FIXTURE] });
+    await withPg(target.url, async (c) => {
+      await c.query(`DELETE FROM public.llm_usage WHERE id > 10`);
+      await c.query(`UPDATE public.agents SET name = 'changed'`);
+      await c.query(`INSERT INTO public.settings VALUES ('extra', 'row')`);
+      await c.query(`SELECT setval('public.agents_id_seq', 999)`);
+    });
+    const result = await restore({ backup: fullBackup, url: target.url, yes: true, verify: 'content' });
+    expect(result.verification.verified).toBe(true);
+    expect(await fingerprint(target.url)).toEqual(await fingerprint(source.url));
+  });
+
+  it('of a --no-transient backup: transient tables exist and are empty, everything else equal', async () => {
+    const backup = (await backupInto(source.url, await tempDir(), { exclude: ['transient'] })).backupDir;
+    const target = await dbs.create();
+    const result = await restore({ backup, url: target.url, yes: true });
+    expect(result.verification.verified).toBe(true);
+    const [expected, actual] = [await fingerprint(source.url), await fingerprint(target.url)];
+    for (const table of TRANSIENT) {
+      expect(actual.tables[table], table).toEqual({ rows: 0, hash: expect.any(String) });
+      expect(result.verification.emptyTables).toContain(table);
+    }
+    for (const [table, value] of Object.entries(expected.tables)) {
+      if (!TRANSIENT.includes(table)) expect(actual.tables[table], table).toEqual(value);
+    }
+  });
+
+  it('keeps the target\'s code_ops.artifact_events rows, adding the backup\'s without duplicates', async () => {
+    const history = `CREATE SCHEMA IF NOT EXISTS code_ops;
+      CREATE TABLE IF NOT EXISTS code_ops.artifact_events (id bigserial PRIMARY KEY, run_id uuid NOT NULL, artifact_type text, artifact_name text,
+        artifact_version text, event_type text NOT NULL, success boolean, details jsonb, created_at timestamptz DEFAULT now(), UNIQUE (run_id, event_type));`;
+    const src = await dbs.create({ load: [FIXTURE] });
+    await withPg(src.url, (c) => c.query(`${history} INSERT INTO code_ops.artifact_events (run_id, event_type) VALUES ('00000000-0000-0000-0000-0000000000a1', 'invoked'), ('00000000-0000-0000-0000-0000000000a2', 'invoked');`));
+    const backup = (await backupInto(src.url, await tempDir())).backupDir;
+    const target = await dbs.create();
+    await withPg(target.url, (c) => c.query(`${history} INSERT INTO code_ops.artifact_events (run_id, event_type) VALUES ('00000000-0000-0000-0000-0000000000a1', 'invoked'), ('00000000-0000-0000-0000-0000000000b1', 'invoked'), ('00000000-0000-0000-0000-0000000000b1', 'completed');`));
+    const result = await restore({ backup, url: target.url, yes: true });
+    expect(result.historyRowsKept).toBe(2);
+    const rows = await withPg(target.url, (c) => c.query<{ k: string }>(`SELECT run_id::text || ':' || event_type AS k FROM code_ops.artifact_events ORDER BY 1`));
+    expect(rows.rows.map((r) => r.k)).toEqual([
+      '00000000-0000-0000-0000-0000000000a1:invoked',
+      '00000000-0000-0000-0000-0000000000a2:invoked',
+      '00000000-0000-0000-0000-0000000000b1:completed',
+      '00000000-0000-0000-0000-0000000000b1:invoked',
+    ]);
+    // row_counts.json says 2; the kept history adds to it, which verification accepts.
+    expect(result.verification.verified).toBe(true);
+    expect(result.verification.tables.find((t) => t.table === 'artifact_events')).toMatchObject({ expected: 2, actual: 4, ok: true });
+  });
+});
+
+describe('choosing the backup', () => {
+  it('"latest" is the newest complete backup by recorded time, skipping broken folders and naming them', async () => {
+    const dir = await tempDir();
+    const older = (await backupInto(source.url, dir, { label: 'older' })).backupDir;
+    const newer = (await backupInto(source.url, dir, { label: 'newer' })).backupDir;
+    await appendFile(path.join(newer, 'schema.sql'), '-- tampered\n');
+    await writeFile(path.join(dir, 'notes.txt'), 'not a backup');
+    const target = await dbs.create();
+    const result = await restore({ url: target.url, yes: true, safetyBackup: false }, { DBOPS_BACKUP_DIR: dir });
+    expect(result.plan.backup.dir).toBe(older);
+    expect(result.plan.skipped).toEqual([{ folder: path.basename(newer), reason: expect.stringContaining('schema.sql does not match its checksum') }]);
+  });
+
+  it('--from picks the newest backup taken from that target', async () => {
+    const dir = await tempDir();
+    await backupInto(source.url, dir, { label: 'x' });
+    const fromDev = await restoreDatabase({ from: 'dev', url: (await dbs.create()).url, yes: true }, engineContext({ env: { DBOPS_BACKUP_DIR: dir } })).catch((e: unknown) => e);
+    expect(fromDev).toMatchObject({ code: 'NO_BACKUPS', message: `No complete backup taken from target "dev" in ${dir}.` });
+  });
+
+  it('a path that does not exist, is not a backup, or is empty gets a one-line error', async () => {
+    const target = await dbs.create();
+    const empty = await tempDir();
+    await expect(restore({ backup: '/no/such/folder', url: target.url, yes: true })).rejects.toMatchObject({ code: 'BACKUP_NOT_FOUND', message: 'Backup folder /no/such/folder does not exist.' });
+    await expect(restore({ backup: empty, url: target.url, yes: true })).rejects.toMatchObject({ code: 'BACKUP_INVALID', message: `Backup folder ${empty} is empty.` });
+    await writeFile(path.join(empty, 'x.txt'), 'x');
+    await expect(restore({ backup: empty, url: target.url, yes: true })).rejects.toMatchObject({ code: 'BACKUP_INVALID' });
+  });
+});
+
+describe('refusals leave the target exactly as it was', () => {
+  let target: { name: string; url: string };
+  let before: Awaited<ReturnType<typeof fingerprint>>;
+  beforeAll(async () => {
+    target = await dbs.create({ load: [FIXTURE] });
+    await withPg(target.url, (c) => c.query(`UPDATE public.agents SET name = 'local edit'`));
+    before = await fingerprint(target.url);
+  });
+
+  async function expectRefused(promise: Promise<unknown>, code: string) {
+    await expect(promise).rejects.toMatchObject({ code });
+    expect(await fingerprint(target.url)).toEqual(before);
+  }
+
+  it('a tampered checksum', async () => {
+    const dir = (await backupInto(source.url, await tempDir())).backupDir;
+    const csv = path.join(dir, 'data/public.agents.csv');
+    await appendFile(csv, '99,1,1,evil,{}\n');
+    await expectRefused(restore({ backup: dir, url: target.url, yes: true }), 'BACKUP_CORRUPT');
+  });
+
+  it('a missing file', async () => {
+    const dir = (await backupInto(source.url, await tempDir())).backupDir;
+    const dumpFiles = await readdir(path.join(dir, 'dump'));
+    await rm(path.join(dir, 'dump', dumpFiles.find((f) => f.endsWith('.gz'))!));
+    await expectRefused(restore({ backup: dir, url: target.url, yes: true }), 'BACKUP_CORRUPT');
+  });
+
+  it('no --yes and nobody to ask', async () => {
+    await expectRefused(restore({ backup: fullBackup, url: target.url }), 'CONFIRMATION_REQUIRED');
+  });
+
+  it('a protected target without the right --confirm', async () => {
+    const env = { DATABASE_URL_PROD: target.url };
+    await expectRefused(restore({ backup: fullBackup, target: 'prod', yes: true }, env), 'CONFIRM_MISMATCH');
+    await expectRefused(restore({ backup: fullBackup, target: 'prod', yes: true, confirm: 'postgres' }, env), 'CONFIRM_MISMATCH');
+  });
+
+  it('a restore already running into the same database', async () => {
+    await withPg(target.url, async (c) => {
+      await c.query(`SELECT pg_advisory_lock(hashtext('dbops:restore'))`);
+      await expectRefused(restore({ backup: fullBackup, url: target.url, yes: true }), 'RESTORE_LOCKED');
+    });
+  });
+});
+
+describe('--data-only --tables', () => {
+  it('truncates and reloads just those tables, in FK order, in one transaction', async () => {
+    const target = await dbs.create({ load: [FIXTURE] });
+    await withPg(target.url, async (c) => {
+      await c.query(`UPDATE public.llm_models SET name = 'edited'`);
+      await c.query(`DELETE FROM public.settings`);
+      await c.query(`UPDATE public.agents SET name = 'kept'`);
+    });
+    const result = await restore({ backup: fullBackup, url: target.url, yes: true, dataOnly: true, tables: ['public.settings', 'crawler.sites', 'crawler.pages'] });
+    expect(result.verification.tables.map((t) => `${t.schema}.${t.table}`).sort()).toEqual(['crawler.pages', 'crawler.sites', 'public.settings']);
+    expect(result.verification.verified).toBe(true);
+    const [expected, actual] = [await fingerprint(source.url), await fingerprint(target.url)];
+    expect(actual.tables['public.settings']).toEqual(expected.tables['public.settings']);
+    expect(actual.tables['crawler.pages']).toEqual(expected.tables['crawler.pages']);
+    expect(actual.tables['public.agents']).not.toEqual(expected.tables['public.agents']);
+  });
+
+  it('refuses a table the backup holds no data for, and leaves everything as it was', async () => {
+    const backup = (await backupInto(source.url, await tempDir(), { exclude: ['transient'] })).backupDir;
+    const target = await dbs.create({ load: [FIXTURE] });
+    const before = await fingerprint(target.url);
+    await expect(restore({ backup, url: target.url, yes: true, dataOnly: true, tables: ['public.tasks'] })).rejects.toMatchObject({
+      code: 'OPTION_INVALID',
+      message: expect.stringMatching(/^The backup holds no data for public\.tasks; tables with data: /),
+    });
+    expect(await fingerprint(target.url)).toEqual(before);
+  });
+});
