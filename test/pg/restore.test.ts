@@ -1,6 +1,8 @@
 import { appendFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { libpqEnv, parseConnectionUrl } from '../../src/engine/connection.js';
 import { restoreDatabase, type RestoreOptions } from '../../src/engine/restore/restore.js';
 import { backupInto, engineContext, useTempDirs } from '../support/backups.js';
 import { FIXTURE, useTestDatabases, withPg } from '../support/databases.js';
@@ -90,6 +92,29 @@ describe('restoring a backup', () => {
     // row_counts.json says 2; the kept history adds to it, which verification accepts.
     expect(result.verification.verified).toBe(true);
     expect(result.verification.tables.find((t) => t.table === 'artifact_events')).toMatchObject({ expected: 2, actual: 4, ok: true });
+  });
+});
+
+describe('restore.sh, without dbops', () => {
+  it('checks the checksums and restores with psql and pg_restore alone', async () => {
+    const target = await dbs.create();
+    const env = { ...libpqEnv(parseConnectionUrl(target.url, 'test')), PATH: process.env.PATH ?? '' };
+    const run = await execa(path.join(fullBackup, 'restore.sh'), ['--yes'], { env, extendEnv: false, reject: false });
+    // The only thing a test server may say: wal_level is too low for logical replication.
+    expect(run.stderr.replace(/^.*(wal_level|Set wal_level).*$/gm, '').trim()).toBe('');
+    expect(run.exitCode).toBe(0);
+    expect((await fingerprint(target.url)).tables).toEqual((await fingerprint(source.url)).tables);
+  });
+
+  it('refuses a damaged backup before touching the target', async () => {
+    const dir = (await backupInto(source.url, await tempDir())).backupDir;
+    await appendFile(path.join(dir, 'grants.sql'), '-- changed\n');
+    const target = await dbs.create();
+    const env = { ...libpqEnv(parseConnectionUrl(target.url, 'test')), PATH: process.env.PATH ?? '' };
+    const run = await execa(path.join(dir, 'restore.sh'), ['--yes'], { env, extendEnv: false, reject: false });
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain('restore.sh: checksums do not match; the backup is damaged, nothing was restored');
+    expect(Object.keys((await fingerprint(target.url)).tables)).toEqual([]);
   });
 });
 

@@ -53,6 +53,8 @@ if [ "$yes" -ne 1 ]; then
   [ "$answer" = "yes" ] || { echo "Cancelled; nothing was changed."; exit 1; }
 fi
 
+# Notices ("schema already exists, skipping") are expected on re-runs; warnings and errors still show.
+export PGOPTIONS="\${PGOPTIONS:-} -c client_min_messages=warning"
 run_psql() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 
 echo "1/5 extensions";  run_psql -f extensions.sql
