@@ -1,107 +1,49 @@
-import { DbopsError } from '../engine/errors.js';
-import { parseCommandArgs } from './args.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, printError, printJson, printText, progressWriter } from './output.js';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DbopsError, toDbopsError } from '../engine/errors.js';
+import { commandHelp } from './help.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, printError, printJson, printText } from './output.js';
 
-// argv → command → engine → formatted result and exit code. Engine modules are imported
-// lazily so `dbops --help` starts fast.
+// argv → registry command → invoke() → formatted result and exit code. Modules load lazily so
+// `dbops --help` stays fast.
 
-interface CliCommand {
-  name: string;
-  summary: string;
-  usage: string;
-  run(argv: string[], signal: AbortSignal): Promise<number>;
-}
+/** Where commands/ and skills/ live: the dbops package itself, whatever the working directory. */
+export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-const COMMANDS: CliCommand[] = [
-  {
-    name: 'backup-db',
-    summary: 'Back up a database into a timestamped folder under storage/backups/',
-    usage:
-      'dbops backup-db [--target NAME | --url URL] [--prod] [--no-transient] [--no-org-data] [--no-auth] [--no-storage] [--label TEXT] [--out DIR] [--jobs N] [--content-hashes | --no-content-hashes] [--json]',
-    async run(argv, signal) {
-      const { cliContext } = await import('./context.js');
-      const ctx = cliContext(signal);
-      const { backupOptionSpec, backupInput, backupJson, backupSummary } = await import('./backup-command.js');
-      const args = parseCommandArgs('backup-db', argv, backupOptionSpec(ctx.config), 0);
-      if (args.values.help === true) return help('backup-db');
-      const json = args.values.json === true;
-      const { backupDatabase } = await import('../engine/backup/backup.js');
-      const progress = progressWriter(!json && process.stderr.isTTY === true);
-      const result = await backupDatabase(backupInput(args, ctx.config), ctx, (p) => {
-        if (p.phase === 'connect') progress(`connecting to ${p.target}`);
-        else if (p.phase === 'snapshot') progress(`snapshot ${p.snapshot}: ${p.tables} tables`);
-        else if (p.phase === 'dump-table') progress(`dumping ${p.table}`);
-        else if (p.phase === 'csv') progress(`exporting ${p.table} as CSV`);
-        else if (p.phase === 'files') progress('writing schema, grants, roles, realtime and extension files');
-        else if (p.phase === 'checksums') progress('computing checksums');
-      });
-      if (json) printJson(backupJson(result));
-      else printText(backupSummary(result, process.cwd()));
-      return EXIT_OK;
-    },
-  },
-  {
-    name: 'restore-db',
-    summary: 'Restore the latest (or a given) backup into a database, safely, and verify it',
-    usage:
-      'dbops restore-db [PATH] [--from TARGET] [--target NAME | --url URL] [--yes] [--confirm DBNAME] [--jobs N] [--no-safety-backup] [--data-only --tables s.t,…] [--verify counts|content] [--json]',
-    async run(argv, signal) {
-      const { cliContext } = await import('./context.js');
-      const ctx = cliContext(signal);
-      const r = await import('./restore-command.js');
-      const args = parseCommandArgs('restore-db', argv, r.restoreOptionSpec, 1);
-      if (args.values.help === true) return help('restore-db');
-      const json = args.values.json === true;
-      const { restoreDatabase } = await import('../engine/restore/restore.js');
-      const progress = progressWriter(!json && process.stderr.isTTY === true);
-      const result = await restoreDatabase(r.restoreInput(args), ctx, {
-        ask: process.stdin.isTTY === true && !json ? r.askOnTerminal : undefined,
-        onProgress: (p) => {
-          if (p.phase === 'plan' && !json) process.stderr.write(`${r.planText(p.plan)}\n`);
-          else if (p.phase === 'safety-backup') progress('taking the pre-restore safety snapshot of the target');
-          else if (p.phase === 'step') progress(`restoring: ${p.step}`);
-          else if (p.phase === 'rollback') progress(`restore failed: putting the target back from ${p.snapshotDir}`);
-          else if (p.phase === 'verify') progress('verifying row counts');
-        },
-      });
-      if (json) printJson(r.restoreJson(result));
-      else printText(r.restoreSummary(result, process.cwd()));
-      return result.verification.verified ? EXIT_OK : EXIT_FAILURE;
-    },
-  },
+const META = [
+  { name: 'run', usage: 'dbops run "/backup-db --no-transient"', summary: 'Run a slash-command line exactly as typed in the assistant' },
+  { name: 'mcp', usage: 'dbops mcp [--read-only]', summary: 'Start the MCP server on stdio (for .mcp.json)' },
 ];
 
-function overview(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+async function loadRegistry() {
+  const [{ buildRegistry }, { BINDINGS }] = await Promise.all([import('../loader/registry.js'), import('../surface/bindings.js')]);
+  return buildRegistry(PACKAGE_ROOT, BINDINGS);
+}
+
+/** Help needs only the Markdown, not the engine behind it: this keeps `dbops --help` fast. */
+async function loadCommandDocs() {
+  const { loadArtifacts } = await import('../loader/load-artifacts.js');
+  return (await loadArtifacts(PACKAGE_ROOT)).commands;
+}
+
+function overview(commands: Awaited<ReturnType<typeof loadCommandDocs>>): string {
+  const rows = [...commands.map((c) => [c.name, c.frontmatter.description]), ...META.map((m) => [m.name, m.summary])];
+  const width = Math.max(...rows.map(([n]) => n!.length));
   return [
     'dbops — backup and restore for Supabase/PostgreSQL databases',
     '',
     'Usage: dbops <command> [options]',
     '',
     'Commands:',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...rows.map(([n, d]) => `  ${n!.padEnd(width)}  ${d}`),
     '',
-    'Run dbops <command> --help for its options.',
+    'Run dbops <command> --help for its options. Exit codes: 0 success, 1 failure, 2 usage error.',
   ].join('\n');
-}
-
-function help(name: string): number {
-  const command = COMMANDS.find((c) => c.name === name);
-  printText(command ? `${command.summary}\n\nUsage: ${command.usage}` : overview());
-  return EXIT_OK;
 }
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   const json = rest.includes('--json');
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    printText(overview());
-    return name === undefined ? EXIT_USAGE : EXIT_OK;
-  }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (command === undefined) {
-    return printError(new DbopsError('USAGE', `Unknown command "${name}"; commands: ${COMMANDS.map((c) => c.name).join(', ')}.`), json);
-  }
   // SIGINT/SIGTERM stop the work cleanly (children killed, partial output removed); a second one exits at once.
   const controller = new AbortController();
   const stop = (signal: NodeJS.Signals) => {
@@ -112,7 +54,32 @@ export async function main(argv: string[]): Promise<number> {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   try {
-    return await command.run(rest, controller.signal);
+    if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+      printText(overview(await loadCommandDocs()));
+      return name === undefined ? EXIT_USAGE : EXIT_OK;
+    }
+    if (rest.length === 1 && (rest[0] === '--help' || rest[0] === '-h')) {
+      const doc = (await loadCommandDocs()).find((c) => c.name === name);
+      if (doc) {
+        printText(commandHelp(doc));
+        return EXIT_OK;
+      }
+    }
+    const registry = await loadRegistry();
+    if (name === 'mcp') {
+      const { runMcpStdio } = await import('../mcp/stdio.js');
+      return await runMcpStdio(rest, registry, controller.signal);
+    }
+    const { runCommandLine, runSlashLine } = await import('./run-command.js');
+    if (name === 'run') {
+      if (rest.length !== 1) throw new DbopsError('USAGE', 'dbops run takes one quoted slash line, e.g. dbops run "/backup-db --no-transient".');
+      return await runSlashLine(registry, rest[0]!, controller.signal);
+    }
+    const command = registry.find(name);
+    if (command === undefined) {
+      throw new DbopsError('COMMAND_UNKNOWN', `Unknown command "${name}"; commands: ${[...registry.commands.map((c) => c.name), ...META.map((m) => m.name)].join(', ')}.`);
+    }
+    return await runCommandLine(command, rest, 'cli', controller.signal);
   } catch (error) {
     return printError(error, json);
   } finally {
@@ -121,4 +88,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`${toDbopsError(error).message}\n`);
+  return EXIT_FAILURE;
+});

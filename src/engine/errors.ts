@@ -50,6 +50,8 @@ export const ERROR_CATALOGUE = {
   RESTORE_FAILED: { kind: 'failure', hint: 'The target was put back as it was from the pre-restore snapshot; fix the cause above and rerun.' },
   ROLLBACK_FAILED: { kind: 'failure', hint: 'Restore the pre-restore snapshot named above by hand: dbops restore-db <that folder> --no-safety-backup.' },
   VERIFY_FAILED: { kind: 'failure', hint: 'Row counts or content differ from the backup; see the tables listed. The backup may not match this target\'s setup.' },
+  ARTIFACTS_INVALID: { kind: 'failure', hint: 'Fix the frontmatter of the files named above (see commands/backup-db.md for a valid example).' },
+  COMMAND_UNKNOWN: { kind: 'usage', hint: 'Run dbops --help for the commands.' },
   INTERNAL: { kind: 'failure', hint: 'This is a bug in dbops; please report it with the command you ran.' },
 } as const satisfies Record<string, Entry>;
 

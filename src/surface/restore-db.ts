@@ -1,13 +1,13 @@
-import { createInterface } from 'node:readline/promises';
 import path from 'node:path';
-import type { RestoreOptions, RestorePlan, RestoreResult } from '../engine/restore/restore.js';
-import { intOption, stringOption, type OptionSpec, type ParsedArgs } from './args.js';
 import { DbopsError } from '../engine/errors.js';
-import { formatBytes, formatDuration } from './output.js';
+import { restoreDatabase, restoreOptionsSchema, type RestorePlan, type RestoreResult } from '../engine/restore/restore.js';
+import { intOption, stringOption, type OptionSpec, type ParsedArgs } from './args.js';
+import type { CommandBinding } from './binding.js';
+import { formatAge, formatBytes, formatDuration } from './format.js';
 
-// `dbops restore-db` flags ↔ RestoreOptions, the confirmation a person answers, and the summary.
+// /restore-db and `dbops restore-db`: flags, the plan a person confirms, and the summary.
 
-export const restoreOptionSpec: OptionSpec = {
+const restoreOptionSpec: OptionSpec = {
   from: { type: 'string' },
   target: { type: 'string' },
   url: { type: 'string' },
@@ -22,7 +22,7 @@ export const restoreOptionSpec: OptionSpec = {
   help: { type: 'boolean', short: 'h' },
 };
 
-export function restoreInput(args: ParsedArgs): RestoreOptions {
+function restoreInput(args: ParsedArgs) {
   const v = args.values;
   const verify = stringOption(v.verify);
   if (verify !== undefined && verify !== 'counts' && verify !== 'content') {
@@ -44,20 +44,13 @@ export function restoreInput(args: ParsedArgs): RestoreOptions {
   };
 }
 
-function age(ms: number): string {
-  const minutes = Math.round(ms / 60_000);
-  if (minutes < 120) return `${minutes} min ago`;
-  const hours = Math.round(minutes / 60);
-  return hours < 48 ? `${hours} h ago` : `${Math.round(hours / 24)} days ago`;
-}
-
-export function planText(plan: RestorePlan): string {
+function planText(plan: RestorePlan): string {
   const b = plan.backup;
   return [
     '⚠️  This restore OVERWRITES data.',
     `   Target:   ${plan.target.name} → database "${plan.target.database}" on ${plan.target.host}:${plan.target.port}${plan.target.protected ? ' (PROTECTED)' : ''}`,
     `   Backup:   ${b.folder} (${b.layout === 'dbops' ? 'dbops' : `old layout ${b.layout}`})`,
-    `   Taken:    ${b.createdAt} (${age(b.ageMs)}) from ${b.source}`,
+    `   Taken:    ${b.createdAt} (${formatAge(b.ageMs)}) from ${b.source}`,
     ...(b.mode ? [`   Mode:     ${b.mode}; included: ${b.included.join(', ')}${b.excluded.length ? `; excluded: ${b.excluded.join(', ')}` : ''}`] : []),
     ...(b.bytes !== null ? [`   Size:     ${formatBytes(b.bytes)}`] : []),
     ...(plan.dataOnly ? [`   Data only: ${plan.dataOnly.join(', ')} (truncated, then loaded)`] : []),
@@ -66,18 +59,7 @@ export function planText(plan: RestorePlan): string {
   ].join('\n');
 }
 
-/** y/N on the terminal; only offered when stdin is one. */
-export async function askOnTerminal(plan: RestorePlan): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = await rl.question(`Restore into "${plan.target.database}"? [y/N] `);
-    return /^y(es)?$/i.test(answer.trim());
-  } finally {
-    rl.close();
-  }
-}
-
-export function restoreJson(result: RestoreResult) {
+function restoreJson(result: RestoreResult) {
   const v = result.verification;
   return {
     ok: v.verified,
@@ -99,7 +81,7 @@ export function restoreJson(result: RestoreResult) {
   };
 }
 
-export function restoreSummary(result: RestoreResult, cwd: string): string {
+function restoreSummary(result: RestoreResult, cwd: string): string {
   const v = result.verification;
   const b = result.plan.backup;
   const shown = (dir: string) => (path.relative(cwd, dir).startsWith('..') ? dir : path.relative(cwd, dir));
@@ -123,3 +105,35 @@ export function restoreSummary(result: RestoreResult, cwd: string): string {
     'Next: restart API servers (PostgREST was told to reload its schema) and check the app.',
   ].join('\n');
 }
+
+export const restoreDb: CommandBinding<ReturnType<typeof restoreOptionsSchema.parse>, RestoreResult> = {
+  name: 'restore-db',
+  inputSchema: restoreOptionsSchema,
+  options: () => restoreOptionSpec,
+  maxPositionals: 1,
+  fromArgv: (args) => restoreInput(args),
+  targetChoice: (input) => ({ target: input.target, url: input.url, fallback: 'dev' }),
+  run(input, ctx, io) {
+    const ask = io.ask;
+    return restoreDatabase(input, ctx, {
+      ask: ask === undefined ? undefined : (plan) => ask(`Restore into "${plan.target.database}"?`),
+      onProgress: (p) => {
+        if (p.phase === 'plan') io.notice?.(planText(p.plan));
+        else if (p.phase === 'safety-backup') io.progress('taking the pre-restore safety snapshot of the target');
+        else if (p.phase === 'step') io.progress(`restoring: ${p.step}`);
+        else if (p.phase === 'rollback') io.progress(`restore failed: putting the target back from ${p.snapshotDir}`);
+        else if (p.phase === 'verify') io.progress('verifying row counts');
+      },
+    });
+  },
+  succeeded: (result) => result.verification.verified,
+  toJson: restoreJson,
+  toText: restoreSummary,
+  eventDetails: (result) => ({
+    backup_dir: result.plan.backup.dir,
+    verified: result.verification.verified,
+    duration_ms: result.durationMs,
+    counts: { tables: result.verification.tables.length, mismatches: result.verification.mismatches.length },
+    safety_backup_dir: result.safetyBackupDir,
+  }),
+};

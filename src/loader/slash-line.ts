@@ -1,0 +1,35 @@
+import { parse } from 'shell-quote';
+import { DbopsError } from '../engine/errors.js';
+import type { Registry, RegisteredCommand } from './registry.js';
+
+// "/backup-db --no-transient" as a person types it in the assistant. The command body runs
+// `npx dbops backup-db $ARGUMENTS` in a shell, so the arguments are split the way a shell
+// splits them (quotes included); shell operators and expansions are refused, not run.
+
+export interface SlashInvocation {
+  command: RegisteredCommand;
+  /** The argument string exactly as typed ($ARGUMENTS). */
+  argumentsText: string;
+  argv: string[];
+}
+
+export function parseSlashLine(line: string, registry: Registry): SlashInvocation {
+  const trimmed = line.trim();
+  const match = /^\/([A-Za-z0-9_-]+)([\s\S]*)$/.exec(trimmed);
+  const known = registry.commands.map((c) => `/${c.name}`).join(', ');
+  if (!match) throw new DbopsError('USAGE', `A slash line starts with /command (known: ${known}); got "${trimmed}".`);
+  const name = match[1]!;
+  const command = registry.find(name);
+  if (!command) throw new DbopsError('COMMAND_UNKNOWN', `Unknown command /${name}; known commands: ${known}.`);
+  const argumentsText = (match[2] ?? '').trim();
+  const argv: string[] = [];
+  for (const token of parse(argumentsText, (key) => `$${key}`)) {
+    if (typeof token === 'string') {
+      argv.push(token);
+      continue;
+    }
+    const what = 'op' in token ? `"${token.op}"` : 'comment' in token ? 'a comment' : 'a pattern';
+    throw new DbopsError('USAGE', `/${name}: arguments may not contain ${what}; pass plain options (${command.doc.frontmatter['argument-hint']}).`);
+  }
+  return { command, argumentsText, argv };
+}

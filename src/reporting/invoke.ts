@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import type { EngineContext } from '../engine/context.js';
+import { parseConnectionUrl, type ConnectionSpec } from '../engine/connection.js';
+import { toDbopsError } from '../engine/errors.js';
+import { resolveTarget } from '../engine/targets.js';
+import type { RegisteredCommand } from '../loader/registry.js';
+import type { CommandIO } from '../surface/binding.js';
+import type { ArtifactEvent } from './event.js';
+import { recordEvent } from './event-store.js';
+import { spoolFile } from './spool.js';
+
+// The one path every invocation takes — CLI subcommand, slash line, MCP tool call: an
+// `invoked` event, the engine call, then `completed` or `failed`. Reporting never changes the
+// command's outcome and never records a password.
+
+export type Trigger = 'cli' | 'slash' | 'mcp';
+
+export interface Invocation<R> {
+  runId: string;
+  result: R;
+}
+
+export async function invoke<R>(command: RegisteredCommand, input: unknown, trigger: Trigger, ctx: EngineContext, io: CommandIO): Promise<Invocation<R>> {
+  const runId = randomUUID();
+  const binding = command.binding;
+  const choice = safeTargetChoice(command, input);
+  const target = describeTarget(choice, ctx);
+  const events = eventsDatabase(choice, ctx);
+  const spool = spoolFile(ctx.root, ctx.env);
+  const event = (event_type: ArtifactEvent['event_type'], success: boolean | null, details: Record<string, unknown>): ArtifactEvent => ({
+    run_id: runId,
+    artifact_type: 'command',
+    artifact_name: command.name,
+    artifact_version: command.doc.frontmatter.version,
+    event_type,
+    success,
+    details,
+    created_at: new Date().toISOString(),
+  });
+
+  await recordEvent(events, spool, event('invoked', null, { triggered_by: trigger, args: redact(input), target }));
+  const started = Date.now();
+  try {
+    const result = (await binding.run(input, ctx, io)) as R;
+    const ok = binding.succeeded(result);
+    const details = { ...binding.eventDetails(result), duration_ms: Date.now() - started };
+    await recordEvent(events, spool, ok ? event('completed', true, details) : event('failed', false, { ...details, error: `${command.name} finished but did not succeed`, code: 'VERIFY_FAILED' }));
+    return { runId, result };
+  } catch (error) {
+    const e = toDbopsError(error);
+    await recordEvent(events, spool, event('failed', false, { error: e.message, code: e.code, duration_ms: Date.now() - started }));
+    throw error;
+  }
+}
+
+function safeTargetChoice(command: RegisteredCommand, input: unknown) {
+  try {
+    return command.binding.targetChoice(input as never);
+  } catch {
+    return undefined;
+  }
+}
+
+/** DBOPS_EVENTS_URL, else DATABASE_URL, else the command's own target; undefined when none can be read. */
+function eventsDatabase(choice: ReturnType<typeof safeTargetChoice>, ctx: EngineContext): ConnectionSpec | undefined {
+  for (const variable of ['DBOPS_EVENTS_URL', 'DATABASE_URL']) {
+    const url = ctx.env[variable];
+    if (url !== undefined && url !== '') {
+      try {
+        return parseConnectionUrl(url, variable);
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  if (choice === undefined) return undefined;
+  try {
+    return resolveTarget(ctx.config, choice, ctx.env, choice.fallback).spec;
+  } catch {
+    return undefined;
+  }
+}
+
+function describeTarget(choice: ReturnType<typeof safeTargetChoice>, ctx: EngineContext): string | null {
+  if (choice === undefined) return null;
+  if (choice.url !== undefined) {
+    try {
+      const s = parseConnectionUrl(choice.url, '--url');
+      return `url (${s.user}@${s.host}:${s.port}/${s.database})`;
+    } catch {
+      return 'url (unreadable)';
+    }
+  }
+  return choice.target ?? choice.fallback ?? ctx.config.default_target;
+}
+
+/** The arguments as recorded: URLs lose their password, anything named like a secret is dropped. */
+export function redact(input: unknown): unknown {
+  if (Array.isArray(input)) return input.map(redact);
+  if (input === null || typeof input !== 'object') return typeof input === 'string' ? redactUrl(input) : input;
+  return Object.fromEntries(
+    Object.entries(input as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, /password|secret|token/i.test(k) ? '[redacted]' : redact(v)]),
+  );
+}
+
+function redactUrl(text: string): string {
+  return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*):[^@\s]*@/gi, '$1:[redacted]@');
+}

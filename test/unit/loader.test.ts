@@ -1,0 +1,61 @@
+import { readFile, readdir, realpath } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadArtifacts } from '../../src/loader/load-artifacts.js';
+import { buildRegistry } from '../../src/loader/registry.js';
+import { parseSlashLine } from '../../src/loader/slash-line.js';
+import { BINDINGS } from '../../src/surface/bindings.js';
+import { PROJECT_ROOT } from '../support/databases.js';
+
+describe('commands/ and skills/', () => {
+  it('every file loads, every command is bound to the engine, and references link', async () => {
+    const registry = await buildRegistry(PROJECT_ROOT, BINDINGS);
+    expect(registry.commands.map((c) => c.name)).toEqual(['backup-db', 'history', 'restore-db']);
+    expect(registry.skills.map((s) => s.name)).toEqual(['database-backup-skill', 'database-restore-skill', 'self-reporting-skill']);
+    const restore = registry.find('restore-db')!.doc.frontmatter;
+    expect(restore['disable-model-invocation']).toBe(true);
+    expect(restore['allowed-tools']).toEqual(['Bash(npx dbops restore-db:*)', 'Bash(npx dbops list-backups:*)']);
+    expect(registry.find('backup-db')!.doc.frontmatter.version).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it('a broken file gives one error naming every file, field and problem at once', async () => {
+    const error = await loadArtifacts(path.join(PROJECT_ROOT, 'test/fixtures/broken-artifacts')).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ARTIFACTS_INVALID' });
+    expect((error as { details: string[] }).details).toEqual([
+      'commands/backup-db.md: description: must say what the command does',
+      'commands/backup-db.md: version: must be a semantic version like 1.0.0',
+      'commands/backup-db.md: frontmatter: Unrecognized key: "surprise"',
+      'skills/bad-skill/SKILL.md: name: "other-name" must equal its folder name "bad-skill"',
+    ]);
+  });
+
+  it('.claude/ shows the canonical commands and skills, not copies that can drift', async () => {
+    expect(await realpath(path.join(PROJECT_ROOT, '.claude/commands'))).toBe(await realpath(path.join(PROJECT_ROOT, 'commands')));
+    expect(await realpath(path.join(PROJECT_ROOT, '.claude/skills'))).toBe(await realpath(path.join(PROJECT_ROOT, 'skills')));
+    const settings = JSON.parse(await readFile(path.join(PROJECT_ROOT, '.claude/settings.json'), 'utf8')) as { permissions: { allow: string[] } };
+    for (const file of await readdir(path.join(PROJECT_ROOT, 'commands'))) {
+      expect(settings.permissions.allow, file).toContain(`Bash(npx dbops ${file.replace(/\.md$/, '')}:*)`);
+    }
+    const mcp = JSON.parse(await readFile(path.join(PROJECT_ROOT, '.mcp.json'), 'utf8')) as { mcpServers: Record<string, { command: string; args: string[] }> };
+    expect(mcp.mcpServers.dbops).toEqual({ command: 'npx', args: ['dbops', 'mcp'] });
+    const plugin = JSON.parse(await readFile(path.join(PROJECT_ROOT, '.claude-plugin/plugin.json'), 'utf8')) as Record<string, string>;
+    expect(Object.keys(plugin)).toEqual(['name', 'version', 'description']);
+  });
+});
+
+describe('slash lines', () => {
+  it('split like the shell the command body runs in, quotes included', async () => {
+    const registry = await buildRegistry(PROJECT_ROOT, BINDINGS);
+    const parsed = parseSlashLine(`/backup-db --no-transient --label "pre upgrade" --url 'postgres://u:p w@h/d'`, registry);
+    expect(parsed.command.name).toBe('backup-db');
+    expect(parsed.argv).toEqual(['--no-transient', '--label', 'pre upgrade', '--url', 'postgres://u:p w@h/d']);
+    expect(parseSlashLine('/restore-db', registry).argv).toEqual([]);
+  });
+
+  it('refuse unknown commands (listing the known ones) and shell operators', async () => {
+    const registry = await buildRegistry(PROJECT_ROOT, BINDINGS);
+    expect(() => parseSlashLine('/drop-db', registry)).toThrow('Unknown command /drop-db; known commands: /backup-db, /history, /restore-db.');
+    expect(() => parseSlashLine('/backup-db; rm -rf /', registry)).toThrow(/\/backup-db: arguments may not contain ";"/);
+    expect(() => parseSlashLine('backup-db', registry)).toThrow(/A slash line starts with \/command/);
+  });
+});
