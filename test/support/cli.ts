@@ -1,6 +1,13 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
+import { afterAll } from 'vitest';
 import { PROJECT_ROOT } from './databases.js';
+
+// Spooled events of this test file's CLI runs land here, never in the repository's storage/.
+const SPOOL = mkdtempSync(path.join(tmpdir(), 'dbops-spool-'));
+afterAll(() => rmSync(SPOOL, { recursive: true, force: true }));
 
 // Runs the built CLI exactly as a user would (`npm test` builds dist/ first).
 
@@ -17,7 +24,7 @@ export function startCli(args: readonly string[], options: { env?: Record<string
     reject: false,
     cwd: options.cwd ?? PROJECT_ROOT,
     // The developer's own database URLs must never reach a test run.
-    env: { DATABASE_URL: '', DATABASE_URL_DEV: '', DATABASE_URL_STAGING: '', DATABASE_URL_PROD: '', DBOPS_EVENTS_URL: '', ...options.env },
+    env: { DATABASE_URL: '', DATABASE_URL_DEV: '', DATABASE_URL_STAGING: '', DATABASE_URL_PROD: '', DBOPS_EVENTS_URL: '', DBOPS_SPOOL_DIR: SPOOL, ...options.env },
     extendEnv: true,
     stdin: 'ignore',
   }) as ResultPromise<{ reject: false }>;

@@ -16,7 +16,9 @@ export interface Fingerprint {
   publication: string[];
 }
 
-const MANAGED = ['realtime', 'supabase_functions'];
+// Managed schemas are the platform's; code_ops holds invocation history, which a restore
+// deliberately keeps (the target's rows survive), so it is not part of "equal to the backup".
+const MANAGED = ['realtime', 'supabase_functions', 'code_ops'];
 
 export async function fingerprint(url: string, options: { skipSchemas?: string[] } = {}): Promise<Fingerprint> {
   const skip = [...MANAGED, ...(options.skipSchemas ?? [])];
