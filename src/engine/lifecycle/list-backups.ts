@@ -1,0 +1,86 @@
+import { stat } from 'node:fs/promises';
+import { z } from 'zod';
+import { verifyBackupFiles, type BackupHandle } from '../backups/open-backup.js';
+import { scanBackups, type ScannedFolder } from '../backups/scan-backups.js';
+import { listFiles } from '../checksums.js';
+import type { EngineContext } from '../context.js';
+import { isDbopsError } from '../errors.js';
+import { parseInput } from '../input.js';
+import { backupsRoot } from '../paths.js';
+import path from 'node:path';
+
+// Every folder of the backups directory with what it is: valid, incomplete (left by an
+// interrupted run), corrupt (metadata or a checksum fails), or legacy (old layouts, no checksums).
+
+export const listOptionsSchema = z.strictObject({
+  target: z.string().optional().describe('Only backups taken from this target'),
+});
+
+export type BackupStatus = 'valid' | 'incomplete' | 'corrupt' | 'legacy';
+
+export interface ListedBackup {
+  folder: string;
+  dir: string;
+  status: BackupStatus;
+  createdAt: string | null;
+  target: string | null;
+  label: string | null;
+  mode: string | null;
+  bytes: number;
+  ageMs: number | null;
+  problem: string | null;
+}
+
+export async function listBackups(input: z.input<typeof listOptionsSchema>, ctx: EngineContext): Promise<{ root: string; backups: ListedBackup[] }> {
+  const options = parseInput('list-backups', listOptionsSchema, input);
+  const root = backupsRoot(ctx.root, ctx.config.backup.dir, ctx.env);
+  const now = (ctx.now ?? (() => new Date()))().getTime();
+  const listed: ListedBackup[] = [];
+  for (const scanned of (await scanBackups(root)).filter((s) => !s.notBackup)) {
+    const entry = await describe(scanned, now);
+    if (options.target === undefined || entry.target === options.target) listed.push(entry);
+  }
+  // Newest first; folders whose time is unknown last.
+  listed.sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? '') || a.folder.localeCompare(b.folder));
+  return { root, backups: listed };
+}
+
+async function describe(scanned: ScannedFolder, now: number): Promise<ListedBackup> {
+  const bytes = await folderBytes(scanned.dir);
+  const base = { folder: scanned.folder, dir: scanned.dir, bytes };
+  if (scanned.incomplete) {
+    const mtime = (await stat(scanned.dir)).mtime;
+    return { ...base, status: 'incomplete', createdAt: null, target: null, label: null, mode: null, ageMs: now - mtime.getTime(), problem: scanned.problem ?? null };
+  }
+  const handle = scanned.handle;
+  if (handle === undefined) {
+    return { ...base, status: 'corrupt', createdAt: null, target: null, label: null, mode: null, ageMs: null, problem: scanned.problem ?? null };
+  }
+  const status = await checkStatus(handle);
+  return {
+    ...base,
+    status: status.status,
+    createdAt: handle.createdAt.toISOString(),
+    target: handle.target,
+    label: handle.label,
+    mode: handle.manifest?.mode ?? null,
+    ageMs: now - handle.createdAt.getTime(),
+    problem: status.problem,
+  };
+}
+
+async function checkStatus(handle: BackupHandle): Promise<{ status: BackupStatus; problem: string | null }> {
+  try {
+    await verifyBackupFiles(handle);
+    return { status: handle.layout === 'dbops' ? 'valid' : 'legacy', problem: null };
+  } catch (error) {
+    if (!isDbopsError(error)) throw error;
+    return { status: 'corrupt', problem: error.message };
+  }
+}
+
+async function folderBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const file of await listFiles(dir).catch(() => [] as string[])) total += (await stat(path.join(dir, file)).catch(() => ({ size: 0 }))).size;
+  return total;
+}

@@ -1,0 +1,154 @@
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { parse as parseCsv } from 'csv-parse';
+import { z } from 'zod';
+import { openBackup, verifyBackupFiles, type BackupHandle } from '../backups/open-backup.js';
+import { findLatestBackup } from '../backups/scan-backups.js';
+import { parseConnectionUrl, withDatabase, type ConnectionSpec } from '../connection.js';
+import type { EngineContext } from '../context.js';
+import { isDbopsError, toDbopsError } from '../errors.js';
+import { parseInput } from '../input.js';
+import { backupPaths, backupsRoot } from '../paths.js';
+import { withClient } from '../pg/client.js';
+import { startEmbeddedServer } from '../pg/embedded-server.js';
+import { ident } from '../pg/sql.js';
+import { applyBackup } from '../restore/apply-backup.js';
+import { verifyRestore, type Verification } from '../restore/verify-restore.js';
+import { resolveTarget } from '../targets.js';
+import { runTool } from '../tools/pg-tools.js';
+import { randomBytes } from 'node:crypto';
+
+// A backup checked without touching any database of the user's: metadata, every sha256, the
+// dump's table of contents, the CSVs and their row counts. --drill also restores it into a
+// throwaway database (always dropped) and compares every table's rows with row_counts.json.
+
+export const verifyOptionsSchema = z.strictObject({
+  backup: z.string().optional().describe('Backup folder path, or "latest" (default)'),
+  drill: z.boolean().default(false).describe('Also restore into a throwaway database and compare row counts'),
+  target: z.string().optional().describe('Server for the drill database (default: the configured default target, else an embedded server)'),
+  url: z.string().optional().describe('Server for the drill database, as a URL'),
+});
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface VerifyReport {
+  backupDir: string;
+  folder: string;
+  layout: BackupHandle['layout'];
+  ok: boolean;
+  checks: Check[];
+  drill: { server: string; database: string; dropped: boolean; verification: Verification | null; error: string | null } | null;
+}
+
+export async function verifyBackup(input: z.input<typeof verifyOptionsSchema>, ctx: EngineContext, onProgress: (message: string) => void = () => undefined): Promise<VerifyReport> {
+  const options = parseInput('verify-backup', verifyOptionsSchema, input);
+  const handle =
+    options.backup !== undefined && options.backup !== 'latest'
+      ? await openBackup(path.resolve(ctx.root, options.backup))
+      : (await findLatestBackup(backupsRoot(ctx.root, ctx.config.backup.dir, ctx.env), { skipLabels: ['pre-restore'] })).handle;
+  const checks: Check[] = [];
+  const check = async (name: string, work: () => Promise<string>) => {
+    onProgress(name);
+    try {
+      checks.push({ name, ok: true, detail: await work() });
+    } catch (error) {
+      checks.push({ name, ok: false, detail: toDbopsError(error).message });
+    }
+  };
+
+  await check('metadata', async () => (handle.manifest ? `format ${handle.manifest.formatVersion}, taken ${handle.createdAt.toISOString()} from ${handle.target}` : `old layout ${handle.layout}`));
+  await check('checksums', async () => {
+    const result = await verifyBackupFiles(handle);
+    return result.warnings[0] ?? `${result.checked} files match their sha256`;
+  });
+  await check('dump', () => readDump(handle));
+  if (handle.manifest) await check('csv', () => checkCsvs(handle));
+
+  let drill: VerifyReport['drill'] = null;
+  if (options.drill && checks.every((c) => c.ok)) {
+    onProgress('drill: restoring into a throwaway database');
+    drill = await runDrill(handle, options, ctx);
+  }
+  const ok = checks.every((c) => c.ok) && (drill === null ? !options.drill : drill.verification?.verified === true && drill.dropped);
+  return { backupDir: handle.dir, folder: handle.folder, layout: handle.layout, ok, checks, drill };
+}
+
+/** The dump must be readable: its table of contents (or, for plain SQL, the whole gzip stream). */
+async function readDump(handle: BackupHandle): Promise<string> {
+  if (handle.layout === 'legacy-sql-gz') {
+    await pipeline(createReadStream(path.join(handle.dir, 'backup.sql.gz')), createGunzip(), async function* (chunks) {
+      for await (const _ of chunks) { /* drain: a corrupt stream throws here */ }
+    });
+    return 'backup.sql.gz decompresses';
+  }
+  if (handle.layout === 'legacy-prod-sql') return 'plain SQL (no table of contents to read)';
+  const dump = handle.layout === 'dbops' ? backupPaths(handle.dir).dump : path.join(handle.dir, 'db_full.dump');
+  const { stdout } = await runTool('pg_restore', ['--list', dump]);
+  const entries = stdout.split('\n').filter((l) => /^\d+;/.test(l)).length;
+  return `pg_restore --list reads ${entries} entries`;
+}
+
+async function countCsvRecords(file: string): Promise<number> {
+  let records = 0;
+  await pipeline(createReadStream(file), parseCsv({ from_line: 2, relax_column_count: false }), async function* (rows) {
+    for await (const _ of rows) records++;
+  });
+  return records;
+}
+
+async function checkCsvs(handle: BackupHandle): Promise<string> {
+  const problems: string[] = [];
+  for (const t of handle.manifest!.criticalTables) {
+    const rows = await countCsvRecords(path.join(handle.dir, t.file)).catch((e: unknown) => {
+      problems.push(`${t.file} does not parse: ${(e as Error).message}`);
+      return -1;
+    });
+    if (rows >= 0 && rows !== t.rows) problems.push(`${t.file} holds ${rows} rows, metadata says ${t.rows}`);
+  }
+  if (problems.length > 0) throw new Error(problems.join('; '));
+  return `${handle.manifest!.criticalTables.length} CSVs parse and match their row counts`;
+}
+
+async function runDrill(handle: BackupHandle, options: z.output<typeof verifyOptionsSchema>, ctx: EngineContext): Promise<NonNullable<VerifyReport['drill']>> {
+  let server: ConnectionSpec;
+  let stopEmbedded: (() => Promise<void>) | undefined;
+  let where: string;
+  try {
+    server = resolveTarget(ctx.config, options, ctx.env).spec;
+    where = `${server.host}:${server.port}`;
+  } catch (error) {
+    if (!isDbopsError(error) || options.target !== undefined || options.url !== undefined) throw error;
+    // No server configured: a throwaway embedded one.
+    const embedded = await startEmbeddedServer();
+    stopEmbedded = embedded.stop;
+    server = parseConnectionUrl(embedded.adminUrl, 'embedded server');
+    where = 'embedded server';
+  }
+  const database = `dbops_drill_${randomBytes(4).toString('hex')}`;
+  const drillSpec = withDatabase(server, database);
+  let verification: Verification | null = null;
+  let failure: string | null = null;
+  let dropped = false;
+  try {
+    await withClient(server, (c) => c.query(`CREATE DATABASE ${ident(database)}`));
+    try {
+      await applyBackup({ handle, target: drillSpec, jobs: ctx.config.backup.jobs, signal: ctx.signal });
+      verification = await verifyRestore(handle, drillSpec, { content: handle.manifest?.options.contentHashes === true });
+    } catch (error) {
+      failure = toDbopsError(error).message;
+    } finally {
+      // Always dropped, whatever happened above.
+      await withClient(server, (c) => c.query(`DROP DATABASE IF EXISTS ${ident(database)} WITH (FORCE)`));
+      dropped = true;
+    }
+  } finally {
+    await stopEmbedded?.();
+  }
+  return { server: where, database, dropped, verification, error: failure };
+}
