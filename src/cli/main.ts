@@ -68,7 +68,7 @@ export async function main(argv: string[]): Promise<number> {
     const registry = await loadRegistry();
     if (name === 'mcp') {
       const { runMcpStdio } = await import('../mcp/stdio.js');
-      return await runMcpStdio(rest, registry, controller.signal);
+      return await runMcpStdio(rest, registry, controller.signal, PACKAGE_ROOT);
     }
     const { runCommandLine, runSlashLine } = await import('./run-command.js');
     if (name === 'run') {

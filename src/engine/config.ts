@@ -96,6 +96,16 @@ const configSchema = z.strictObject({
       incomplete_max_age_hours: z.number().min(0).default(24),
     })
     .prefault({}),
+  mcp: z
+    .strictObject({
+      /** Register only read-only tools (no backup, restore or prune). */
+      read_only: z.boolean().default(false),
+      /** Let agents pass connection URLs instead of configured target names. */
+      allow_urls: z.boolean().default(false),
+      /** Protected targets agents may restore into (with confirm); none by default. */
+      allow_protected_restore: z.array(z.string()).default([]),
+    })
+    .prefault({}),
   categories: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'category names are lower-case letters, digits and _'), categorySchema).default(DEFAULT_CATEGORIES),
   /** Tables also exported as CSV. Default: the core category's tables, plus auth.users and auth.identities when auth is included. */
   critical_tables: z.array(pattern).optional(),

@@ -52,6 +52,7 @@ export const ERROR_CATALOGUE = {
   VERIFY_FAILED: { kind: 'failure', hint: 'Row counts or content differ from the backup; see the tables listed. The backup may not match this target\'s setup.' },
   ARTIFACTS_INVALID: { kind: 'failure', hint: 'Fix the frontmatter of the files named above (see commands/backup-db.md for a valid example).' },
   COMMAND_UNKNOWN: { kind: 'usage', hint: 'Run dbops --help for the commands.' },
+  MCP_REFUSED: { kind: 'usage', hint: 'Agents may only use configured targets and backups inside the backups directory; see the mcp section of dbops.config.yaml.' },
   INTERNAL: { kind: 'failure', hint: 'This is a bug in dbops; please report it with the command you ran.' },
 } as const satisfies Record<string, Entry>;
 

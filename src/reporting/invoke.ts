@@ -20,7 +20,14 @@ export interface Invocation<R> {
   result: R;
 }
 
-export async function invoke<R>(command: RegisteredCommand, input: unknown, trigger: Trigger, ctx: EngineContext, io: CommandIO): Promise<Invocation<R>> {
+/** What invoke() needs of a command: its name, its version, and its binding (a RegisteredCommand is one). */
+export interface Invocable {
+  name: string;
+  doc: { frontmatter: { version: string } };
+  binding: RegisteredCommand['binding'];
+}
+
+export async function invoke<R>(command: Invocable, input: unknown, trigger: Trigger, ctx: EngineContext, io: CommandIO): Promise<Invocation<R>> {
   const runId = randomUUID();
   const binding = command.binding;
   const choice = safeTargetChoice(command, input);
@@ -53,7 +60,7 @@ export async function invoke<R>(command: RegisteredCommand, input: unknown, trig
   }
 }
 
-function safeTargetChoice(command: RegisteredCommand, input: unknown) {
+function safeTargetChoice(command: Invocable, input: unknown) {
   try {
     return command.binding.targetChoice(input as never);
   } catch {

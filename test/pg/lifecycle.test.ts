@@ -84,7 +84,8 @@ describe('verify-backup', () => {
       await cp(template, path.join(dir, 'b'), { recursive: true });
       const target = path.join(dir, 'b', file);
       const bytes = await readFile(target);
-      bytes[Math.floor(bytes.length / 2)] ^= 0x01;
+      const at = Math.floor(bytes.length / 2);
+      bytes[at] = bytes[at]! ^ 0x01;
       await writeFile(target, bytes);
       const report = await verifyBackup({ backup: path.join(dir, 'b') }, ctxFor(dir)).catch((e: unknown) => ({ ok: false, error: e }));
       expect(report.ok, file).toBe(false);
