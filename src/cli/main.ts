@@ -1,14 +1,11 @@
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DbopsError, toDbopsError } from '../engine/errors.js';
 import { commandHelp } from './help.js';
+import { PACKAGE_ROOT } from './paths.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, printError, printJson, printText } from './output.js';
 
 // argv → registry command → invoke() → formatted result and exit code. Modules load lazily so
 // `dbops --help` stays fast.
 
-/** Where commands/ and skills/ live: the dbops package itself, whatever the working directory. */
-export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 const META = [
   { name: 'run', usage: 'dbops run "/backup-db --no-transient"', summary: 'Run a slash-command line exactly as typed in the assistant' },

@@ -47,13 +47,13 @@ export const history: CommandBinding<HistoryOptions, HistoryRun[]> = {
     if (runs.length === 0) return 'No runs recorded yet.';
     const icon = { completed: '✅', failed: '❌', running: '⏳' } as const;
     return [
-      'STARTED (UTC)         DURATION   TRIGGER  COMMAND      OUTCOME     DETAIL',
+      'STARTED (UTC)         DURATION   TRIGGER  COMMAND        OUTCOME     DETAIL',
       ...runs.map((r) =>
         [
           r.startedAt.replace('T', ' ').slice(0, 19).padEnd(21),
           (r.durationMs === null ? '—' : formatDuration(r.durationMs)).padEnd(10),
           (r.trigger ?? '—').padEnd(8),
-          r.command.padEnd(12),
+          r.command.padEnd(14),
           `${icon[r.status]} ${r.status}`.padEnd(11),
           r.detail ?? '',
         ].join(' '),

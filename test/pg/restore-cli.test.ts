@@ -85,8 +85,8 @@ describe('dbops restore-db (CLI)', () => {
 
   it('the npm scripts sync dev from the latest prod backup', async () => {
     const pkg = JSON.parse(await readFile(path.join(import.meta.dirname, '../../package.json'), 'utf8')) as { scripts: Record<string, string> };
-    expect(pkg.scripts['backup:prod']).toBe('dbops backup-db --target prod');
-    expect(pkg.scripts['restore:dev']).toBe('dbops restore-db --from prod --target dev');
+    expect(pkg.scripts['backup:prod']).toBe('node bin/dbops.js backup-db --target prod');
+    expect(pkg.scripts['restore:dev']).toBe('node bin/dbops.js restore-db --from prod --target dev');
     const dir = await tempDir();
     const prod = await dbs.create({ load: [FIXTURE] });
     const dev = await dbs.create();

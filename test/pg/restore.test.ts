@@ -211,6 +211,17 @@ describe('--data-only --tables', () => {
     expect(actual.tables['public.agents']).not.toEqual(expected.tables['public.agents']);
   });
 
+  it('refuses a table that tables outside the list reference, naming them, before touching anything', async () => {
+    const target = await dbs.create({ load: [FIXTURE] });
+    const before = await fingerprint(target.url);
+    await expect(restore({ backup: fullBackup, url: target.url, yes: true, dataOnly: true, tables: ['public.llm_models'] })).rejects.toMatchObject({
+      code: 'OPTION_INVALID',
+      message: '--tables leave out public.agents, public.llm_usage, which reference the chosen tables: add them to --tables, or restore the full backup.',
+    });
+    expect(await fingerprint(target.url)).toEqual(before);
+    expect((await readdir(backupsDir)).filter((f) => f.includes(target.name))).toEqual([]);
+  });
+
   it('refuses a table the backup holds no data for, and leaves everything as it was', async () => {
     const backup = (await backupInto(source.url, await tempDir(), { exclude: ['transient'] })).backupDir;
     const target = await dbs.create({ load: [FIXTURE] });

@@ -58,7 +58,15 @@ export async function planTableData(handle: BackupHandle, target: ConnectionSpec
     if (missing.length > 0) {
       throw new DbopsError('OPTION_INVALID', `The target has no table ${missing.join(', ')}; --data-only restores into an existing schema (restore the full backup first).`);
     }
-    return fkLoadOrder(found, await listForeignKeys(client)).flatMap((g) => g.tables);
+    const fks = await listForeignKeys(client);
+    // TRUNCATE refuses a table that a table outside the list references; say so before touching anything.
+    const chosen = new Set(found.map((f) => f.oid));
+    const outside = fks.filter((fk) => chosen.has(fk.parent) && !chosen.has(fk.child)).map((fk) => fk.child);
+    if (outside.length > 0) {
+      const names = await query<{ name: string }>(client, 'referencing tables', `SELECT DISTINCT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ANY($1) ORDER BY 1`, [outside]);
+      throw new DbopsError('OPTION_INVALID', `--tables ${names.length === 1 ? 'leaves out' : 'leave out'} ${names.map((r) => r.name).join(', ')}, which ${names.length === 1 ? 'references' : 'reference'} the chosen tables: add ${names.length === 1 ? 'it' : 'them'} to --tables, or restore the full backup.`);
+    }
+    return fkLoadOrder(found, fks).flatMap((g) => g.tables);
   });
 
   const dump = backupPaths(handle.dir).dump;
