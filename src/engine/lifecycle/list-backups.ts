@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { verifyBackupFiles, type BackupHandle } from '../backups/open-backup.js';
@@ -7,7 +8,6 @@ import type { EngineContext } from '../context.js';
 import { isDbopsError } from '../errors.js';
 import { parseInput } from '../input.js';
 import { backupsRoot } from '../paths.js';
-import path from 'node:path';
 
 // Every folder of the backups directory with what it is: valid, incomplete (left by an
 // interrupted run), corrupt (metadata or a checksum fails), or legacy (old layouts, no checksums).

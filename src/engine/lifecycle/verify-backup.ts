@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -18,7 +19,6 @@ import { applyBackup } from '../restore/apply-backup.js';
 import { verifyRestore, type Verification } from '../restore/verify-restore.js';
 import { resolveTarget } from '../targets.js';
 import { runTool } from '../tools/pg-tools.js';
-import { randomBytes } from 'node:crypto';
 
 // A backup checked without touching any database of the user's: metadata, every sha256, the
 // dump's table of contents, the CSVs and their row counts. --drill also restores it into a
