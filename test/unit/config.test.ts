@@ -1,14 +1,16 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, loadDotEnv, parseConfig } from '../../src/engine/config.js';
 import { resolveTarget } from '../../src/engine/targets.js';
+import { useTempDirs } from '../support/backups.js';
 import { PROJECT_ROOT } from '../support/databases.js';
+
+const tempDir = useTempDirs();
 
 describe('config', () => {
   it('uses the built-in defaults when the file is missing', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'dbops-cfg-'));
+    const dir = await tempDir();
     const { config, file } = loadConfig(dir, {});
     expect(file).toBeUndefined();
     expect(config.default_target).toBe('staging');
@@ -56,7 +58,7 @@ describe('config', () => {
   });
 
   it('loads .env without overriding variables already set', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'dbops-env-'));
+    const dir = await tempDir();
     await writeFile(path.join(dir, '.env'), 'DATABASE_URL_DEV=postgres://a@h/dev\nDATABASE_URL=postgres://from-file@h/x\n');
     const env: NodeJS.ProcessEnv = { DATABASE_URL: 'postgres://already@h/y' };
     loadDotEnv(dir, env);
