@@ -1,4 +1,4 @@
-import { chmod, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { checksumFiles, listFiles, sha256sumText } from '../checksums.js';
@@ -7,7 +7,8 @@ import { describeConnection, formatConnection } from '../connection.js';
 import { DbopsError } from '../errors.js';
 import { parseInput } from '../input.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, type ContentHashes, type Manifest, type RowCounts } from '../manifest.js';
-import { backupFolderName, backupPaths, backupsRoot, partialFolderName } from '../paths.js';
+import { backupPaths, backupsRoot, partialFolderName } from '../paths.js';
+import { ensureWritable, freeFolderName, restrictModes } from './backup-folder.js';
 import { listExtensions, listForeignKeys, listPublications, listSchemas, listTables, listViewReloptions, referencedRoles, serverInfo } from '../pg/catalog.js';
 import { connect } from '../pg/client.js';
 import { fkLoadOrder } from '../pg/fk-order.js';
@@ -239,35 +240,4 @@ export async function backupTarget(
     await client.end().catch(() => undefined);
     if (workDir !== undefined) await rm(workDir, { recursive: true, force: true });
   }
-}
-
-async function ensureWritable(dir: string): Promise<void> {
-  try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    const info = await stat(dir);
-    if (!info.isDirectory()) throw new Error('not a directory');
-  } catch (error) {
-    throw new DbopsError('BACKUP_DIR_UNWRITABLE', `Cannot write backups to ${dir}: ${(error as Error).message}.`, { cause: error });
-  }
-}
-
-/** Two backups of one target in the same second would share a name: the later one takes the next second's. */
-async function freeFolderName(parent: string, createdAt: Date, target: string, label: string | undefined): Promise<string> {
-  const existing = new Set(await readdir(parent));
-  let when = createdAt;
-  for (let i = 0; i < 3; i++) {
-    const name = backupFolderName(when, target, label);
-    if (!existing.has(name)) return name;
-    when = new Date(when.getTime() + 1000);
-  }
-  throw new DbopsError('BACKUP_EXISTS', `A backup named ${backupFolderName(createdAt, target, label)} already exists.`);
-}
-
-async function restrictModes(dir: string): Promise<void> {
-  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    const full = path.join(entry.parentPath, entry.name);
-    if (entry.isDirectory()) await chmod(full, 0o700);
-    else if (entry.isFile() && !/restore(-full)?\.sh$/.test(entry.name)) await chmod(full, 0o600);
-  }
-  await chmod(dir, 0o700);
 }
