@@ -1,7 +1,7 @@
 import { DbopsError, toDbopsError } from '../engine/errors.js';
 import { commandHelp } from './help.js';
 import { PACKAGE_ROOT } from './paths.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, printError, printJson, printText } from './output.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, printError, printText } from './output.js';
 
 // argv → registry command → invoke() → formatted result and exit code. Modules load lazily so
 // `dbops --help` stays fast.

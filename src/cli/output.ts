@@ -1,4 +1,4 @@
-import { isDbopsError, toDbopsError, type DbopsError } from '../engine/errors.js';
+import { formatErrorLine, isDbopsError, toDbopsError, type DbopsError } from '../engine/errors.js';
 
 // Everything the CLI writes goes through here: results to stdout, progress and errors to stderr.
 
@@ -10,17 +10,12 @@ export function exitCodeFor(error: DbopsError): number {
   return error.kind === 'usage' ? EXIT_USAGE : EXIT_FAILURE;
 }
 
-/** One line: what happened, what to do, and the stable code. */
-export function formatError(error: DbopsError): string {
-  return `error [${error.code}]: ${error.message} Hint: ${error.hint}`;
-}
-
 export function printError(error: unknown, json: boolean): number {
   const e = toDbopsError(error);
   if (json) {
     process.stdout.write(`${JSON.stringify({ ok: false, error: { code: e.code, message: e.message, hint: e.hint } })}\n`);
   } else {
-    process.stderr.write(`${formatError(e)}\n`);
+    process.stderr.write(`${formatErrorLine(e)}\n`);
     if (!isDbopsError(error) || e.code === 'INTERNAL') process.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
   }
   return exitCodeFor(e);

@@ -2,13 +2,16 @@ import { createInterface } from 'node:readline/promises';
 import type { RegisteredCommand, Registry } from '../loader/registry.js';
 import { parseSlashLine } from '../loader/slash-line.js';
 import { invoke, type Trigger } from '../reporting/invoke.js';
-import { parseCommandArgs } from '../surface/args.js';
+import { parseCommandArgs, type OptionSpec } from '../surface/args.js';
 import type { CommandIO } from '../surface/binding.js';
 import { cliContext } from './context.js';
 import { commandHelp } from './help.js';
 import { EXIT_FAILURE, EXIT_OK, printJson, printText } from './output.js';
 
 // One registry command from argv (CLI) or from a slash line, through invoke().
+
+/** Every command takes these; the bindings declare only their own flags. */
+const COMMON_OPTIONS: OptionSpec = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } };
 
 async function askOnTerminal(question: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
@@ -21,7 +24,7 @@ async function askOnTerminal(question: string): Promise<boolean> {
 
 export async function runCommandLine(command: RegisteredCommand, argv: string[], trigger: Trigger, signal: AbortSignal): Promise<number> {
   const ctx = cliContext(signal);
-  const args = parseCommandArgs(command.name, argv, command.binding.options(ctx.config), command.binding.maxPositionals);
+  const args = parseCommandArgs(command.name, argv, { ...command.binding.options(ctx.config), ...COMMON_OPTIONS }, command.binding.maxPositionals);
   if (args.values.help === true) {
     printText(commandHelp(command.doc));
     return EXIT_OK;

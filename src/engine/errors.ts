@@ -36,9 +36,7 @@ export const ERROR_CATALOGUE = {
   QUERY_FAILED: { kind: 'failure', hint: 'Check that the user may read the catalog and the selected tables.' },
   BACKUP_DIR_UNWRITABLE: { kind: 'failure', hint: 'Check that the backups directory exists and is writable, or pass --out DIR.' },
   BACKUP_EXISTS: { kind: 'failure', hint: 'Wait a second and rerun, or pass a different --label.' },
-  BACKUP_INCOMPLETE: { kind: 'failure', hint: 'The run was interrupted; nothing was kept. Rerun the backup.' },
   INTERRUPTED: { kind: 'failure', hint: 'The run was interrupted by a signal; nothing half-written was kept.' },
-  FK_CYCLE: { kind: 'failure', hint: 'The tables form a foreign-key cycle that is not deferrable; make one constraint DEFERRABLE.' },
   BACKUP_NOT_FOUND: { kind: 'usage', hint: 'Pass the path of a backup folder, or run dbops list-backups to see them.' },
   BACKUP_INVALID: { kind: 'usage', hint: 'Pass a folder made by dbops backup-db (it holds metadata.json) or by the old backup scripts.' },
   BACKUP_CORRUPT: { kind: 'failure', hint: 'The backup was changed or damaged after it was written; restore another one (dbops list-backups).' },
@@ -77,6 +75,11 @@ export class DbopsError extends Error {
 
 export function isDbopsError(error: unknown): error is DbopsError {
   return error instanceof DbopsError;
+}
+
+/** The one line every face shows: what happened, what to do, and the stable code. */
+export function formatErrorLine(error: DbopsError): string {
+  return `error [${error.code}]: ${error.message} Hint: ${error.hint}`;
 }
 
 /** Anything that is not already a DbopsError becomes INTERNAL, keeping the original as cause. */

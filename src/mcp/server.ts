@@ -2,11 +2,11 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { EngineContext } from '../engine/context.js';
-import { toDbopsError } from '../engine/errors.js';
+import { formatErrorLine, toDbopsError } from '../engine/errors.js';
 import type { Registry } from '../loader/registry.js';
 import { invoke, type Invocable } from '../reporting/invoke.js';
 import type { CommandBinding, CommandIO } from '../surface/binding.js';
-import { TOOLS, type ToolSpec } from './tools.js';
+import { READ_ONLY, TOOLS, type ToolSpec } from './tools.js';
 
 // The MCP server: tools and prompts from the registry, every call through one choke point
 // (agent policy, invoke() with trigger "mcp", errors as isError with the CLI's one-line
@@ -32,13 +32,9 @@ export function createDbopsMcpServer(options: McpServerOptions): McpServer {
     const guarded: Invocable = {
       name: command.name,
       doc: command.doc,
-      binding: { ...command.binding, run: async (args, ctx, io) => command.binding.run(await spec.prepare(args, ctx), ctx, io), targetChoice: (args) => command.binding.targetChoice(args) },
+      binding: { ...command.binding, run: async (args, ctx, io) => command.binding.run(await spec.prepare(args, ctx), ctx, io) },
     };
-    server.registerTool(
-      spec.name,
-      { title: spec.title, description: spec.description, inputSchema: spec.input, outputSchema: spec.output, annotations: spec.annotations },
-      (args: unknown, extra: Extra) => callTool(spec, guarded, args, extra, options),
-    );
+    registerSpec(server, spec, guarded, options);
   }
   registerListCommands(server, options);
   for (const c of options.registry.commands) {
@@ -50,6 +46,14 @@ export function createDbopsMcpServer(options: McpServerOptions): McpServer {
     );
   }
   return server;
+}
+
+function registerSpec(server: McpServer, spec: ToolSpec, command: Invocable, options: McpServerOptions): void {
+  server.registerTool(
+    spec.name,
+    { title: spec.title, description: spec.description, inputSchema: spec.input, outputSchema: spec.output, annotations: spec.annotations },
+    (args: unknown, extra: Extra) => callTool(spec, command, args, extra, options),
+  );
 }
 
 function progressIO(extra: Extra): CommandIO {
@@ -72,7 +76,7 @@ async function callTool(spec: ToolSpec, command: Invocable, args: unknown, extra
     return { content: [{ type: 'text', text: spec.summary(result) }], structuredContent: spec.structured(result), ...(ok ? {} : { isError: true }) };
   } catch (error) {
     const e = toDbopsError(error);
-    return { isError: true, content: [{ type: 'text', text: `error [${e.code}]: ${e.message} Hint: ${e.hint}` }] };
+    return { isError: true, content: [{ type: 'text', text: formatErrorLine(e) }] };
   }
 }
 
@@ -101,11 +105,9 @@ function registerListCommands(server: McpServer, options: McpServerOptions): voi
   const spec: ToolSpec = {
     name: 'list_commands', command: 'list-commands', title: 'List commands and skills',
     description: 'The slash commands and skills this server was built from, with their descriptions and argument hints.',
-    input: z.object({}), output, annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    input: z.object({}), output, annotations: READ_ONLY,
     prepare: async (a) => a, structured: (r: Listing) => r, summary: (r: Listing) => binding.toText(r, ''),
   };
   const command: Invocable = { name: 'list-commands', doc: { frontmatter: { version: options.version } }, binding };
-  server.registerTool(spec.name, { title: spec.title, description: spec.description, inputSchema: spec.input, outputSchema: output, annotations: spec.annotations }, (args: unknown, extra: Extra) =>
-    callTool(spec, command, args, extra, options),
-  );
+  registerSpec(server, spec, command, options);
 }

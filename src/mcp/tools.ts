@@ -28,6 +28,12 @@ export interface ToolSpec {
   summary(result: any): string;
 }
 
+// Annotations that tell the truth. openWorldHint false: tools reach only configured databases and the backups directory.
+export const READ_ONLY: ToolAnnotations = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
+/** Writes new backups and events, removes or overwrites nothing. */
+const WRITES: ToolAnnotations = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false };
+const DESTRUCTIVE: ToolAnnotations = { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false };
+
 const sizes = z.object({ databaseBytes: z.number(), backupBytes: z.number(), dumpBytes: z.number() });
 const tableCount = z.object({ schema: z.string(), table: z.string(), expected: z.number(), actual: z.number().nullable(), ok: z.boolean() });
 const listedBackup = z.object({
@@ -42,7 +48,7 @@ const backupTool: ToolSpec = {
   description: 'Back up a configured target into a timestamped, checksummed folder in the backups directory. Long-running: sends progress notifications when given a progress token.',
   input: backupOptionsSchema.omit({ out: true }),
   output: z.object({ backupDir: z.string(), folder: z.string(), target: z.string(), mode: z.string(), tables: z.number(), rows: z.number(), sizes, durationMs: z.number() }),
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  annotations: WRITES,
   async prepare(args: z.infer<typeof backupOptionsSchema>, ctx) {
     checkUrlAllowed(args.url, ctx);
     return args;
@@ -71,7 +77,7 @@ const restoreTool: ToolSpec = {
     tables: z.array(tableCount), mismatches: z.array(z.string()), emptyTables: z.array(z.string()),
     safetyBackupDir: z.string().nullable(), restoredAt: z.string(),
   }),
-  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  annotations: DESTRUCTIVE,
   async prepare(args: z.infer<typeof restoreInput>, ctx) {
     checkRestoreAllowed(args, args.confirm, ctx);
     return { ...args, backup: await confineBackup(args.backup, ctx), yes: true, safetyBackup: true };
@@ -94,7 +100,7 @@ const listTool: ToolSpec = {
   description: 'List the backups in the backups directory, newest first, with status valid, incomplete, corrupt or legacy.',
   input: listOptionsSchema,
   output: z.object({ backups: z.array(listedBackup) }),
-  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  annotations: READ_ONLY,
   prepare: async (args) => args,
   structured: (r: { backups: ListedBackup[] }) => ({ backups: r.backups.map(({ folder, status, createdAt, target, label, mode, bytes, problem }) => ({ folder, status, createdAt, target, label, mode, bytes, problem })) }),
   summary: (r: { backups: ListedBackup[] }) => `${r.backups.length} backup folders, ${r.backups.filter((b) => b.status === 'valid').length} valid.`,
@@ -109,7 +115,7 @@ const verifyTool: ToolSpec = {
   description: 'Check a backup without touching any database: metadata, every sha256, the dump, the CSVs and their row counts. (Restore drills are CLI-only: dbops verify-backup --drill.)',
   input: verifyInput,
   output: z.object({ ok: z.boolean(), backupDir: z.string(), layout: z.string(), checks: z.array(z.object({ name: z.string(), ok: z.boolean(), detail: z.string() })) }),
-  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  annotations: READ_ONLY,
   async prepare(args: z.infer<typeof verifyInput>, ctx) {
     return { backup: await confineBackup(args.backup ?? 'latest', ctx), drill: false };
   },
@@ -124,7 +130,7 @@ const pruneTool: ToolSpec = {
   description: 'Apply the retention policy to the backups directory. DESTRUCTIVE unless dryRun: deletes backup folders the policy does not keep.',
   input: pruneOptionsSchema,
   output: z.object({ dryRun: z.boolean(), removed: z.array(z.string()), decisions: z.array(z.object({ folder: z.string(), action: z.enum(['keep', 'remove']), reason: z.string() })) }),
-  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+  annotations: { ...DESTRUCTIVE, idempotentHint: true },
   prepare: async (args) => args,
   structured: (r: PruneReport) => ({ dryRun: r.dryRun, removed: r.removed, decisions: r.decisions.map(({ folder, action, reason }) => ({ folder, action, reason })) }),
   summary: (r: PruneReport) => `${r.dryRun ? 'Would remove' : 'Removed'} ${r.decisions.filter((d) => d.action === 'remove').length} of ${r.decisions.length} folders.`,
@@ -142,7 +148,7 @@ const historyTool: ToolSpec = {
     runId: z.string(), command: z.string(), version: z.string().nullable(), startedAt: z.string(), durationMs: z.number().nullable(),
     status: z.string(), trigger: z.string().nullable(), target: z.string().nullable(), detail: z.string().nullable(),
   })) }),
-  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  annotations: READ_ONLY,
   prepare: async (args) => args,
   structured: (runs: HistoryRun[]) => ({ runs }),
   summary: (runs: HistoryRun[]) => `${runs.length} runs.`,

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { pgClientConfig, type ConnectionSpec } from '../engine/connection.js';
+import { formatConnection, pgClientConfig, type ConnectionSpec } from '../engine/connection.js';
 import { ensureEventsSchema } from './events-schema.js';
 import type { ArtifactEvent } from './event.js';
 import { claimSpool, putBack, spoolEvent, type SpooledEvent } from './spool.js';
@@ -10,8 +10,8 @@ import { claimSpool, putBack, spoolEvent, type SpooledEvent } from './spool.js';
 
 const EVENTS_CONNECT_TIMEOUT_MS = 3000;
 
-export function destinationOf(spec: ConnectionSpec | undefined): string {
-  return spec === undefined ? '' : `${spec.user}@${spec.host}:${spec.port}/${spec.database}`;
+function destinationOf(spec: ConnectionSpec | undefined): string {
+  return spec === undefined ? '' : formatConnection(spec);
 }
 
 export interface RecordOutcome {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EngineContext } from '../engine/context.js';
-import { parseConnectionUrl, type ConnectionSpec } from '../engine/connection.js';
+import { formatConnection, parseConnectionUrl, type ConnectionSpec } from '../engine/connection.js';
 import { toDbopsError } from '../engine/errors.js';
 import { resolveTarget } from '../engine/targets.js';
 import type { RegisteredCommand } from '../loader/registry.js';
@@ -92,8 +92,7 @@ function describeTarget(choice: ReturnType<typeof safeTargetChoice>, ctx: Engine
   if (choice === undefined) return null;
   if (choice.url !== undefined) {
     try {
-      const s = parseConnectionUrl(choice.url, '--url');
-      return `url (${s.user}@${s.host}:${s.port}/${s.database})`;
+      return `url (${formatConnection(parseConnectionUrl(choice.url, '--url'))})`;
     } catch {
       return 'url (unreadable)';
     }

@@ -26,8 +26,6 @@ function options(config: Config): OptionSpec {
     jobs: { type: 'string' },
     'content-hashes': { type: 'boolean' },
     'no-content-hashes': { type: 'boolean' },
-    json: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
     ...Object.fromEntries(Object.keys(categoryFlags(config)).map((flag) => [flag, { type: 'boolean' as const }])),
   };
 }

@@ -18,8 +18,6 @@ export const history: CommandBinding<HistoryOptions, HistoryRun[]> = {
     limit: { type: 'string' },
     target: { type: 'string' },
     url: { type: 'string' },
-    json: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
   }),
   maxPositionals: 0,
   fromArgv: ({ values: v }) => ({

@@ -12,7 +12,7 @@ const ICON = { valid: '✅', legacy: '🗄 ', incomplete: '⏳', corrupt: '❌' 
 export const listBackupsCommand: CommandBinding<{ target?: string | undefined }, { root: string; backups: ListedBackup[] }> = {
   name: 'list-backups',
   inputSchema: listOptionsSchema,
-  options: () => ({ target: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }),
+  options: () => ({ target: { type: 'string' } }),
   maxPositionals: 0,
   fromArgv: ({ values: v }) => ({ target: stringOption(v.target) }),
   targetChoice: () => undefined,
@@ -45,7 +45,7 @@ export const listBackupsCommand: CommandBinding<{ target?: string | undefined },
 export const verifyBackupCommand: CommandBinding<ReturnType<typeof verifyOptionsSchema.parse>, VerifyReport> = {
   name: 'verify-backup',
   inputSchema: verifyOptionsSchema,
-  options: () => ({ drill: { type: 'boolean' }, target: { type: 'string' }, url: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }),
+  options: () => ({ drill: { type: 'boolean' }, target: { type: 'string' }, url: { type: 'string' } }),
   maxPositionals: 1,
   fromArgv: ({ values: v, positionals }) => ({ backup: positionals[0], drill: v.drill === true, target: stringOption(v.target), url: stringOption(v.url) }),
   targetChoice: (input) => (input.drill ? { target: input.target, url: input.url } : undefined),
@@ -75,7 +75,7 @@ export const verifyBackupCommand: CommandBinding<ReturnType<typeof verifyOptions
 export const pruneBackupsCommand: CommandBinding<ReturnType<typeof pruneOptionsSchema.parse>, PruneReport> = {
   name: 'prune-backups',
   inputSchema: pruneOptionsSchema,
-  options: () => ({ target: { type: 'string' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }),
+  options: () => ({ target: { type: 'string' }, 'dry-run': { type: 'boolean' } }),
   maxPositionals: 0,
   fromArgv: ({ values: v }) => ({ target: stringOption(v.target), dryRun: v['dry-run'] === true }),
   targetChoice: () => undefined,

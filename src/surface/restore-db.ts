@@ -18,8 +18,6 @@ const restoreOptionSpec: OptionSpec = {
   'data-only': { type: 'boolean' },
   tables: { type: 'string' },
   verify: { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
 };
 
 function restoreInput(args: ParsedArgs) {

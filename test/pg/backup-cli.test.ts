@@ -1,4 +1,4 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -94,9 +94,11 @@ describe('dbops backup-db (CLI)', () => {
   });
 
   it('SIGTERM stops the backup, kills pg_dump and removes the unfinished folder', async () => {
-    const { result, out } = await blockedBackup(async (cli) => {
+    const { result, out } = await blockedBackup(async (cli, dir) => {
       cli.kill('SIGTERM');
-      await waitFor(async () => cli.exitCode !== null || (await pgDumpPids('')).length >= 0, 'exit');
+      // While the lock still holds pg_dump: the interrupt alone must end it and the CLI.
+      await waitFor(async () => (await pgDumpPids(dir)).length === 0, 'pg_dump to be stopped');
+      await waitFor(async () => cli.exitCode !== null, 'the CLI to exit');
     });
     expect(result.exitCode).toBe(1);
     expect(JSON.parse(String(result.stdout))).toMatchObject({ ok: false, error: { code: 'INTERRUPTED' } });
@@ -130,7 +132,7 @@ describe('a password with special characters', () => {
     expect(rows.tables.filter((t) => (t as { schema: string }).schema !== 'code_ops')).toEqual([{ schema: 'public', table: 't', rows: 2, dataIncluded: true }]);
     for (const file of await readdir(backupDir, { recursive: true })) {
       const full = path.join(backupDir, String(file));
-      if (!String(file).startsWith('dump') && (await import('node:fs')).statSync(full).isFile()) {
+      if (!String(file).startsWith('dump') && (await stat(full)).isFile()) {
         const text = await readFile(full, 'utf8');
         expect(text, String(file)).not.toContain(PASSWORD);
         expect(text, String(file)).not.toContain(encodeURIComponent(PASSWORD));

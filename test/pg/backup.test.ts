@@ -1,11 +1,11 @@
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { chmod, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sha256File } from '../../src/engine/checksums.js';
 import { manifestSchema, rowCountsSchema, type RowCounts } from '../../src/engine/manifest.js';
 import { runTool } from '../../src/engine/tools/pg-tools.js';
 import { backupInto, restoreDumpInto, useTempDirs } from '../support/backups.js';
-import { FIXTURE, psqlFile, tableCounts, useTestDatabases } from '../support/databases.js';
+import { FIXTURE, psqlFile, tableCounts, useTestDatabases, withPg } from '../support/databases.js';
 
 const dbs = useTestDatabases('backup');
 const tempDir = useTempDirs();
@@ -107,9 +107,7 @@ describe('a full backup', () => {
     expect(grants).toContain('GRANT ALL ON FUNCTION auth.uid() TO authenticated;');
     expect(await readFile(path.join(backupDir, 'roles.sql'), 'utf8')).toMatch(/CREATE ROLE dbops_fixture_owner;/);
     expect(await readFile(path.join(backupDir, 'roles.sql'), 'utf8')).not.toMatch(/CREATE ROLE (anon|authenticated|service_role|postgres);/);
-    const members = await import('../support/databases.js').then((m) =>
-      m.withPg(target.url, (c) => c.query<{ t: string }>(`SELECT schemaname || '.' || tablename AS t FROM pg_publication_tables WHERE pubname = 'supabase_realtime' ORDER BY 1`)),
-    );
+    const members = await withPg(target.url, (c) => c.query<{ t: string }>(`SELECT schemaname || '.' || tablename AS t FROM pg_publication_tables WHERE pubname = 'supabase_realtime' ORDER BY 1`));
     expect(members.rows.map((r) => r.t)).toEqual(['public.agents', 'public.conversations', 'public.tasks', 'rag_data.Mixed Case "Quoted" Table']);
     expect(await readFile(path.join(backupDir, 'extensions.tsv'), 'utf8')).toMatch(/^pgcrypto\t1\.\d+\tpublic$/m);
     expect(await readFile(path.join(backupDir, 'views_reloptions.tsv'), 'utf8')).toContain('public\tagent_overview\tview\tsecurity_invoker=true');
@@ -188,7 +186,6 @@ describe('category flags', () => {
 describe('one snapshot', () => {
   it('row_counts.json equals what the dump holds while inserts run during the backup', async () => {
     const db = await dbs.create({ load: [FIXTURE] });
-    const { withPg } = await import('../support/databases.js');
     let stop = false;
     let inserted = 0;
     const writer = withPg(db.url, async (c) => {
@@ -219,7 +216,6 @@ describe('one snapshot', () => {
 describe('failures', () => {
   it('refuses a pg_dump older than the server, with the install hint', async () => {
     const fakeBin = await tempDir();
-    const { writeFile, chmod } = await import('node:fs/promises');
     for (const tool of ['pg_dump', 'pg_restore', 'pg_dumpall']) {
       await writeFile(path.join(fakeBin, tool), '#!/bin/sh\necho "pg_dump (PostgreSQL) 9.6.24"\n');
       await chmod(path.join(fakeBin, tool), 0o755);

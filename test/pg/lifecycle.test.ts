@@ -87,7 +87,11 @@ describe('verify-backup', () => {
       const at = Math.floor(bytes.length / 2);
       bytes[at] = bytes[at]! ^ 0x01;
       await writeFile(target, bytes);
-      const report = await verifyBackup({ backup: path.join(dir, 'b') }, ctxFor(dir)).catch((e: unknown) => ({ ok: false, error: e }));
+      // Either a check fails, or (metadata.json itself damaged) the backup is refused as corrupt; nothing else.
+      const report = await verifyBackup({ backup: path.join(dir, 'b') }, ctxFor(dir)).catch((e: unknown) => {
+        expect(e, file).toMatchObject({ code: 'BACKUP_CORRUPT' });
+        return { ok: false };
+      });
       expect(report.ok, file).toBe(false);
     }
   });

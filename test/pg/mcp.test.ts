@@ -1,4 +1,4 @@
-import path from 'node:path';
+import { readdir } from 'node:fs/promises';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
@@ -8,7 +8,7 @@ import { buildRegistry } from '../../src/loader/registry.js';
 import { createDbopsMcpServer } from '../../src/mcp/server.js';
 import { BINDINGS } from '../../src/surface/bindings.js';
 import { DEFAULT_CONFIG, useTempDirs } from '../support/backups.js';
-import { FIXTURE, PROJECT_ROOT, useTestDatabases } from '../support/databases.js';
+import { FIXTURE, PROJECT_ROOT, useTestDatabases, withPg } from '../support/databases.js';
 import { fingerprint } from '../support/fingerprint.js';
 
 const dbs = useTestDatabases('mcp');
@@ -126,8 +126,6 @@ describe('MCP server (in memory)', () => {
   });
 
   it('a cancelled call stops the backup cleanly: no folder left, recorded as failed', async () => {
-    const { readdir } = await import('node:fs/promises');
-    const { withPg } = await import('../support/databases.js');
     const before = await readdir(env.DBOPS_BACKUP_DIR!);
     await withPg(source.url, async (locker) => {
       await locker.query('BEGIN');

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { libpqEnv, parseConnectionUrl } from '../../src/engine/connection.js';
+import { backupDatabase } from '../../src/engine/backup/backup.js';
 import { restoreDatabase, type RestoreOptions } from '../../src/engine/restore/restore.js';
 import { backupInto, engineContext, useTempDirs } from '../support/backups.js';
 import { FIXTURE, useTestDatabases, withPg } from '../support/databases.js';
@@ -133,7 +134,11 @@ describe('choosing the backup', () => {
 
   it('--from picks the newest backup taken from that target', async () => {
     const dir = await tempDir();
-    await backupInto(source.url, dir, { label: 'x' });
+    const fromUrl = (await backupInto(source.url, dir, { label: 'x' })).backupDir;
+    // A newer backup of another target must not be chosen.
+    await backupDatabase({ target: 'staging' }, engineContext({ env: { DATABASE_URL_STAGING: source.url, DBOPS_BACKUP_DIR: dir } }));
+    const picked = await restore({ from: 'url', url: (await dbs.create()).url, yes: true, safetyBackup: false }, { DBOPS_BACKUP_DIR: dir });
+    expect(picked.plan.backup.dir).toBe(fromUrl);
     const fromDev = await restoreDatabase({ from: 'dev', url: (await dbs.create()).url, yes: true }, engineContext({ env: { DBOPS_BACKUP_DIR: dir } })).catch((e: unknown) => e);
     expect(fromDev).toMatchObject({ code: 'NO_BACKUPS', message: `No complete backup taken from target "dev" in ${dir}.` });
   });

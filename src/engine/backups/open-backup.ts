@@ -114,6 +114,8 @@ export async function loadRowCounts(handle: BackupHandle): Promise<BackupHandle[
 
 export interface FileCheck {
   checked: number;
+  /** Bytes of the files checked (dbops layout; 0 for old layouts, which carry no list of files). */
+  bytes: number;
   /** Layouts without checksums say so here. */
   warnings: string[];
 }
@@ -130,7 +132,8 @@ export async function verifyBackupFiles(handle: BackupHandle): Promise<FileCheck
   if (problems.length > 0) {
     throw new DbopsError('BACKUP_CORRUPT', `Backup ${handle.folder} failed its checks: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}.`, { details: problems });
   }
-  return { checked: Object.keys(handle.manifest.files).length, warnings: [] };
+  const bytes = Object.values(handle.manifest.files).reduce((n, f) => n + f.bytes, 0);
+  return { checked: Object.keys(handle.manifest.files).length, bytes, warnings: [] };
 }
 
 async function verifyLegacyFiles(handle: BackupHandle): Promise<FileCheck> {
@@ -144,6 +147,6 @@ async function verifyLegacyFiles(handle: BackupHandle): Promise<FileCheck> {
     const info = await stat(path.join(handle.dir, name)).catch(() => undefined);
     if (!info || info.size === 0) throw new DbopsError('BACKUP_CORRUPT', `Old backup ${handle.folder} has no usable ${name}.`);
   }
-  return { checked: 0, warnings: [`${handle.folder} was made by the old scripts and has no checksums: only its structure can be checked.`] };
+  return { checked: 0, bytes: 0, warnings: [`${handle.folder} was made by the old scripts and has no checksums: only its structure can be checked.`] };
 }
 

@@ -2,7 +2,7 @@ import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { DbopsError, isDbopsError } from '../errors.js';
 import { PARTIAL_FOLDER } from '../paths.js';
-import { openBackup, verifyBackupFiles, type BackupHandle } from './open-backup.js';
+import { openBackup, verifyBackupFiles, type BackupHandle, type FileCheck } from './open-backup.js';
 
 // The folders of a backups directory, recognised but not yet checksummed (that costs a read
 // of every file, so only the chosen one is verified).
@@ -46,6 +46,8 @@ export async function scanBackups(root: string): Promise<ScannedFolder[]> {
 
 export interface LatestBackup {
   handle: BackupHandle;
+  /** The checks it passed: every file was read once, here, so callers need not read them again. */
+  check: FileCheck;
   /** Newer folders passed over, each with the reason. */
   skipped: Array<{ folder: string; reason: string }>;
 }
@@ -65,8 +67,7 @@ export async function findLatestBackup(root: string, filter: { fromTarget?: stri
     .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
   for (const handle of candidates) {
     try {
-      await verifyBackupFiles(handle);
-      return { handle, skipped };
+      return { handle, check: await verifyBackupFiles(handle), skipped };
     } catch (error) {
       if (!isDbopsError(error)) throw error;
       skipped.push({ folder: handle.folder, reason: error.message });
@@ -75,4 +76,20 @@ export async function findLatestBackup(root: string, filter: { fromTarget?: stri
   const which = fromTarget === undefined ? 'complete backup' : `complete backup taken from target "${fromTarget}"`;
   const note = skipped.length > 0 ? ` (skipped: ${skipped.map((s) => s.folder).join(', ')})` : '';
   throw new DbopsError('NO_BACKUPS', `No ${which} in ${root}${note}.`);
+}
+
+export interface ChosenBackup {
+  handle: BackupHandle;
+  /** Present when choosing already verified the files ("latest"); a given path is still to be checked. */
+  check: FileCheck | undefined;
+  skipped: LatestBackup['skipped'];
+}
+
+/** "latest" (optionally from one target) or a folder path, as restore-db and verify-backup take it. */
+export async function chooseBackup(reference: string | undefined, where: { root: string; cwd: string; fromTarget?: string | undefined }): Promise<ChosenBackup> {
+  if (reference !== undefined && reference !== 'latest') {
+    if (where.fromTarget !== undefined) throw new DbopsError('USAGE', 'Pass a backup path or --from TARGET, not both.');
+    return { handle: await openBackup(path.resolve(where.cwd, reference)), check: undefined, skipped: [] };
+  }
+  return findLatestBackup(where.root, { fromTarget: where.fromTarget, skipLabels: ['pre-restore'] });
 }

@@ -46,19 +46,20 @@ export async function listBackups(input: z.input<typeof listOptionsSchema>, ctx:
 }
 
 async function describe(scanned: ScannedFolder, now: number): Promise<ListedBackup> {
-  const bytes = await folderBytes(scanned.dir);
-  const base = { folder: scanned.folder, dir: scanned.dir, bytes };
+  const base = { folder: scanned.folder, dir: scanned.dir };
   if (scanned.incomplete) {
     const mtime = (await stat(scanned.dir)).mtime;
-    return { ...base, status: 'incomplete', createdAt: null, target: null, label: null, mode: null, ageMs: now - mtime.getTime(), problem: scanned.problem ?? null };
+    return { ...base, bytes: await folderBytes(scanned.dir), status: 'incomplete', createdAt: null, target: null, label: null, mode: null, ageMs: now - mtime.getTime(), problem: scanned.problem ?? null };
   }
   const handle = scanned.handle;
   if (handle === undefined) {
-    return { ...base, status: 'corrupt', createdAt: null, target: null, label: null, mode: null, ageMs: null, problem: scanned.problem ?? null };
+    return { ...base, bytes: await folderBytes(scanned.dir), status: 'corrupt', createdAt: null, target: null, label: null, mode: null, ageMs: null, problem: scanned.problem ?? null };
   }
   const status = await checkStatus(handle);
   return {
     ...base,
+    // A valid dbops backup's checksums already summed its bytes; anything else is measured.
+    bytes: status.bytes > 0 ? status.bytes : await folderBytes(scanned.dir),
     status: status.status,
     createdAt: handle.createdAt.toISOString(),
     target: handle.target,
@@ -69,13 +70,13 @@ async function describe(scanned: ScannedFolder, now: number): Promise<ListedBack
   };
 }
 
-async function checkStatus(handle: BackupHandle): Promise<{ status: BackupStatus; problem: string | null }> {
+async function checkStatus(handle: BackupHandle): Promise<{ status: BackupStatus; problem: string | null; bytes: number }> {
   try {
-    await verifyBackupFiles(handle);
-    return { status: handle.layout === 'dbops' ? 'valid' : 'legacy', problem: null };
+    const check = await verifyBackupFiles(handle);
+    return { status: handle.layout === 'dbops' ? 'valid' : 'legacy', problem: null, bytes: check.bytes };
   } catch (error) {
     if (!isDbopsError(error)) throw error;
-    return { status: 'corrupt', problem: error.message };
+    return { status: 'corrupt', problem: error.message, bytes: 0 };
   }
 }
 

@@ -5,8 +5,8 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { parse as parseCsv } from 'csv-parse';
 import { z } from 'zod';
-import { openBackup, verifyBackupFiles, type BackupHandle } from '../backups/open-backup.js';
-import { findLatestBackup } from '../backups/scan-backups.js';
+import { verifyBackupFiles, type BackupHandle } from '../backups/open-backup.js';
+import { chooseBackup } from '../backups/scan-backups.js';
 import { parseConnectionUrl, withDatabase, type ConnectionSpec } from '../connection.js';
 import type { EngineContext } from '../context.js';
 import { isDbopsError, toDbopsError } from '../errors.js';
@@ -48,10 +48,8 @@ export interface VerifyReport {
 
 export async function verifyBackup(input: z.input<typeof verifyOptionsSchema>, ctx: EngineContext, onProgress: (message: string) => void = () => undefined): Promise<VerifyReport> {
   const options = parseInput('verify-backup', verifyOptionsSchema, input);
-  const handle =
-    options.backup !== undefined && options.backup !== 'latest'
-      ? await openBackup(path.resolve(ctx.root, options.backup))
-      : (await findLatestBackup(backupsRoot(ctx.root, ctx.config.backup.dir, ctx.env), { skipLabels: ['pre-restore'] })).handle;
+  const chosen = await chooseBackup(options.backup, { root: backupsRoot(ctx.root, ctx.config.backup.dir, ctx.env), cwd: ctx.root });
+  const handle = chosen.handle;
   const checks: Check[] = [];
   const check = async (name: string, work: () => Promise<string>) => {
     onProgress(name);
@@ -64,7 +62,7 @@ export async function verifyBackup(input: z.input<typeof verifyOptionsSchema>, c
 
   await check('metadata', async () => (handle.manifest ? `format ${handle.manifest.formatVersion}, taken ${handle.createdAt.toISOString()} from ${handle.target}` : `old layout ${handle.layout}`));
   await check('checksums', async () => {
-    const result = await verifyBackupFiles(handle);
+    const result = chosen.check ?? (await verifyBackupFiles(handle));
     return result.warnings[0] ?? `${result.checked} files match their sha256`;
   });
   await check('dump', () => readDump(handle));

@@ -1,8 +1,7 @@
-import path from 'node:path';
 import { z } from 'zod';
 import { backupTarget, type BackupResult } from '../backup/backup.js';
 import { openBackup, verifyBackupFiles, type BackupHandle } from '../backups/open-backup.js';
-import { findLatestBackup } from '../backups/scan-backups.js';
+import { chooseBackup } from '../backups/scan-backups.js';
 import { describeConnection } from '../connection.js';
 import type { EngineContext } from '../context.js';
 import { DbopsError, toDbopsError } from '../errors.js';
@@ -86,8 +85,9 @@ export async function restoreDatabase(input: RestoreOptions, ctx: EngineContext,
   const target = resolveTarget(ctx.config, options, ctx.env, 'dev');
 
   // Nothing is touched before the backup has passed every check.
-  const { handle, skipped } = await chooseBackup(options, ctx);
-  const fileCheck = await verifyBackupFiles(handle);
+  const chosen = await chooseBackup(options.backup, { root: backupsRoot(ctx.root, ctx.config.backup.dir, ctx.env), cwd: ctx.root, fromTarget: options.from });
+  const { handle, skipped } = chosen;
+  const fileCheck = chosen.check ?? (await verifyBackupFiles(handle));
   const tableData = options.dataOnly ? await planTableData(handle, target.spec, options.tables ?? [], ctx.signal) : undefined;
   const plan = describePlan(handle, target, options.tables ?? null, fileCheck.warnings, skipped, ctx);
   progress({ phase: 'plan', plan });
@@ -137,14 +137,6 @@ export async function restoreDatabase(input: RestoreOptions, ctx: EngineContext,
   } finally {
     await lock.release();
   }
-}
-
-async function chooseBackup(options: z.output<typeof restoreOptionsSchema>, ctx: EngineContext) {
-  if (options.backup !== undefined && options.backup !== 'latest') {
-    if (options.from !== undefined) throw new DbopsError('USAGE', 'restore-db: pass a backup path or --from TARGET, not both.');
-    return { handle: await openBackup(path.resolve(ctx.root, options.backup)), skipped: [] };
-  }
-  return findLatestBackup(backupsRoot(ctx.root, ctx.config.backup.dir, ctx.env), { fromTarget: options.from, skipLabels: ['pre-restore'] });
 }
 
 function describePlan(handle: BackupHandle, target: ResolvedTarget, tables: string[] | null, warnings: string[], skipped: RestorePlan['skipped'], ctx: EngineContext): RestorePlan {
