@@ -1,11 +1,10 @@
 import type { TestProject } from 'vitest/node';
 import pg from 'pg';
+import { CLUSTER_ROLES } from './cluster-roles.js';
 import { startTestServer, type TestServer } from './server-providers.js';
 
 // Once per test run: pick the server, create the cluster-wide roles the fixtures need (only
 // those missing), and on teardown drop exactly the roles this run created.
-
-export const FIXTURE_ROLES = ['anon', 'authenticated', 'service_role', 'dbops_fixture_owner'];
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -22,11 +21,14 @@ export async function setup(project: TestProject): Promise<void> {
   const client = new pg.Client({ connectionString: server.adminUrl });
   await client.connect();
   try {
-    for (const role of FIXTURE_ROLES) {
-      const exists = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
-      if (exists.rowCount === 0) {
-        await client.query(`CREATE ROLE ${client.escapeIdentifier(role)} NOLOGIN`);
-        createdRoles.push(role);
+    for (const role of CLUSTER_ROLES) {
+      const exists = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role.name]);
+      if (exists.rowCount !== 0) continue;
+      const password = role.password === undefined ? '' : ` PASSWORD ${client.escapeLiteral(role.password)}`;
+      await client.query(`CREATE ROLE ${client.escapeIdentifier(role.name)} ${role.attributes}${password}`);
+      createdRoles.push(role.name);
+      for (const group of role.memberOf ?? []) {
+        await client.query(`GRANT ${client.escapeIdentifier(group)} TO ${client.escapeIdentifier(role.name)}`);
       }
     }
   } finally {
@@ -42,7 +44,7 @@ export async function teardown(): Promise<void> {
   if (createdRoles.length > 0) {
     const client = new pg.Client({ connectionString: server.adminUrl });
     await client.connect();
-    for (const role of createdRoles) await client.query(`DROP ROLE IF EXISTS ${client.escapeIdentifier(role)}`).catch(() => undefined);
+    for (const role of [...createdRoles].reverse()) await client.query(`DROP ROLE IF EXISTS ${client.escapeIdentifier(role)}`).catch(() => undefined);
     await client.end();
     createdRoles = [];
   }
