@@ -22,12 +22,12 @@ beforeAll(async () => {
 const ctxFor = (dir: string, env: Record<string, string> = {}) => engineContext({ env: { DBOPS_BACKUP_DIR: dir, ...env } });
 
 /** A copy of the template backup under a new name, time, target and label: metadata.json is outside its own checksums. */
-async function fakeBackup(dir: string, when: string, target: string, label: string | null): Promise<string> {
+async function fakeBackup(dir: string, when: string, target: string, label: string | null, database = `db_${target}`): Promise<string> {
   const folder = `${when.replace(/[-:]/g, '').replace('T', '_').slice(0, 15)}_${target}${label ? `_${label}` : ''}`;
   const to = path.join(dir, folder);
   await cp(template, to, { recursive: true });
   const manifest = JSON.parse(await readFile(path.join(to, 'metadata.json'), 'utf8')) as Manifest;
-  await writeFile(path.join(to, 'metadata.json'), JSON.stringify({ ...manifest, createdAt: when, target, label }));
+  await writeFile(path.join(to, 'metadata.json'), JSON.stringify({ ...manifest, createdAt: when, target, label, source: { ...manifest.source, database } }));
   return folder;
 }
 
@@ -155,10 +155,10 @@ describe('prune-backups', () => {
     const report = await pruneBackups({ dryRun: true }, ctxFor(dir));
     const removed = report.decisions.filter((d) => d.action === 'remove').map((d) => d.folder);
     expect(removed.sort()).toEqual(['.20261101_000000_prod.partial-1', '20261001_020000_prod_pre-upgrade', '20261101_010000_prod', '20261102_010000_prod'].sort());
-    expect(report.decisions.find((d) => d.folder === '20261107_010000_prod')?.reason).toBe('newest valid backup of its target');
-    expect(report.decisions.find((d) => d.folder === '20261102_010000_prod')?.reason).toBe('older than the newest 5');
+    expect(report.decisions.find((d) => d.folder === '20261107_010000_prod')?.reason).toMatch(/^newest valid backup of its database \(.+\/db_prod\)$/);
+    expect(report.decisions.find((d) => d.folder === '20261102_010000_prod')?.reason).toBe('older than the newest 5 backups of its database');
     expect(report.decisions.find((d) => d.folder === '20260901_030000_prod_pre-restore')?.action).toBe('keep');
-    expect(report.decisions.find((d) => d.folder === '20260801_050000_dev')?.reason).toBe('newest valid backup of its target');
+    expect(report.decisions.find((d) => d.folder === '20260801_050000_dev')?.reason).toMatch(/^newest valid backup of its database/);
     expect(report.decisions.find((d) => d.folder === '20261109_050000_dev')?.reason).toMatch(/^corrupt/);
     expect(report.decisions.find((d) => d.folder === '.20261123_000000_prod.partial-2')?.action).toBe('keep');
     expect((await readdir(dir)).sort()).toEqual(before);
@@ -175,6 +175,17 @@ describe('prune-backups', () => {
     expect(await readFile(path.join(dir, '20260101_000000_prod_link', 'precious.txt'), 'utf8')).toBe('keep me');
     // Run again: nothing more to do.
     expect((await pruneBackups({}, ctxFor(dir))).removed).toEqual([]);
+  });
+
+  it('keeps the only backup of a database, whatever the target word (--url backups are all "url")', async () => {
+    const dir = await tempDir();
+    // Five --url backups of app_a, then one older --url backup of app_b: the word "url" is no database.
+    for (let d = 1; d <= 6; d++) await fakeBackup(dir, `2026-11-0${d + 1}T01:00:00.000Z`, 'url', null, 'app_a');
+    const only = await fakeBackup(dir, '2026-11-01T01:00:00.000Z', 'url', 'b', 'app_b');
+    const report = await pruneBackups({}, ctxFor(dir));
+    expect(report.decisions.find((d) => d.folder === only)).toMatchObject({ action: 'keep', reason: expect.stringMatching(/^newest valid backup of its database/) });
+    expect(report.removed).toEqual(['20261102_010000_url']);
+    expect(await readdir(dir)).toContain(only);
   });
 
   it('--target limits pruning to one target', async () => {

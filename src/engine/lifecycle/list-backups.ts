@@ -26,8 +26,12 @@ export interface ListedBackup {
   target: string | null;
   label: string | null;
   mode: string | null;
+  /** The database the backup holds (metadata.json); null for old layouts and unreadable folders. */
+  source: { host: string; port: number; database: string } | null;
   bytes: number;
   ageMs: number | null;
+  /** The folder's last change on disk (what dates an interrupted backup). */
+  modifiedAt: string;
   problem: string | null;
 }
 
@@ -46,14 +50,15 @@ export async function listBackups(input: z.input<typeof listOptionsSchema>, ctx:
 }
 
 async function describe(scanned: ScannedFolder, now: number): Promise<ListedBackup> {
-  const base = { folder: scanned.folder, dir: scanned.dir };
+  const mtime = (await stat(scanned.dir)).mtime;
+  const base = { folder: scanned.folder, dir: scanned.dir, modifiedAt: mtime.toISOString() };
+  const unknown = { createdAt: null, target: null, label: null, mode: null, source: null };
   if (scanned.incomplete) {
-    const mtime = (await stat(scanned.dir)).mtime;
-    return { ...base, bytes: await folderBytes(scanned.dir), status: 'incomplete', createdAt: null, target: null, label: null, mode: null, ageMs: now - mtime.getTime(), problem: scanned.problem ?? null };
+    return { ...base, ...unknown, bytes: await folderBytes(scanned.dir), status: 'incomplete', ageMs: now - mtime.getTime(), problem: scanned.problem ?? null };
   }
   const handle = scanned.handle;
   if (handle === undefined) {
-    return { ...base, bytes: await folderBytes(scanned.dir), status: 'corrupt', createdAt: null, target: null, label: null, mode: null, ageMs: null, problem: scanned.problem ?? null };
+    return { ...base, ...unknown, bytes: await folderBytes(scanned.dir), status: 'corrupt', ageMs: null, problem: scanned.problem ?? null };
   }
   const status = await checkStatus(handle);
   return {
@@ -65,6 +70,7 @@ async function describe(scanned: ScannedFolder, now: number): Promise<ListedBack
     target: handle.target,
     label: handle.label,
     mode: handle.manifest?.mode ?? null,
+    source: handle.manifest ? { host: handle.manifest.source.host, port: handle.manifest.source.port, database: handle.manifest.source.database } : null,
     ageMs: now - handle.createdAt.getTime(),
     problem: status.problem,
   };
