@@ -1,23 +1,41 @@
 // The two scripts written into every backup folder. restore.sh needs only bash, sha256sum,
 // psql and pg_restore, so a backup outlives this tool; restore-full.sh hands the folder to
 // `dbops restore-db`, which adds the safety snapshot and the verification.
+//
+// Values from outside (the source database's name, the folder, the project path) reach a script
+// only as single-quoted assignments: a name carrying a newline and `$(…)` stays text. They never
+// go into a comment (a newline there ends the comment and starts a command) or a double-quoted
+// string (where `$(…)` and backquotes still run).
 
-function shellQuote(value: string): string {
+/** One word for bash, whatever it holds: inside single quotes nothing is special but the quote. */
+export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 export function restoreSh(info: { folder: string; createdAt: string; source: string; hasAuthUsers: boolean }): string {
   return `#!/usr/bin/env bash
-# Restores backup ${info.folder} (taken ${info.createdAt} from ${info.source})
-# with PostgreSQL's own tools only: bash, sha256sum, psql, pg_restore. No Node, no dbops.
-#
-# Usage: PGHOST=… PGPORT=5432 PGUSER=… PGPASSWORD=… PGDATABASE=… ./restore.sh [--yes] [--jobs N] [--no-owner]
-# The target comes from libpq's environment variables only, so no password appears in argv.
-# WARNING: objects of the target database that this backup holds are dropped and replaced.
-#
-# Order: checksums → extensions.sql → roles.sql → pg_restore --clean --if-exists → grants.sql
-#        → realtime.sql → NOTIFY pgrst, 'reload schema'.
+# Restores this dbops backup with PostgreSQL's own tools only: bash, sha256sum, psql, pg_restore.
+# No Node, no dbops. Run ./restore.sh --help for the backup it holds and the usage.
 set -euo pipefail
+
+backup_folder=${shellQuote(info.folder)}
+backup_taken=${shellQuote(info.createdAt)}
+backup_source=${shellQuote(info.source)}
+
+usage() {
+  # %q shows a name with control characters as $'…' instead of sending them to the terminal.
+  printf 'Restores backup %q (taken %q from %q)\\n' "$backup_folder" "$backup_taken" "$backup_source"
+  cat <<'USAGE'
+with PostgreSQL's own tools only: bash, sha256sum, psql, pg_restore. No Node, no dbops.
+
+Usage: PGHOST=… PGPORT=5432 PGUSER=… PGPASSWORD=… PGDATABASE=… ./restore.sh [--yes] [--jobs N] [--no-owner]
+The target comes from libpq's environment variables only, so no password appears in argv.
+WARNING: objects of the target database that this backup holds are dropped and replaced.
+
+Order: checksums → extensions.sql → roles.sql → pg_restore --clean --if-exists → grants.sql
+       → realtime.sql → NOTIFY pgrst, 'reload schema'.
+USAGE
+}
 
 here="$(cd "$(dirname "\${BASH_SOURCE[0]}")" && pwd)"
 yes=0
@@ -28,7 +46,7 @@ while [ $# -gt 0 ]; do
     --yes) yes=1 ;;
     --jobs) jobs="\${2:?--jobs needs a number}"; shift ;;
     --no-owner) owner=(--no-owner) ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) usage; exit 0 ;;
     *) echo "restore.sh: unknown option $1 (valid: --yes, --jobs N, --no-owner)" >&2; exit 2 ;;
   esac
   shift
@@ -74,8 +92,9 @@ export function restoreFullSh(projectRoot: string): string {
 #   ./restore-full.sh [--target NAME | --url URL] [--yes] …   (options of dbops restore-db)
 # Runs from the dbops project it was made by; set DBOPS_HOME to use another checkout.
 set -euo pipefail
+made_by=${shellQuote(projectRoot)}
 here="$(cd "$(dirname "\${BASH_SOURCE[0]}")" && pwd)"
-cd "\${DBOPS_HOME:-${shellQuote(projectRoot)}}"
+cd "\${DBOPS_HOME:-$made_by}"
 exec npx --no-install dbops restore-db "$here" "$@"
 `;
 }
