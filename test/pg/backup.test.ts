@@ -39,12 +39,14 @@ describe('a full backup', () => {
   it('writes every file, with a metadata.json that validates and checksums that match', async () => {
     const manifest = manifestSchema.parse(await readJson(path.join(backupDir, 'metadata.json')));
     for (const file of ['schema.sql', 'grants.sql', 'realtime.sql', 'extensions.sql', 'extensions.tsv', 'roles.sql', 'auth_users.sql',
-      'version.txt', 'views_reloptions.tsv', 'row_counts.json', 'restore.sh', 'restore-full.sh', 'checksums.sha256', 'dump/toc.dat']) {
+      'version.txt', 'views_reloptions.tsv', 'row_counts.json', 'restore.sh', 'restore-full.sh', 'dump/toc.dat']) {
       expect(manifest.files, file).toHaveProperty([file]);
     }
     for (const [file, entry] of Object.entries(manifest.files)) {
       expect(await sha256File(path.join(backupDir, file)), file).toEqual(entry);
     }
+    // checksums.sha256, written after metadata.json, covers it too.
+    expect(await readFile(path.join(backupDir, 'checksums.sha256'), 'utf8')).toContain(`${(await sha256File(path.join(backupDir, 'metadata.json'))).sha256}  metadata.json\n`);
     expect(manifest.mode).toBe('full');
     expect(manifest.source.database).toBe(source.name);
     expect(path.basename(backupDir)).toMatch(/^\d{8}_\d{6}_url$/);

@@ -1,7 +1,8 @@
 import { cp, mkdir, readFile, readdir, symlink, writeFile, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { sha256File, sha256sumText } from '../../src/engine/checksums.js';
+import { writeChecksumList } from '../../src/engine/backups/seal.js';
+import { sha256File } from '../../src/engine/checksums.js';
 import { listBackups } from '../../src/engine/lifecycle/list-backups.js';
 import { pruneBackups } from '../../src/engine/lifecycle/prune-backups.js';
 import { verifyBackup } from '../../src/engine/lifecycle/verify-backup.js';
@@ -21,13 +22,14 @@ beforeAll(async () => {
 
 const ctxFor = (dir: string, env: Record<string, string> = {}) => engineContext({ env: { DBOPS_BACKUP_DIR: dir, ...env } });
 
-/** A copy of the template backup under a new name, time, target and label: metadata.json is outside its own checksums. */
+/** A copy of the template backup under a new name, time, target, label and source database, its checksums recomputed as a tamperer would. */
 async function fakeBackup(dir: string, when: string, target: string, label: string | null, database = `db_${target}`): Promise<string> {
   const folder = `${when.replace(/[-:]/g, '').replace('T', '_').slice(0, 15)}_${target}${label ? `_${label}` : ''}`;
   const to = path.join(dir, folder);
   await cp(template, to, { recursive: true });
   const manifest = JSON.parse(await readFile(path.join(to, 'metadata.json'), 'utf8')) as Manifest;
   await writeFile(path.join(to, 'metadata.json'), JSON.stringify({ ...manifest, createdAt: when, target, label, source: { ...manifest.source, database } }));
+  await writeChecksumList(to, manifest.files);
   return folder;
 }
 
@@ -36,10 +38,8 @@ async function rewriteWithChecksums(dir: string, file: string, text: string): Pr
   await writeFile(path.join(dir, file), text);
   const manifest = JSON.parse(await readFile(path.join(dir, 'metadata.json'), 'utf8')) as Manifest;
   manifest.files[file] = await sha256File(path.join(dir, file));
-  const { 'checksums.sha256': _, ...others } = manifest.files;
-  await writeFile(path.join(dir, 'checksums.sha256'), sha256sumText(others));
-  manifest.files['checksums.sha256'] = await sha256File(path.join(dir, 'checksums.sha256'));
   await writeFile(path.join(dir, 'metadata.json'), JSON.stringify(manifest));
+  await writeChecksumList(dir, manifest.files);
 }
 
 async function drillDatabases(): Promise<string[]> {

@@ -53,4 +53,12 @@ export const CLUSTER_ROLES: ClusterRole[] = [
       'supabase_realtime_admin', 'supabase_auth_admin', 'supabase_storage_admin',
     ],
   },
+  // test/fixtures/torture.sql: owners and grantees whose names need quoting.
+  { name: 'dbops_torture_owner', attributes: 'NOLOGIN' },
+  { name: 'dbops torture "role" with spaces', attributes: 'NOLOGIN' },
+  { name: "dbops_torture_o'brien", attributes: 'NOLOGIN' },
+  { name: 'dbops_torture_rôle_ünï_日本', attributes: 'NOLOGIN' },
+  { name: 'DbopsTorture_MixedCase', attributes: 'NOLOGIN', memberOf: ['dbops_torture_owner'] },
+  { name: 'user', attributes: 'NOLOGIN' },
+  { name: 'dbops_torture_role_with_a_name_of_exactly_sixty_three_bytes_xxx', attributes: 'NOLOGIN' },
 ];

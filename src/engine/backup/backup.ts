@@ -1,20 +1,23 @@
 import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { checksumFiles, listFiles, sha256sumText } from '../checksums.js';
+import { checksumFiles, listFiles } from '../checksums.js';
 import type { EngineContext } from '../context.js';
 import { describeConnection, formatConnection } from '../connection.js';
 import { DbopsError } from '../errors.js';
 import { parseInput } from '../input.js';
-import { MANIFEST_FORMAT, MANIFEST_VERSION, type ContentHashes, type Manifest, type RowCounts } from '../manifest.js';
+import { MANIFEST_FORMAT, MANIFEST_VERSION, type ContentHashes, type Manifest, type ObjectsFile, type RowCounts } from '../manifest.js';
 import { backupPaths, backupsRoot, partialFolderName } from '../paths.js';
 import { ensureWritable, freeFolderName, restrictModes } from './backup-folder.js';
+import { writeChecksumList } from '../backups/seal.js';
 import { listExtensions, listForeignKeys, listPublications, listSchemas, listTables, listViewReloptions, referencedRoles, serverInfo } from '../pg/catalog.js';
 import { connect } from '../pg/client.js';
 import { fkLoadOrder } from '../pg/fk-order.js';
 import { resolveTarget, type ResolvedTarget } from '../targets.js';
 import { assertToolsFit, runTool } from '../tools/pg-tools.js';
+import { readToc } from '../tools/dump-toc.js';
 import { authUsersSql } from './auth-users-sql.js';
+import { classifyObjects } from './object-origins.js';
 import { writeGrantsSql, writeSchemaSql } from './dump-files.js';
 import { runDump } from './dump.js';
 import { extensionsSql, extensionsTsv, tsvField } from './extensions-sql.js';
@@ -122,7 +125,7 @@ export async function backupTarget(
 
     const withHashes = options.contentHashes ?? server.databaseBytes < ctx.config.backup.content_hashes_max_bytes;
     let hashes: ContentHashes['tables'] | undefined;
-    let counted, critical, authUsers, extensions, publications, viewOptions, neededRoles;
+    let counted, critical, authUsers, extensions, publications, viewOptions, neededRoles, objects;
     try {
       const t1 = Date.now();
       const excludedData = new Set(selection.excludedDataTables.map((t) => t.oid));
@@ -155,6 +158,8 @@ export async function backupTarget(
       viewOptions = await listViewReloptions(client);
       neededRoles = await referencedRoles(client, schemas.filter((s) => !selection.excludedSchemas.includes(s)));
       await dump;
+      // Read while the snapshot is open, so every entry's OID still names the object it dumped.
+      objects = await classifyObjects(client, await readToc(files.dump, signal), ctx.config.platform_roles);
       await client.query('COMMIT');
     } catch (error) {
       abort.abort();
@@ -180,6 +185,7 @@ export async function backupTarget(
       [files.versionTxt, `server\t${server.version}\nserver_version_num\t${server.versionNum}\n${Object.entries(tools).map(([k, v]) => `${k}\t${v}`).join('\n')}\n`],
       [files.viewsReloptionsTsv, `${['schema\tview\tkind\toptions', ...viewOptions.map((v) => [v.schema, v.view, v.kind, v.options].map(tsvField).join('\t'))].join('\n')}\n`],
       [files.rowCounts, `${JSON.stringify({ tables: counted } satisfies RowCounts, null, 2)}\n`],
+      [files.objects, `${JSON.stringify(objects satisfies ObjectsFile)}\n`],
       [files.restoreSh, restoreSh({ folder, createdAt: createdAt.toISOString(), source: sourceText, hasAuthUsers: authUsers !== undefined })],
       [files.restoreFullSh, restoreFullSh(ctx.root)],
     ];
@@ -194,8 +200,6 @@ export async function backupTarget(
     await restrictModes(workDir);
     const relative = (await listFiles(workDir)).filter((f) => f !== 'metadata.json' && f !== 'checksums.sha256');
     const sums = await checksumFiles(workDir, relative);
-    await writeFile(files.checksums, sha256sumText(sums), { mode: 0o600 });
-    Object.assign(sums, await checksumFiles(workDir, ['checksums.sha256']));
     const dumpBytes = Object.entries(sums).filter(([f]) => f.startsWith('dump/')).reduce((n, [, s]) => n + s.bytes, 0);
     durations.total = Date.now() - started;
 
@@ -226,6 +230,8 @@ export async function backupTarget(
     // metadata.json is the "complete" marker: written last, so a folder without it (or whose
     // checksums fail) is never taken for a backup; then one atomic rename publishes the folder.
     await writeFile(files.metadata, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600, flush: true });
+    // Then the list of every file's sum, metadata.json's included (seal.ts says why in this order).
+    await writeChecksumList(workDir, sums);
     signal.throwIfAborted();
     const backupDir = path.join(parent, folder);
     await rename(workDir, backupDir).catch((error: NodeJS.ErrnoException) => {

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { parse as parseCsv } from 'csv-parse';
 import { z } from 'zod';
+import { confinedFile, shownPath } from '../backups/confine.js';
 import { verifyBackupFiles, type BackupHandle } from '../backups/open-backup.js';
 import { chooseBackup } from '../backups/scan-backups.js';
 import { parseConnectionUrl, withDatabase, type ConnectionSpec } from '../connection.js';
@@ -100,11 +102,19 @@ async function countCsvRecords(file: string): Promise<number> {
   return records;
 }
 
+/** csv-parse's messages quote the offending field: only its code and line are shown. */
+function csvProblem(error: unknown): string {
+  const e = error as { code?: unknown; lines?: unknown };
+  return typeof e.code === 'string' ? `${e.code}${typeof e.lines === 'number' ? ` at line ${e.lines}` : ''}` : 'unreadable';
+}
+
 async function checkCsvs(handle: BackupHandle): Promise<string> {
   const problems: string[] = [];
+  const realDir = await realpath(handle.dir);
   for (const t of handle.manifest!.criticalTables) {
-    const rows = await countCsvRecords(path.join(handle.dir, t.file)).catch((e: unknown) => {
-      problems.push(`${t.file} does not parse: ${(e as Error).message}`);
+    // The path comes from metadata.json: only a regular file inside the folder is read.
+    const rows = await confinedFile(realDir, handle.folder, t.file).then(countCsvRecords).catch((e: unknown) => {
+      problems.push(isDbopsError(e) ? e.message : `${shownPath(t.file)} does not parse (${csvProblem(e)})`);
       return -1;
     });
     if (rows >= 0 && rows !== t.rows) problems.push(`${t.file} holds ${rows} rows, metadata says ${t.rows}`);
