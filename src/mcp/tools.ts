@@ -7,6 +7,7 @@ import { listOptionsSchema } from '../engine/lifecycle/list-backups.js';
 import { pruneOptionsSchema, type PruneReport } from '../engine/lifecycle/prune-backups.js';
 import { verifyOptionsSchema, type VerifyReport } from '../engine/lifecycle/verify-backup.js';
 import { restoreOptionsSchema, type RestoreResult } from '../engine/restore/restore.js';
+import { restoreVerified } from '../surface/restore-db.js';
 import { historyOptionsSchema, type HistoryRun } from '../reporting/history.js';
 import { checkRestoreAllowed, checkUrlAllowed, confineBackup } from './policy.js';
 
@@ -83,14 +84,18 @@ const restoreTool: ToolSpec = {
     return { ...args, backup: await confineBackup(args.backup, ctx), yes: true, safetyBackup: true };
   },
   structured: (r: RestoreResult) => ({
-    verified: r.verification.verified, backupDir: r.plan.backup.dir, backupCreatedAt: r.plan.backup.createdAt,
+    verified: restoreVerified(r), backupDir: r.plan.backup.dir, backupCreatedAt: r.plan.backup.createdAt,
     target: { name: r.plan.target.name, host: r.plan.target.host, port: r.plan.target.port, database: r.plan.target.database },
     tables: r.verification.tables.map(({ schema, table, expected, actual, ok }) => ({ schema, table, expected, actual, ok })),
     mismatches: r.verification.mismatches.map((t) => `${t.schema}.${t.table}`), emptyTables: r.verification.emptyTables,
     safetyBackupDir: r.safetyBackupDir, restoredAt: r.restoredAt,
   }),
   summary: (r: RestoreResult) =>
-    `${r.verification.verified ? 'Restore verified' : 'Restore finished but verification FAILED'}: ${r.verification.tables.length - r.verification.mismatches.length}/${r.verification.tables.length} tables match; ${r.verification.mismatches.length} mismatches (see structured content).`,
+    !r.verification.verified
+      ? `Restore finished but verification FAILED: ${r.verification.tables.length - r.verification.mismatches.length}/${r.verification.tables.length} tables match; ${r.verification.mismatches.length} mismatches (see structured content).`
+      : restoreVerified(r)
+        ? `Restore verified: ${r.verification.tables.length}/${r.verification.tables.length} tables match.`
+        : 'Restore complete, not verified: the backup recorded no row counts.',
 };
 
 const listTool: ToolSpec = {
@@ -114,13 +119,13 @@ const verifyTool: ToolSpec = {
   title: 'Verify a backup',
   description: 'Check a backup without touching any database: metadata, every sha256, the dump, the CSVs and their row counts. (Restore drills are CLI-only: dbops verify-backup --drill.)',
   input: verifyInput,
-  output: z.object({ ok: z.boolean(), backupDir: z.string(), layout: z.string(), checks: z.array(z.object({ name: z.string(), ok: z.boolean(), detail: z.string() })) }),
+  output: z.object({ ok: z.boolean(), verified: z.boolean(), backupDir: z.string(), layout: z.string(), checks: z.array(z.object({ name: z.string(), ok: z.boolean(), detail: z.string() })) }),
   annotations: READ_ONLY,
   async prepare(args: z.infer<typeof verifyInput>, ctx) {
     return { backup: await confineBackup(args.backup ?? 'latest', ctx), drill: false };
   },
-  structured: (r: VerifyReport) => ({ ok: r.ok, backupDir: r.backupDir, layout: r.layout, checks: r.checks }),
-  summary: (r: VerifyReport) => `${r.folder}: ${r.ok ? 'verified' : 'FAILED'} (${r.checks.filter((c) => c.ok).length}/${r.checks.length} checks passed).`,
+  structured: (r: VerifyReport) => ({ ok: r.ok, verified: r.verified, backupDir: r.backupDir, layout: r.layout, checks: r.checks }),
+  summary: (r: VerifyReport) => `${r.verified ? 'Verified' : r.ok ? 'Checks passed, not verified (old layout, no checksums)' : 'FAILED'}: ${r.checks.filter((c) => c.ok).length}/${r.checks.length} checks passed.`,
 };
 
 const pruneTool: ToolSpec = {

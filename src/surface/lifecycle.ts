@@ -55,7 +55,7 @@ export const verifyBackupCommand: CommandBinding<ReturnType<typeof verifyOptions
   toText(r) {
     const drill = r.drill;
     return [
-      `${r.ok ? '✅' : '❌'} ${r.folder}: ${r.ok ? 'verified' : 'FAILED verification'}`,
+      r.verified ? `✅ ${r.folder}: verified` : r.ok ? `⚠️  ${r.folder}: checks passed, not verified: an old layout carries no checksums` : `❌ ${r.folder}: FAILED verification`,
       ...r.checks.map((c) => `   ${c.ok ? '✅' : '❌'} ${c.name}: ${c.detail}`),
       ...(drill
         ? [
@@ -69,7 +69,7 @@ export const verifyBackupCommand: CommandBinding<ReturnType<typeof verifyOptions
         : []),
     ].join('\n');
   },
-  eventDetails: (r) => ({ backup_dir: r.backupDir, ok: r.ok, drill: r.drill?.verification?.verified ?? null }),
+  eventDetails: (r) => ({ backup_dir: r.backupDir, ok: r.ok, verified: r.verified, drill: r.drill?.verification?.verified ?? null }),
 };
 
 export const pruneBackupsCommand: CommandBinding<ReturnType<typeof pruneOptionsSchema.parse>, PruneReport> = {

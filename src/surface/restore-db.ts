@@ -57,11 +57,17 @@ function planText(plan: RestorePlan): string {
   ].join('\n');
 }
 
+/** Verified means compared with something: a backup that recorded no row counts leaves nothing to compare. */
+export function restoreVerified(result: RestoreResult): boolean {
+  return result.verification.verified && result.verification.countsRecorded;
+}
+
 function restoreJson(result: RestoreResult) {
   const v = result.verification;
   return {
     ok: v.verified,
-    verified: v.verified,
+    verified: restoreVerified(result),
+    ...(v.countsRecorded ? {} : { notVerified: 'the backup recorded no row counts' }),
     backupDir: result.plan.backup.dir,
     target: result.plan.target,
     backup: { createdAt: result.plan.backup.createdAt, layout: result.plan.backup.layout, mode: result.plan.backup.mode, source: result.plan.backup.source },
@@ -85,7 +91,7 @@ function restoreSummary(result: RestoreResult, cwd: string): string {
   const shown = (dir: string) => (path.relative(cwd, dir).startsWith('..') ? dir : path.relative(cwd, dir));
   const key = v.tables.filter((t) => t.dataIncluded && t.expected > 0).slice(0, 8);
   return [
-    v.verified ? '✅ Restore complete and verified' : '❌ Restore finished but verification FAILED',
+    !v.verified ? '❌ Restore finished but verification FAILED' : v.countsRecorded ? '✅ Restore complete and verified' : '⚠️  Restore complete, not verified: the backup recorded no row counts',
     '',
     `📁 Restored from: ${shown(b.dir)}`,
     `🎯 Into:          ${result.plan.target.name} (${result.plan.target.host}:${result.plan.target.port}/${result.plan.target.database})`,
@@ -93,7 +99,7 @@ function restoreSummary(result: RestoreResult, cwd: string): string {
     ...(result.safetyBackupDir ? [`🛟 Safety snapshot: ${shown(result.safetyBackupDir)}`] : []),
     ...(result.createdRoles.length ? [`👤 Created roles (NOLOGIN): ${result.createdRoles.join(', ')}`] : []),
     ...(result.historyRowsKept ? [`🗂  Kept ${result.historyRowsKept} invocation history rows of the target`] : []),
-    `🔍 Verification:  ${v.countsRecorded ? `${v.tables.length - v.mismatches.length}/${v.tables.length} tables match row_counts.json` : 'the backup recorded no row counts'}${v.contentChecked ? `; content hashes ${v.contentMismatches.length === 0 ? 'match' : `differ for ${v.contentMismatches.join(', ')}`}` : ''}`,
+    `🔍 Verification:  ${v.countsRecorded ? `${v.tables.length - v.mismatches.length}/${v.tables.length} tables match row_counts.json` : 'not verified: the backup recorded no row counts'}${v.contentChecked ? `; content hashes ${v.contentMismatches.length === 0 ? 'match' : `differ for ${v.contentMismatches.join(', ')}`}` : ''}`,
     ...key.map((t) => `   ${t.ok ? '✅' : '❌'} ${t.schema}.${t.table}: ${t.actual ?? 'missing'} rows${t.ok ? '' : ` (expected ${t.expected})`}`),
     ...v.mismatches.filter((t) => !key.includes(t)).map((t) => `   ❌ ${t.schema}.${t.table}: ${t.actual ?? 'missing'} rows (expected ${t.expected})`),
     ...(v.emptyTables.length ? [`   ∅ ${v.emptyTables.length} tables have 0 rows: ${v.emptyTables.join(', ')}`] : []),
@@ -129,7 +135,7 @@ export const restoreDb: CommandBinding<ReturnType<typeof restoreOptionsSchema.pa
   toText: restoreSummary,
   eventDetails: (result) => ({
     backup_dir: result.plan.backup.dir,
-    verified: result.verification.verified,
+    verified: restoreVerified(result),
     duration_ms: result.durationMs,
     counts: { tables: result.verification.tables.length, mismatches: result.verification.mismatches.length },
     safety_backup_dir: result.safetyBackupDir,

@@ -183,3 +183,38 @@ describe('another tool\'s folder is not a dbops backup', () => {
     expect((await listBackups({}, ctxFor(root))).backups).toEqual([expect.objectContaining({ folder: '20250102_030405', status: 'legacy' })]);
   });
 });
+
+describe('"latest" is the newest valid dbops backup', () => {
+  async function withSibling(folder: string, edit: (m: Manifest) => void): Promise<string> {
+    const { root, dir } = await copy();
+    await cp(dir, path.join(root, folder), { recursive: true });
+    await editManifest(path.join(root, folder), edit);
+    return root;
+  }
+
+  it('a folder dated in the future is skipped with a reason', async () => {
+    const root = await withSibling('20991231_000000_prod', (m) => void (m.createdAt = '2099-12-31T00:00:00.000Z'));
+    const chosen = await chooseBackup('latest', { root, cwd: root });
+    expect(chosen.handle.folder).toBe('20261101_010000_prod');
+    expect(chosen.skipped).toEqual([{ folder: '20991231_000000_prod', reason: expect.stringMatching(/^dated in the future \(2099-12-31T00:00:00.000Z\)/) }]);
+  });
+
+  it('a folder with only an old-layout dump is not latest, even when newer', async () => {
+    const { root } = await copy();
+    const old = path.join(root, '20270101_000000');
+    await mkdir(old);
+    await writeFile(path.join(old, 'backup.sql.gz'), 'not even gzip');
+    const chosen = await chooseBackup('latest', { root, cwd: root });
+    expect(chosen.handle.folder).toBe('20261101_010000_prod');
+    expect(chosen.skipped).toEqual([{ folder: '20270101_000000', reason: expect.stringMatching(/^old layout legacy-sql-gz with nothing to verify/) }]);
+  });
+
+  it('verify-backup never says "verified" for an old layout: nothing in it could be', async () => {
+    const root = await tempDir();
+    const old = path.join(root, '20250101_000000_staging');
+    await mkdir(old);
+    await writeFile(path.join(old, 'db_full.dump'), 'PGDMP');
+    const report = await verifyBackup({ backup: old }, ctxFor(root));
+    expect(report.verified).toBe(false);
+  });
+});

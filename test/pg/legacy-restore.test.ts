@@ -82,9 +82,9 @@ describe('backups made by the old scripts', () => {
     expect(actual.schema).toBe(expected.schema);
   });
 
-  it('"latest" considers old layouts too, by their recorded time', async () => {
+  it('"latest" never picks an old layout (nothing in it can be verified): it names them, and they restore only when named', async () => {
     const target = await dbs.create();
-    const result = await restoreDatabase({ url: target.url, yes: true, safetyBackup: false }, engineContext({ env: { DBOPS_BACKUP_DIR: backups } }));
-    expect(result.plan.backup.folder).toBe('20250304_050607_staging_pre-upgrade');
+    const attempt = restoreDatabase({ url: target.url, yes: true, safetyBackup: false }, engineContext({ env: { DBOPS_BACKUP_DIR: backups } }));
+    await expect(attempt).rejects.toMatchObject({ code: 'NO_BACKUPS', message: expect.stringContaining('20250304_050607_staging_pre-upgrade') });
   });
 });

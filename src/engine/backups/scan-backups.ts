@@ -48,32 +48,46 @@ export interface LatestBackup {
   handle: BackupHandle;
   /** The checks it passed: every file was read once, here, so callers need not read them again. */
   check: FileCheck;
-  /** Newer folders passed over, each with the reason. */
+  /** Folders passed over, each with the reason. */
   skipped: Array<{ folder: string; reason: string }>;
 }
 
+/** A clock a few minutes ahead on the machine that took a backup is not "the future". */
+export const FUTURE_TOLERANCE_MS = 5 * 60_000;
+
 /**
- * The newest backup (by the time its metadata records, not the folder's mtime) that passes its
- * checks; optionally only those taken from one target, and never the labels in skipLabels
- * (restore's own pre-restore safety snapshots are not what "latest" means).
+ * The newest valid dbops backup (by the time its metadata records, not the folder's mtime):
+ * metadata and every checksum pass. Old layouts carry nothing to verify, so they are restored
+ * only when named; a backup dated in the future is skipped (it would stay "latest" for ever).
+ * Optionally only those taken from one target, and never the labels in skipLabels (restore's
+ * own pre-restore safety snapshots are not what "latest" means).
  */
-export async function findLatestBackup(root: string, filter: { fromTarget?: string | undefined; skipLabels?: readonly string[] } = {}): Promise<LatestBackup> {
-  const { fromTarget, skipLabels = [] } = filter;
+export async function findLatestBackup(root: string, filter: { fromTarget?: string | undefined; skipLabels?: readonly string[]; now?: Date } = {}): Promise<LatestBackup> {
+  const { fromTarget, skipLabels = [], now = new Date() } = filter;
   const scanned = await scanBackups(root);
   const skipped = scanned.filter((s) => s.handle === undefined && !s.notBackup).map((s) => ({ folder: s.folder, reason: s.problem ?? 'not a backup' }));
-  const candidates = scanned
-    .flatMap((s) => (s.handle ? [s.handle] : []))
-    .filter((h) => (fromTarget === undefined || h.target === fromTarget) && !skipLabels.includes(h.label ?? ''))
-    .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+  const candidates: BackupHandle[] = [];
+  const passed: Array<{ handle: BackupHandle; reason: string }> = [];
+  for (const handle of scanned.flatMap((s) => (s.handle ? [s.handle] : []))) {
+    if ((fromTarget !== undefined && handle.target !== fromTarget) || skipLabels.includes(handle.label ?? '')) continue;
+    if (handle.layout !== 'dbops') passed.push({ handle, reason: `old layout ${handle.layout} with nothing to verify: restore it by naming the folder` });
+    else if (handle.createdAt.getTime() > now.getTime() + FUTURE_TOLERANCE_MS) passed.push({ handle, reason: `dated in the future (${handle.createdAt.toISOString()}): check the clock of the machine that took it, or name the folder` });
+    else candidates.push(handle);
+  }
+  candidates.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
   for (const handle of candidates) {
     try {
-      return { handle, check: await verifyBackupFiles(handle), skipped };
+      const check = await verifyBackupFiles(handle);
+      // Old layouts are named only when newer than the choice: an old archive is not news.
+      skipped.push(...passed.filter((p) => p.handle.createdAt > handle.createdAt).map((p) => ({ folder: p.handle.folder, reason: p.reason })));
+      return { handle, check, skipped };
     } catch (error) {
       if (!isDbopsError(error)) throw error;
       skipped.push({ folder: handle.folder, reason: error.message });
     }
   }
-  const which = fromTarget === undefined ? 'complete backup' : `complete backup taken from target "${fromTarget}"`;
+  skipped.push(...passed.map((p) => ({ folder: p.handle.folder, reason: p.reason })));
+  const which = fromTarget === undefined ? 'valid dbops backup' : `valid dbops backup taken from target "${fromTarget}"`;
   const note = skipped.length > 0 ? ` (skipped: ${skipped.map((s) => s.folder).join(', ')})` : '';
   throw new DbopsError('NO_BACKUPS', `No ${which} in ${root}${note}.`);
 }
@@ -86,10 +100,10 @@ export interface ChosenBackup {
 }
 
 /** "latest" (optionally from one target) or a folder path, as restore-db and verify-backup take it. */
-export async function chooseBackup(reference: string | undefined, where: { root: string; cwd: string; fromTarget?: string | undefined }): Promise<ChosenBackup> {
+export async function chooseBackup(reference: string | undefined, where: { root: string; cwd: string; fromTarget?: string | undefined; now?: Date | undefined }): Promise<ChosenBackup> {
   if (reference !== undefined && reference !== 'latest') {
     if (where.fromTarget !== undefined) throw new DbopsError('USAGE', 'Pass a backup path or --from TARGET, not both.');
     return { handle: await openBackup(path.resolve(where.cwd, reference)), check: undefined, skipped: [] };
   }
-  return findLatestBackup(where.root, { fromTarget: where.fromTarget, skipLabels: ['pre-restore'] });
+  return findLatestBackup(where.root, { fromTarget: where.fromTarget, skipLabels: ['pre-restore'], ...(where.now ? { now: where.now } : {}) });
 }

@@ -1,3 +1,4 @@
+import { FUTURE_TOLERANCE_MS } from '../backups/scan-backups.js';
 import type { BackupStatus } from './list-backups.js';
 
 // Which backup folders retention keeps, and why: a pure decision over what the backups
@@ -34,9 +35,6 @@ export interface RetentionDecision {
   action: 'keep' | 'remove';
   reason: string;
 }
-
-/** A clock a few minutes ahead on the machine that took a backup is not "the future". */
-export const FUTURE_TOLERANCE_MS = 5 * 60_000;
 
 /** "db.example.com:5432/app" for dbops backups; old layouts by the target their folder names. */
 export function databaseKey(entry: Pick<RetentionEntry, 'source' | 'target'>): string {

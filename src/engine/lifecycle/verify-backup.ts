@@ -43,14 +43,17 @@ export interface VerifyReport {
   backupDir: string;
   folder: string;
   layout: BackupHandle['layout'];
+  /** Every check passed. */
   ok: boolean;
+  /** Checks passed and there was something to verify them against: never true for old layouts, which carry no checksums. */
+  verified: boolean;
   checks: Check[];
   drill: { server: string; database: string; dropped: boolean; verification: Verification | null; error: string | null } | null;
 }
 
 export async function verifyBackup(input: z.input<typeof verifyOptionsSchema>, ctx: EngineContext, onProgress: (message: string) => void = () => undefined): Promise<VerifyReport> {
   const options = parseInput('verify-backup', verifyOptionsSchema, input);
-  const chosen = await chooseBackup(options.backup, { root: backupsRoot(ctx.root, ctx.config.backup.dir, ctx.env), cwd: ctx.root });
+  const chosen = await chooseBackup(options.backup, { root: backupsRoot(ctx.root, ctx.config.backup.dir, ctx.env), cwd: ctx.root, now: ctx.now?.() });
   const handle = chosen.handle;
   const checks: Check[] = [];
   const check = async (name: string, work: () => Promise<string>) => {
@@ -76,7 +79,7 @@ export async function verifyBackup(input: z.input<typeof verifyOptionsSchema>, c
     drill = await runDrill(handle, options, ctx);
   }
   const ok = checks.every((c) => c.ok) && (drill === null ? !options.drill : drill.verification?.verified === true && drill.dropped);
-  return { backupDir: handle.dir, folder: handle.folder, layout: handle.layout, ok, checks, drill };
+  return { backupDir: handle.dir, folder: handle.folder, layout: handle.layout, ok, verified: ok && handle.layout === 'dbops', checks, drill };
 }
 
 /** The dump must be readable: its table of contents (or, for plain SQL, the whole gzip stream). */
