@@ -1,5 +1,6 @@
 import type { ClientConfig } from 'pg';
 import { DbopsError } from './errors.js';
+import { passwordFromPassfile, readService } from './libpq-files.js';
 
 // A parsed connection. The password lives here and only travels onwards through
 // libpq environment variables (child tools) or the pg client config — never argv,
@@ -28,8 +29,17 @@ const PARAM_ENV: Record<string, string> = {
   target_session_attrs: 'PGTARGETSESSIONATTRS',
 };
 
-/** Parses a postgres:// URL. Errors never repeat the URL: it may hold a password. */
-export function parseConnectionUrl(url: string, source: string): ConnectionSpec {
+// Certificates and keys follow the environment too: they belong with PGSSLMODE. Session settings
+// (PGOPTIONS, PGAPPNAME) of the caller's shell are not carried into dbops's runs.
+const TLS_FILE_PARAMS = new Set(['sslrootcert', 'sslcert', 'sslkey']);
+
+/**
+ * Parses a postgres:// URL and completes it the way libpq would: a value missing from the URL
+ * comes from its service (`?service=` or PGSERVICE, read from pg_service.conf), then from the
+ * PG* variable (PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD, PGSSLMODE…), and a password
+ * still missing from .pgpass (PGPASSFILE). Errors never repeat the URL: it may hold a password.
+ */
+export function parseConnectionUrl(url: string, source: string, env: NodeJS.ProcessEnv = process.env): ConnectionSpec {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -41,31 +51,53 @@ export function parseConnectionUrl(url: string, source: string): ConnectionSpec 
   }
   const params: Record<string, string> = {};
   for (const [key, value] of parsed.searchParams) params[key] = value;
-  const host = params.host ?? decodeURIComponent(parsed.hostname);
-  delete params.host;
-  const sslmode = params.sslmode;
-  delete params.sslmode;
+  const serviceName = given(params.service) ?? given(env.PGSERVICE);
+  const passfile = params.passfile;
+  const urlHost = params.host ?? decodeURIComponent(parsed.hostname);
+  const urlSslmode = params.sslmode;
+  for (const key of ['host', 'sslmode', 'service', 'passfile']) delete params[key];
   const unknown = Object.keys(params).filter((key) => !(key in PARAM_ENV));
   if (unknown.length > 0) {
     throw new DbopsError('URL_INVALID', `The connection URL from ${source} has unsupported parameters: ${unknown.join(', ')}.`);
   }
-  const port = parsed.port === '' ? 5432 : Number(parsed.port);
-  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
-  const user = decodeURIComponent(parsed.username);
-  if (host === '' || database === '' || user === '') {
-    throw new DbopsError('URL_INVALID', `The connection URL from ${source} must name a host, a user and a database.`);
-  }
-  let password: string | undefined;
+  let urlPassword: string | undefined;
   try {
-    password = parsed.password === '' ? undefined : decodeURIComponent(parsed.password);
+    urlPassword = parsed.password === '' ? undefined : decodeURIComponent(parsed.password);
   } catch {
     throw new DbopsError('URL_INVALID', `The password in the connection URL from ${source} is not valid percent-encoding.`, {
       hint: 'Percent-encode special characters in the password (e.g. @ as %40, # as %23, % as %25).',
     });
   }
+  // libpq's order for each setting: the URL, then the service, then the environment variable.
+  const service = serviceName === undefined ? {} : readService(serviceName, env);
+  const setting = (fromUrl: string | undefined, key: string, variable: string) => given(fromUrl) ?? given(service[key]) ?? given(env[variable]);
+  const host = setting(urlHost, 'host', 'PGHOST') ?? '';
+  const portText = setting(parsed.port, 'port', 'PGPORT') ?? '5432';
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new DbopsError('URL_INVALID', `The port for the connection from ${source} is not a number between 1 and 65535.`);
+  }
+  const database = setting(decodeURIComponent(parsed.pathname.replace(/^\//, '')), 'dbname', 'PGDATABASE') ?? '';
+  const user = setting(decodeURIComponent(parsed.username), 'user', 'PGUSER') ?? '';
+  if (host === '' || database === '' || user === '') {
+    throw new DbopsError('URL_INVALID', `The connection URL from ${source} must name a host, a user and a database (in the URL, its service, or PGHOST, PGUSER and PGDATABASE).`);
+  }
+  for (const [key, variable] of Object.entries(PARAM_ENV)) {
+    const value = key === 'sslmode' ? undefined : given(params[key]) ?? given(service[key]) ?? (TLS_FILE_PARAMS.has(key) ? given(env[variable]) : undefined);
+    if (value === undefined) delete params[key];
+    else params[key] = value;
+  }
+  const password =
+    urlPassword ?? given(service.password) ?? given(env.PGPASSWORD) ?? passwordFromPassfile({ host, port, database, user }, env, passfile ?? service.passfile);
+  const sslmode = setting(urlSslmode, 'sslmode', 'PGSSLMODE');
   const spec: ConnectionSpec = { host, port, database, user, password, sslmode, params };
   assertNotTransactionPooler(spec, source);
   return spec;
+}
+
+/** An empty variable counts as unset, as it does for libpq. */
+function given(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
 }
 
 function assertNotTransactionPooler(spec: ConnectionSpec, source: string): void {

@@ -31,7 +31,10 @@ export const ERROR_CATALOGUE = {
   TOOL_FAILED: { kind: 'failure', hint: 'Read the tool output above; rerun with the same options once the cause is fixed.' },
   TOOL_KILLED: { kind: 'failure', hint: 'The tool was stopped by a signal (killed, out of memory or interrupted); nothing was kept. Rerun the command.' },
   CONNECT_FAILED: { kind: 'failure', hint: 'Check host, port, network access and sslmode; the server must answer within 10 s.' },
-  AUTH_FAILED: { kind: 'failure', hint: 'Check the user name and password in the target URL (the password is never printed).' },
+  AUTH_FAILED: {
+    kind: 'failure',
+    hint: 'Check the user name and the password (in the URL, PGPASSWORD, .pgpass/PGPASSFILE or the PGSERVICE entry); the password is never printed.',
+  },
   DATABASE_MISSING: { kind: 'failure', hint: 'Check the database name in the target URL.' },
   QUERY_FAILED: { kind: 'failure', hint: 'Check that the user may read the catalog and the selected tables.' },
   BACKUP_DIR_UNWRITABLE: { kind: 'failure', hint: 'Check that the backups directory exists and is writable, or pass --out DIR.' },

@@ -20,7 +20,7 @@ export function resolveTarget(config: Config, choice: TargetChoice, env: NodeJS.
     throw new DbopsError('USAGE', 'Pass either --target or --url, not both.');
   }
   if (choice.url !== undefined) {
-    return { name: 'url', spec: parseConnectionUrl(choice.url, '--url'), protected: false };
+    return { name: 'url', spec: parseConnectionUrl(choice.url, '--url', env), protected: false };
   }
   const name = choice.target ?? fallback;
   const target = config.targets[name];
@@ -31,5 +31,5 @@ export function resolveTarget(config: Config, choice: TargetChoice, env: NodeJS.
   if (variable === undefined) {
     throw new DbopsError('TARGET_URL_MISSING', `Target "${name}" has no URL: set ${target.env.join(' or ')}.`);
   }
-  return { name, spec: parseConnectionUrl(env[variable] as string, variable), protected: target.protected };
+  return { name, spec: parseConnectionUrl(env[variable] as string, variable, env), protected: target.protected };
 }

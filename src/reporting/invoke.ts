@@ -74,7 +74,7 @@ function eventsDatabase(choice: ReturnType<typeof safeTargetChoice>, ctx: Engine
     const url = ctx.env[variable];
     if (url !== undefined && url !== '') {
       try {
-        return parseConnectionUrl(url, variable);
+        return parseConnectionUrl(url, variable, ctx.env);
       } catch {
         return undefined;
       }

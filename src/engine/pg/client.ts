@@ -35,6 +35,10 @@ export function mapConnectError(error: unknown, spec: ConnectionSpec): DbopsErro
   if (err.code === '28P01' || err.code === '28000') {
     return new DbopsError('AUTH_FAILED', `The server at ${where} refused user "${spec.user}": ${err.message ?? 'authentication failed'}.`, { cause: error });
   }
+  // node-postgres says so in its own words when the server asks for a password it has not got.
+  if (/client password must be a (non-empty )?string|no password supplied/i.test(err.message ?? '')) {
+    return new DbopsError('AUTH_FAILED', `The server at ${where} asks user "${spec.user}" for a password, and none was given.`, { cause: error });
+  }
   if (err.code === '3D000') {
     return new DbopsError('DATABASE_MISSING', `Database "${spec.database}" does not exist on ${where}.`, { cause: error });
   }

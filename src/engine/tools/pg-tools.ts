@@ -40,12 +40,16 @@ export async function runTool(tool: PgTool, args: readonly string[], run: ToolRu
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('PG') || key === 'PG_BIN_DIR'));
   const env = { ...inherited, ...(run.connection ? libpqEnv(run.connection) : {}), PGCLIENTENCODING: 'UTF8', LC_MESSAGES: 'C' };
   const onLine = run.onStderrLine;
+  // A tool must never wait for a password nobody can type: libpq prompts on the terminal (or
+  // stdin), which left pg_dump waiting forever with its snapshot open. --no-password makes a
+  // missing password an error at once, and stdin is ours only when we feed it.
+  const argv = args[0] === '--version' ? [...args] : ['--no-password', ...args];
   try {
-    const result = await execa(file, args, {
+    const result = await execa(file, argv, {
       env,
       extendEnv: false,
       cancelSignal: run.signal,
-      input: run.input,
+      ...(run.input === undefined ? { stdin: 'ignore' as const } : { input: run.input }),
       stdout: run.stdoutFile === undefined ? 'pipe' : { file: run.stdoutFile },
       stderr: onLine === undefined ? 'pipe' : [function* (line: unknown) { onLine(String(line)); yield line; }],
       stripFinalNewline: true,
