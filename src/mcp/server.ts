@@ -2,11 +2,13 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { EngineContext } from '../engine/context.js';
-import { formatErrorLine, toDbopsError } from '../engine/errors.js';
+import { toDbopsError } from '../engine/errors.js';
 import type { Registry } from '../loader/registry.js';
 import { invoke, type Invocable } from '../reporting/invoke.js';
 import type { CommandBinding, CommandIO } from '../surface/binding.js';
+import { agentInput } from './limits.js';
 import { READ_ONLY, TOOLS, type ToolSpec } from './tools.js';
+import { untrustedBlock } from './untrusted.js';
 
 // The MCP server: tools and prompts from the registry, every call through one choke point
 // (agent policy, invoke() with trigger "mcp", errors as isError with the CLI's one-line
@@ -23,7 +25,8 @@ export interface McpServerOptions {
 type Extra = { signal: AbortSignal; _meta?: { progressToken?: string | number } | undefined; sendNotification: (n: any) => Promise<void> };
 
 export function createDbopsMcpServer(options: McpServerOptions): McpServer {
-  const server = new McpServer({ name: 'dbops', version: options.version }, { capabilities: { logging: {} } });
+  // Arguments past a few thousand values are refused before any schema runs.
+  const server = new McpServer({ name: 'dbops', version: options.version }, { capabilities: { logging: {} }, maxToolInputElements: 2000 });
   const readOnly = options.readOnly;
   for (const spec of TOOLS.filter((t) => !readOnly || t.annotations.readOnlyHint === true)) {
     const command = options.registry.find(spec.command);
@@ -41,7 +44,7 @@ export function createDbopsMcpServer(options: McpServerOptions): McpServer {
     if (readOnly && TOOLS.some((t) => t.command === c.name && t.annotations.readOnlyHint !== true)) continue;
     server.registerPrompt(
       c.name,
-      { description: c.doc.frontmatter.description, argsSchema: { arguments: z.string().optional().describe(`Arguments: ${c.doc.frontmatter['argument-hint']}`) } },
+      { description: c.doc.frontmatter.description, argsSchema: { arguments: z.string().max(2000).optional().describe(`Arguments: ${c.doc.frontmatter['argument-hint']}`) } },
       ({ arguments: args }) => ({ messages: [{ role: 'user', content: { type: 'text', text: c.doc.body.replaceAll('$ARGUMENTS', args ?? '') } }] }),
     );
   }
@@ -73,10 +76,23 @@ async function callTool(spec: ToolSpec, command: Invocable, args: unknown, extra
     const ctx = options.context(extra.signal);
     const { result } = await invoke<unknown>(command, args, 'mcp', ctx, progressIO(extra));
     const ok = command.binding.succeeded(result);
-    return { content: [{ type: 'text', text: spec.summary(result) }], structuredContent: spec.structured(result), ...(ok ? {} : { isError: true }) };
+    const structured = spec.structured(result);
+    // The summary is dbops's own words and numbers; everything read from outside goes in the block.
+    return {
+      content: [{ type: 'text', text: spec.summary(result) }, { type: 'text', text: untrustedBlock('The result', structured) }],
+      structuredContent: structured,
+      ...(ok ? {} : { isError: true }),
+    };
   } catch (error) {
     const e = toDbopsError(error);
-    return { isError: true, content: [{ type: 'text', text: formatErrorLine(e) }] };
+    // Messages quote folder names, table names and server errors: the code and hint are ours, the message is data.
+    return {
+      isError: true,
+      content: [
+        { type: 'text', text: `error [${e.code}]: see the message below. Hint: ${e.hint}` },
+        { type: 'text', text: untrustedBlock('The error message', e.message) },
+      ],
+    };
   }
 }
 
@@ -105,7 +121,7 @@ function registerListCommands(server: McpServer, options: McpServerOptions): voi
   const spec: ToolSpec = {
     name: 'list_commands', command: 'list-commands', title: 'List commands and skills',
     description: 'The slash commands and skills this server was built from, with their descriptions and argument hints.',
-    input: z.object({}), output, annotations: READ_ONLY,
+    input: agentInput({}), output, annotations: READ_ONLY,
     prepare: async (a) => a, structured: (r: Listing) => r, summary: (r: Listing) => binding.toText(r, ''),
   };
   const command: Invocable = { name: 'list-commands', doc: { frontmatter: { version: options.version } }, binding };

@@ -9,12 +9,15 @@ import { verifyOptionsSchema, type VerifyReport } from '../engine/lifecycle/veri
 import { restoreOptionsSchema, type RestoreResult } from '../engine/restore/restore.js';
 import { restoreVerified } from '../surface/restore-db.js';
 import { historyOptionsSchema, type HistoryRun } from '../reporting/history.js';
+import { agentInput, describedAs, name, NAME_MAX } from './limits.js';
 import { checkRestoreAllowed, checkUrlAllowed, confineBackup } from './policy.js';
 
 // The MCP tools, as data: each names the command it runs (through invoke(), like the CLI), its
 // input schema (built from the command's own), its output schema, honest annotations, how
 // agent arguments become the command's input under the agent policy, and what it returns.
-// Names that come from the database travel only as structured fields; summaries carry counts.
+// Names that come from the database travel only as structured fields and in the untrusted-data
+// block (server.ts); summaries carry dbops's own words and counts. Every input is size-limited
+// (limits.ts).
 
 export interface ToolSpec {
   name: string;
@@ -35,6 +38,11 @@ export const READ_ONLY: ToolAnnotations = { readOnlyHint: true, destructiveHint:
 const WRITES: ToolAnnotations = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false };
 const DESTRUCTIVE: ToolAnnotations = { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false };
 
+/** A connection URL: long enough for any real host, user and options. */
+const URL_MAX = 2048;
+/** A folder name in the backups directory (file systems stop at 255 bytes). */
+const FOLDER_MAX = 255;
+
 const sizes = z.object({ databaseBytes: z.number(), backupBytes: z.number(), dumpBytes: z.number() });
 const tableCount = z.object({ schema: z.string(), table: z.string(), expected: z.number(), actual: z.number().nullable(), ok: z.boolean() });
 const listedBackup = z.object({
@@ -47,7 +55,14 @@ const backupTool: ToolSpec = {
   command: 'backup-db',
   title: 'Back up a database',
   description: 'Back up a configured target into a timestamped, checksummed folder in the backups directory. Long-running: sends progress notifications when given a progress token.',
-  input: backupOptionsSchema.omit({ out: true }),
+  input: agentInput({
+    ...backupOptionsSchema.omit({ out: true }).shape,
+    target: name(describedAs(backupOptionsSchema, 'target')).optional(),
+    // The engine's own label rule (1-40 of [A-Za-z0-9_-]), with its length visible in the JSON schema.
+    label: (backupOptionsSchema.shape.label as z.ZodOptional<z.ZodString>).unwrap().max(40).optional().describe(describedAs(backupOptionsSchema, 'label')),
+    url: z.string().max(URL_MAX).optional().describe(describedAs(backupOptionsSchema, 'url')),
+    exclude: z.array(z.string().max(NAME_MAX)).max(20).default([]).describe(describedAs(backupOptionsSchema, 'exclude')),
+  }),
   output: z.object({ backupDir: z.string(), folder: z.string(), target: z.string(), mode: z.string(), tables: z.number(), rows: z.number(), sizes, durationMs: z.number() }),
   annotations: WRITES,
   async prepare(args: z.infer<typeof backupOptionsSchema>, ctx) {
@@ -61,9 +76,14 @@ const backupTool: ToolSpec = {
   summary: (r: BackupResult) => `Backup complete: ${r.folder} (${r.tables} tables, ${r.rows} rows, ${r.manifest.sizes.backupBytes} bytes, mode ${r.manifest.mode}).`,
 };
 
-const restoreInput = restoreOptionsSchema.pick({ target: true, url: true, from: true, jobs: true, dataOnly: true, tables: true, verify: true }).extend({
-  backup: z.string().default('latest').describe('"latest", or the name of a folder in the backups directory'),
-  confirm: z.string().min(1).describe('The exact name of the target database: check the target and the backup with the user first'),
+const restoreInput = agentInput({
+  ...restoreOptionsSchema.pick({ jobs: true, dataOnly: true, verify: true }).shape,
+  target: name(describedAs(restoreOptionsSchema, 'target')).optional(),
+  url: z.string().max(URL_MAX).optional().describe(describedAs(restoreOptionsSchema, 'url')),
+  from: name(describedAs(restoreOptionsSchema, 'from')).optional(),
+  tables: z.array(z.string().min(1).max(2 * NAME_MAX + 5)).min(1).max(1000).optional().describe(describedAs(restoreOptionsSchema, 'tables')),
+  backup: z.string().min(1).max(FOLDER_MAX).default('latest').describe('"latest", or the name of a folder in the backups directory'),
+  confirm: name('The exact name of the target database: check the target and the backup with the user first'),
 });
 
 const restoreTool: ToolSpec = {
@@ -103,7 +123,7 @@ const listTool: ToolSpec = {
   command: 'list-backups',
   title: 'List backups',
   description: 'List the backups in the backups directory, newest first, with status valid, incomplete, corrupt or legacy.',
-  input: listOptionsSchema,
+  input: agentInput({ target: name(describedAs(listOptionsSchema, 'target')).optional() }),
   output: z.object({ backups: z.array(listedBackup) }),
   annotations: READ_ONLY,
   prepare: async (args) => args,
@@ -111,7 +131,7 @@ const listTool: ToolSpec = {
   summary: (r: { backups: ListedBackup[] }) => `${r.backups.length} backup folders, ${r.backups.filter((b) => b.status === 'valid').length} valid.`,
 };
 
-const verifyInput = verifyOptionsSchema.pick({ backup: true });
+const verifyInput = agentInput({ backup: z.string().min(1).max(FOLDER_MAX).optional().describe(describedAs(verifyOptionsSchema, 'backup')) });
 
 const verifyTool: ToolSpec = {
   name: 'verify_backup',
@@ -133,7 +153,7 @@ const pruneTool: ToolSpec = {
   command: 'prune-backups',
   title: 'Prune old backups',
   description: 'Apply the retention policy to the backups directory. DESTRUCTIVE unless dryRun: deletes backup folders the policy does not keep.',
-  input: pruneOptionsSchema,
+  input: agentInput({ ...pruneOptionsSchema.shape, target: name(describedAs(pruneOptionsSchema, 'target')).optional() }),
   output: z.object({ dryRun: z.boolean(), removed: z.array(z.string()), decisions: z.array(z.object({ folder: z.string(), action: z.enum(['keep', 'remove']), reason: z.string() })) }),
   annotations: { ...DESTRUCTIVE, idempotentHint: true },
   prepare: async (args) => args,
@@ -141,7 +161,13 @@ const pruneTool: ToolSpec = {
   summary: (r: PruneReport) => `${r.dryRun ? 'Would remove' : 'Removed'} ${r.decisions.filter((d) => d.action === 'remove').length} of ${r.decisions.length} folders.`,
 };
 
-const historyInput = historyOptionsSchema.omit({ url: true });
+const historyInput = agentInput({
+  ...historyOptionsSchema.omit({ url: true }).shape,
+  artifact: z.string().min(1).max(100).optional().describe(describedAs(historyOptionsSchema, 'artifact')),
+  // "7d", "12h": a few digits are enough, and more would overflow the interval.
+  since: z.string().max(6).regex(/^\d{1,5}[mhdw]$/, 'use a number and m, h, d or w, e.g. 7d').optional().describe(describedAs(historyOptionsSchema, 'since')),
+  target: name(describedAs(historyOptionsSchema, 'target')).optional(),
+});
 
 const historyTool: ToolSpec = {
   name: 'artifact_history',
