@@ -37,31 +37,18 @@ const DEFAULT_TARGETS = {
   prod: { env: ['DATABASE_URL_PROD'], protected: true },
 };
 
+// Built in: only the platform's own data, which every Supabase project has under these names.
+// App categories (core, org_data, transient, …) name an app's tables, so they live in the
+// project's dbops.config.yaml, never in defaults that would match another app's table by name.
+// Leaving auth or storage out leaves out the platform's rows only: the app's triggers on
+// auth.users, policies on storage.objects and foreign keys into them stay in the backup.
 const DEFAULT_CATEGORIES = {
-  core: {
-    description: 'Prediction, crawler and RAG data, RBAC, LLM providers/models and agents',
-    patterns: [
-      'prediction.*', 'crawler.*', 'rag_data.*', 'public.organizations', 'public.rbac_*',
-      'public.llm_providers', 'public.llm_models', 'public.agents',
-    ],
-    default: true, prod: true, exclude: 'never' as const,
-  },
-  auth: { description: 'Supabase auth (users, identities, sessions, …)', patterns: ['auth.*'], default: true, prod: true, exclude: 'schema' as const },
-  storage: { description: 'Supabase storage metadata (buckets, objects)', patterns: ['storage.*'], default: true, prod: true, exclude: 'schema' as const },
-  org_data: {
-    description: 'Organisation data: marketing, law, engineering, leads, company data, risk',
-    patterns: ['marketing.*', 'law.*', 'engineering.*', 'leads.*', 'company_data.*', 'risk.*'],
-    default: true, prod: false, exclude: 'data' as const,
-  },
-  transient: {
-    description: 'Conversations, tasks, plans, deliverables, checkpoints, observability events, LLM usage',
-    patterns: [
-      'public.conversations', 'public.tasks', 'public.plans', 'public.deliverables', 'public.checkpoints',
-      'public.observability_events', 'public.llm_usage',
-    ],
-    default: true, prod: false, exclude: 'data' as const,
-  },
+  auth: { description: 'Supabase auth data (users, identities, sessions, …)', patterns: ['auth.*'], default: true, prod: true, exclude: 'data' as const },
+  storage: { description: 'Supabase storage data (buckets, objects)', patterns: ['storage.*'], default: true, prod: true, exclude: 'data' as const },
 };
+
+// Roles whose objects belong to the platform: a restore never drops, re-creates or re-owns them.
+const DEFAULT_PLATFORM_ROLES = ['supabase_admin', 'supabase_*_admin'];
 
 // Schemas Supabase's platform creates and owns. A restore must not fight over them: their
 // contents come back through CREATE EXTENSION (extensions.sql) and realtime.sql, not the dump.
@@ -110,6 +97,8 @@ const configSchema = z.strictObject({
   /** Tables also exported as CSV. Default: the core category's tables, plus auth.users and auth.identities when auth is included. */
   critical_tables: z.array(pattern).optional(),
   managed_schemas: z.array(z.string().min(1)).default(DEFAULT_MANAGED_SCHEMAS),
+  /** Owners (globs) of what the platform provides: objects they own are never dropped, re-created or re-owned by a restore. */
+  platform_roles: z.array(z.string().min(1)).default(DEFAULT_PLATFORM_ROLES),
   reserved_roles: z.array(z.string().min(1)).default(DEFAULT_RESERVED_ROLES),
 });
 

@@ -47,6 +47,10 @@ export const ERROR_CATALOGUE = {
   CONFIRMATION_REQUIRED: { kind: 'usage', hint: 'Review the backup and target above, then rerun with --yes.' },
   CONFIRM_MISMATCH: { kind: 'usage', hint: 'For a protected target pass --confirm with the exact name of the target database.' },
   CANCELLED: { kind: 'failure', hint: 'Nothing was changed.' },
+  TARGET_UNFIT: {
+    kind: 'failure',
+    hint: 'Nothing was changed. Give the target what the line above names, or restore into a database that has it (for auth data: the Supabase project those users live in).',
+  },
   RESTORE_LOCKED: { kind: 'failure', hint: 'Another restore into this database is running; wait for it to finish.' },
   RESTORE_FAILED: { kind: 'failure', hint: 'The target was put back as it was from the pre-restore snapshot; fix the cause above and rerun.' },
   ROLLBACK_FAILED: { kind: 'failure', hint: 'Restore the pre-restore snapshot named above by hand: dbops restore-db <that folder> --no-safety-backup.' },

@@ -39,7 +39,8 @@ export const manifestSchema = z.strictObject({
   schemas: z.array(z.string()),
   excludedSchemas: z.array(z.string()),
   managedSchemas: z.array(z.string()),
-  excludedDataTables: z.array(tableRef),
+  /** Every table whose rows were left out (partitions included), with the category that left it out. */
+  excludedDataTables: z.array(tableRef.extend({ category: z.string().optional() })),
   /** Critical tables in foreign-key load order, each with its CSV file. */
   criticalTables: z.array(tableRef.extend({ file: z.string(), rows: z.number().int().nonnegative(), group: z.number().int() })),
   /** Every role the dump's owners, grants and policies name; a restore creates missing ones NOLOGIN. */
@@ -72,3 +73,26 @@ export const contentHashesSchema = z.strictObject({
 });
 
 export type ContentHashes = z.infer<typeof contentHashesSchema>;
+
+/** objects.json: who each entry of the dump belongs to (see backup/object-origins.ts). */
+export const objectEntrySchema = z.strictObject({
+  /** The entry's dumpId in the dump's table of contents. */
+  id: z.number().int(),
+  kind: z.string(),
+  origin: z.enum(['app', 'platform', 'extension']),
+  owner: z.string().nullable(),
+  /** pg_identify_object_as_address of the object: pg_get_object_address finds it on any database. */
+  address: z.strictObject({ type: z.string(), names: z.array(z.string()), args: z.array(z.string()) }).nullable(),
+  /** The table a dependent entry (trigger, policy, constraint, index, data) belongs to. */
+  table: tableRef.nullable(),
+  /** For a foreign key: the table it references. */
+  references: tableRef.nullable(),
+});
+
+export const objectsSchema = z.strictObject({
+  platformRoles: z.array(z.string()),
+  entries: z.array(objectEntrySchema),
+});
+
+export type ObjectEntry = z.infer<typeof objectEntrySchema>;
+export type ObjectsFile = z.infer<typeof objectsSchema>;

@@ -54,6 +54,8 @@ export function backupPaths(dir: string) {
     csv: (schema: string, table: string) => path.join(dir, 'data', `${fileSafe(schema)}.${fileSafe(table)}.csv`),
     rowCounts: path.join(dir, 'row_counts.json'),
     contentHashes: path.join(dir, 'content_hashes.json'),
+    /** Who each dump entry belongs to (app, platform, extension): what a restore may drop and re-create. */
+    objects: path.join(dir, 'objects.json'),
     /** The same checksums for `sha256sum -c` (restore.sh checks them without Node). */
     checksums: path.join(dir, 'checksums.sha256'),
     /** Written last: its presence with valid checksums is what makes the folder a backup. */

@@ -150,19 +150,23 @@ describe('category flags', () => {
     expect(toc).toMatch(/TABLE DATA public conversations/);
   });
 
-  it('--no-auth leaves the auth schema, its CSVs and auth_users.sql out', async () => {
+  it('--no-auth leaves out the rows of auth, its CSVs and auth_users.sql, and keeps its definitions', async () => {
     const result = await backupInto(source.url, await tempDir(), { exclude: ['auth'] });
     const toc = await dumpToc(result.backupDir);
-    expect(toc).not.toMatch(/ auth /);
+    expect(toc).toMatch(/ TABLE auth users /);
+    expect(toc).not.toMatch(/ TABLE DATA auth /);
     expect(result.manifest.files).not.toHaveProperty(['auth_users.sql']);
     expect(result.manifest.criticalTables.some((t) => t.schema === 'auth')).toBe(false);
-    expect(result.manifest.excludedSchemas).toContain('auth');
+    expect(result.manifest.excludedSchemas).not.toContain('auth');
+    expect(result.manifest.excludedDataTables).toContainEqual({ schema: 'auth', table: 'users', category: 'auth' });
   });
 
-  it('--no-storage leaves the storage schema out', async () => {
+  it('--no-storage leaves out the rows of storage, and nothing of auth', async () => {
     const result = await backupInto(source.url, await tempDir(), { exclude: ['storage'] });
-    expect(await dumpToc(result.backupDir)).not.toMatch(/ storage /);
-    expect(await dumpToc(result.backupDir)).toMatch(/ auth users/);
+    const toc = await dumpToc(result.backupDir);
+    expect(toc).not.toMatch(/ TABLE DATA storage /);
+    expect(toc).toMatch(/ TABLE storage objects /);
+    expect(toc).toMatch(/ TABLE DATA auth users /);
   });
 
   it('--prod equals --no-transient --no-org-data', async () => {

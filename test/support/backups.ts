@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll } from 'vitest';
 import { backupDatabase, type BackupOptions } from '../../src/engine/backup/backup.js';
-import { parseConfig, type Config } from '../../src/engine/config.js';
+import { loadConfig, type Config } from '../../src/engine/config.js';
 import type { EngineContext } from '../../src/engine/context.js';
 import { parseConnectionUrl } from '../../src/engine/connection.js';
 import { runTool } from '../../src/engine/tools/pg-tools.js';
@@ -22,7 +22,8 @@ export function useTempDirs(): () => Promise<string> {
   };
 }
 
-export const DEFAULT_CONFIG: Config = parseConfig('{}', 'defaults');
+// The project's shipped dbops.config.yaml: its categories (core, org_data, transient) fit the fixtures.
+export const DEFAULT_CONFIG: Config = loadConfig(PROJECT_ROOT, {}).config;
 
 export function engineContext(overrides: Partial<EngineContext> = {}): EngineContext {
   return { root: PROJECT_ROOT, config: DEFAULT_CONFIG, env: {}, ...overrides };

@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/engine/config.js';
+import { loadConfig } from '../../src/engine/config.js';
+import { PROJECT_ROOT } from '../support/databases.js';
 import { dumpArgs, exactPattern } from '../../src/engine/backup/dump.js';
 import { normaliseSql } from '../../src/engine/backup/normalise-sql.js';
 import { parseRoleDump, readIdentifier, rolesSql } from '../../src/engine/backup/roles-sql.js';
-import { chooseCategories, matchesPattern } from '../../src/engine/backup/selection.js';
+import { chooseCategories, matchesPattern, selectTables } from '../../src/engine/backup/selection.js';
 import { backupFolderName, backupPaths } from '../../src/engine/paths.js';
 
-const config = parseConfig('{}', 'defaults');
+// The project's shipped config: it defines the app categories (core, org_data, transient).
+const config = loadConfig(PROJECT_ROOT, {}).config;
 
 describe('category selection', () => {
   it('--prod leaves out exactly what --no-transient --no-org-data leaves out', () => {
@@ -67,5 +69,24 @@ describe('backup paths', () => {
   it('names folders by UTC time, target and label, and file names stay safe', () => {
     expect(backupFolderName(new Date('2026-11-23T07:15:02.123Z'), 'prod', 'pre-upgrade')).toBe('20261123_071502_prod_pre-upgrade');
     expect(backupPaths('/b').csv('rag_data', 'Mixed Case "Q"/x')).toBe('/b/data/rag_data.Mixed%20Case%20%22Q%22%2Fx.csv');
+  });
+});
+
+describe('data left out of partitions and inheritance children', () => {
+  const table = (oid: number, schema: string, name: string, kind: 'r' | 'p' = 'r') => ({ oid, schema, table: name, kind });
+  it('follows a left-out table down to every partition, at any depth, and names the category', () => {
+    const tables = [
+      table(1, 'public', 'observability_events', 'p'),
+      table(2, 'public', 'observability_events_2026', 'p'),
+      table(3, 'public', 'observability_events_2026_q1'),
+      table(4, 'public', 'events_archive'),
+      table(5, 'public', 'organizations'),
+    ];
+    const inheritance = [{ parent: 1, child: 2 }, { parent: 2, child: 3 }, { parent: 1, child: 4 }];
+    const selection = selectTables(config, { prod: false, exclude: ['transient'] }, ['public'], tables, inheritance);
+    expect(selection.excludedDataTables.map((t) => [t.table, t.category]).sort()).toEqual([
+      ['events_archive', 'transient'], ['observability_events', 'transient'], ['observability_events_2026', 'transient'], ['observability_events_2026_q1', 'transient'],
+    ]);
+    expect(selectTables(config, { prod: false, exclude: [] }, ['public'], tables, inheritance).excludedDataTables).toEqual([]);
   });
 });

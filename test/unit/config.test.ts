@@ -16,12 +16,19 @@ describe('config', () => {
     expect(config.default_target).toBe('staging');
     expect(config.targets.prod).toEqual({ env: ['DATABASE_URL_PROD'], protected: true });
     expect(config.targets.staging?.env).toEqual(['DATABASE_URL_STAGING', 'DATABASE_URL']);
-    expect(Object.keys(config.categories)).toEqual(['core', 'auth', 'storage', 'org_data', 'transient']);
+    // Built in: the platform's categories only; an app's names never match another app's tables.
+    expect(Object.keys(config.categories)).toEqual(['auth', 'storage']);
+    expect(config.categories.auth).toMatchObject({ exclude: 'data', patterns: ['auth.*'] });
+    expect(config.platform_roles).toEqual(['supabase_admin', 'supabase_*_admin']);
   });
 
-  it('ships a dbops.config.yaml equal to the defaults', async () => {
+  it('ships a dbops.config.yaml that is the defaults plus this project\'s own categories', async () => {
     const shipped = parseConfig(await readFile(path.join(PROJECT_ROOT, 'dbops.config.yaml'), 'utf8'), 'dbops.config.yaml');
-    expect(shipped).toEqual(parseConfig('{}', 'defaults'));
+    const defaults = parseConfig('{}', 'defaults');
+    expect({ ...shipped, categories: {} }).toEqual({ ...defaults, categories: {} });
+    expect(Object.keys(shipped.categories)).toEqual(['core', 'auth', 'storage', 'org_data', 'transient']);
+    expect(shipped.categories.auth).toEqual(defaults.categories.auth);
+    expect(shipped.categories.storage).toEqual(defaults.categories.storage);
   });
 
   it('reports every problem at once, each naming its key', () => {

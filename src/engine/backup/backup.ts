@@ -10,7 +10,7 @@ import { MANIFEST_FORMAT, MANIFEST_VERSION, type ContentHashes, type Manifest, t
 import { backupPaths, backupsRoot, partialFolderName } from '../paths.js';
 import { ensureWritable, freeFolderName, restrictModes } from './backup-folder.js';
 import { writeChecksumList } from '../backups/seal.js';
-import { listExtensions, listForeignKeys, listPublications, listSchemas, listTables, listViewReloptions, referencedRoles, serverInfo } from '../pg/catalog.js';
+import { listExtensions, listForeignKeys, listInheritance, listPublications, listSchemas, listTables, listViewReloptions, referencedRoles, serverInfo } from '../pg/catalog.js';
 import { connect } from '../pg/client.js';
 import { fkLoadOrder } from '../pg/fk-order.js';
 import { resolveTarget, type ResolvedTarget } from '../targets.js';
@@ -93,8 +93,8 @@ export async function backupTarget(
     const createdAt = (ctx.now ?? (() => new Date()))();
     const server = await serverInfo(client);
     const tools = await assertToolsFit(server.versionNum, ['pg_dump', 'pg_restore', 'pg_dumpall']);
-    const [schemas, tables, fks] = [await listSchemas(client), await listTables(client), await listForeignKeys(client)];
-    const selection = selectTables(ctx.config, options, schemas, tables);
+    const [schemas, tables, fks, inheritance] = [await listSchemas(client), await listTables(client), await listForeignKeys(client), await listInheritance(client)];
+    const selection = selectTables(ctx.config, options, schemas, tables, inheritance);
     onProgress({ phase: 'snapshot', snapshot, tables: selection.dumpedTables.length });
 
     const fkCycles = fkLoadOrder(selection.dumpedTables, fks)
@@ -152,7 +152,8 @@ export async function backupTarget(
         }
       }
       durations.csv = Date.now() - t2;
-      authUsers = selection.excludedSchemas.includes('auth') ? undefined : await authUsersSql(client);
+      const authLeftOut = selection.excludedSchemas.includes('auth') || selection.excludedDataTables.some((t) => t.schema === 'auth' && t.table === 'users');
+      authUsers = authLeftOut ? undefined : await authUsersSql(client);
       extensions = await listExtensions(client);
       publications = await listPublications(client);
       viewOptions = await listViewReloptions(client);
@@ -218,7 +219,7 @@ export async function backupTarget(
       schemas: schemas.filter((s) => !selection.excludedSchemas.includes(s)),
       excludedSchemas: selection.excludedSchemas,
       managedSchemas: selection.managedSchemas,
-      excludedDataTables: selection.excludedDataTables.map(({ schema, table }) => ({ schema, table })),
+      excludedDataTables: selection.excludedDataTables.map(({ schema, table, category }) => ({ schema, table, category })),
       criticalTables: critical,
       rolesNeeded: neededRoles,
       fkCycles,

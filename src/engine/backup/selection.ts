@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import { DbopsError } from '../errors.js';
-import type { CatalogTable, TableRef } from '../pg/catalog.js';
+import type { CatalogTable, InheritanceEdge, TableRef } from '../pg/catalog.js';
 
 // Which schemas and tables a backup leaves out, from the categories in config, the flags,
 // and what the database actually has. Patterns naming things the database lacks are skipped.
@@ -17,8 +17,8 @@ export interface Selection {
   /** Schemas left out of the dump entirely: excluded categories plus Supabase-managed schemas present. */
   excludedSchemas: string[];
   managedSchemas: string[];
-  /** Tables whose definitions are dumped but whose rows are not. */
-  excludedDataTables: CatalogTable[];
+  /** Tables whose definitions are dumped but whose rows are not, with the category that left them out. */
+  excludedDataTables: Array<CatalogTable & { category: string }>;
   /** Tables in the dump (definition), in catalog order. */
   dumpedTables: CatalogTable[];
   criticalTables: CatalogTable[];
@@ -57,11 +57,18 @@ export function chooseCategories(config: Config, input: SelectionInput): { inclu
   return { included, excluded };
 }
 
-export function selectTables(config: Config, input: SelectionInput, schemas: readonly string[], tables: readonly CatalogTable[]): Selection {
+export function selectTables(
+  config: Config,
+  input: SelectionInput,
+  schemas: readonly string[],
+  tables: readonly CatalogTable[],
+  inheritance: readonly InheritanceEdge[] = [],
+): Selection {
   const { included, excluded } = chooseCategories(config, input);
   const managedSchemas = config.managed_schemas.filter((s) => schemas.includes(s));
   const excludedSchemas = new Set(managedSchemas);
-  const dataOut = new Set<number>();
+  // table oid → the category that left its rows out
+  const dataOut = new Map<number, string>();
   for (const { name, mode } of excluded) {
     const patterns = config.categories[name]!.patterns;
     if (mode === 'schema') {
@@ -70,7 +77,20 @@ export function selectTables(config: Config, input: SelectionInput, schemas: rea
         for (const s of schemas) if (schemaGlob.test(s)) excludedSchemas.add(s);
       }
     } else {
-      for (const t of tables) if (patterns.some((p) => matchesPattern(p, t))) dataOut.add(t.oid);
+      for (const t of tables) if (patterns.some((p) => matchesPattern(p, t))) dataOut.set(t.oid, name);
+    }
+  }
+  // A partition (or an INHERITS child) holds its parent's rows under its own name: leaving the
+  // parent's data out leaves out every descendant's, at any depth.
+  const children = new Map<number, number[]>();
+  for (const e of inheritance) children.set(e.parent, [...(children.get(e.parent) ?? []), e.child]);
+  const pending = [...dataOut.keys()];
+  while (pending.length > 0) {
+    const parent = pending.pop()!;
+    for (const child of children.get(parent) ?? []) {
+      if (dataOut.has(child)) continue;
+      dataOut.set(child, dataOut.get(parent)!);
+      pending.push(child);
     }
   }
   const dumpedTables = tables.filter((t) => !excludedSchemas.has(t.schema));
@@ -81,7 +101,7 @@ export function selectTables(config: Config, input: SelectionInput, schemas: rea
     excluded,
     excludedSchemas: [...excludedSchemas].sort(),
     managedSchemas,
-    excludedDataTables: dumpedTables.filter((t) => dataOut.has(t.oid)),
+    excludedDataTables: dumpedTables.filter((t) => dataOut.has(t.oid)).map((t) => ({ ...t, category: dataOut.get(t.oid)! })),
     dumpedTables,
     criticalTables: dumpedTables.filter((t) => !dataOut.has(t.oid) && t.kind === 'r' && criticalPatterns.some((p) => matchesPattern(p, t))),
     mode,

@@ -16,6 +16,12 @@ export interface CatalogTable extends TableRef {
   kind: 'r' | 'p';
 }
 
+/** A parent → child edge of table inheritance: partitions and INHERITS children alike. */
+export interface InheritanceEdge {
+  parent: number;
+  child: number;
+}
+
 export interface FkEdge {
   /** The table holding the foreign key. */
   child: number;
@@ -61,6 +67,10 @@ export async function listForeignKeys(client: pg.Client): Promise<FkEdge[]> {
     `SELECT conrelid::int AS child, confrelid::int AS parent, condeferrable AS deferrable, conname AS name
        FROM pg_constraint WHERE contype = 'f' AND conparentid = 0`,
   );
+}
+
+export async function listInheritance(client: pg.Client): Promise<InheritanceEdge[]> {
+  return query<InheritanceEdge>(client, 'table inheritance', 'SELECT inhparent::int AS parent, inhrelid::int AS child FROM pg_inherits');
 }
 
 export async function countRows(client: pg.Client, table: TableRef): Promise<number> {
@@ -150,9 +160,13 @@ export async function referencedRoles(client: pg.Client, schemas: readonly strin
 
 export interface PublicationRow {
   name: string;
+  owner: string;
   allTables: boolean;
   publish: string;
   viaRoot: boolean;
+  comment: string | null;
+  /** FOR TABLES IN SCHEMA … (PostgreSQL 15). */
+  schemas: string[];
 }
 
 export interface PublicationMemberRow {
@@ -167,18 +181,22 @@ export async function listPublications(client: pg.Client): Promise<{ publication
   const publications = await query<PublicationRow>(
     client,
     'publications',
-    `SELECT pubname AS name, puballtables AS "allTables", pubviaroot AS "viaRoot",
-            concat_ws(', ', CASE WHEN pubinsert THEN 'insert' END, CASE WHEN pubupdate THEN 'update' END,
-                            CASE WHEN pubdelete THEN 'delete' END, CASE WHEN pubtruncate THEN 'truncate' END) AS publish
-       FROM pg_publication ORDER BY pubname`,
+    // Arrays are built as text[]: pg returns name[] and other catalog array types as one string.
+    `SELECT p.pubname::text AS name, pg_get_userbyid(p.pubowner)::text AS owner, p.puballtables AS "allTables", p.pubviaroot AS "viaRoot",
+            concat_ws(', ', CASE WHEN p.pubinsert THEN 'insert' END, CASE WHEN p.pubupdate THEN 'update' END,
+                            CASE WHEN p.pubdelete THEN 'delete' END, CASE WHEN p.pubtruncate THEN 'truncate' END) AS publish,
+            obj_description(p.oid, 'pg_publication') AS comment,
+            ARRAY(SELECT n.nspname::text FROM pg_publication_namespace pn JOIN pg_namespace n ON n.oid = pn.pnnspid
+                   WHERE pn.pnpubid = p.oid ORDER BY 1)::text[] AS schemas
+       FROM pg_publication p ORDER BY p.pubname`,
   );
   // Explicit members only: FOR ALL TABLES publications list every table implicitly.
   const members = await query<PublicationMemberRow>(
     client,
     'publication members',
-    `SELECT p.pubname AS publication, n.nspname AS schema, c.relname AS table,
+    `SELECT p.pubname::text AS publication, n.nspname::text AS schema, c.relname::text AS table,
             CASE WHEN pr.prattrs IS NULL THEN NULL ELSE
-              ARRAY(SELECT a.attname FROM unnest(pr.prattrs::int2[]) k(attnum) JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum ORDER BY k.attnum)
+              ARRAY(SELECT a.attname::text FROM unnest(pr.prattrs::int2[]) k(attnum) JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum ORDER BY k.attnum)::text[]
             END AS columns,
             pg_get_expr(pr.prqual, pr.prrelid) AS "rowFilter"
        FROM pg_publication_rel pr

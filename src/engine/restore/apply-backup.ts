@@ -1,26 +1,35 @@
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createGunzip } from 'node:zlib';
 import type { BackupHandle } from '../backups/open-backup.js';
 import type { ConnectionSpec } from '../connection.js';
+import { listForeignKeys } from '../pg/catalog.js';
 import { query, withClient } from '../pg/client.js';
-import { ident, literal } from '../pg/sql.js';
+import { fkLoadOrder } from '../pg/fk-order.js';
+import { ident, literal, qualifiedName } from '../pg/sql.js';
 import { backupPaths } from '../paths.js';
-import { resetDefaultPrivileges } from './reset-default-privileges.js';
+import { writeTocList } from '../tools/dump-toc.js';
 import { dbnameArg, runTool } from '../tools/pg-tools.js';
+import { dropScript } from './drop-script.js';
+import type { EntryPlan, PlannedEntry } from './plan-entries.js';
+import { resetDefaultPrivileges } from './reset-default-privileges.js';
 
-// The destructive part of a restore, in the runbook's order: extensions → missing roles →
-// schema and data (pg_restore --clean --if-exists, parallel) → grants → realtime publication
-// members → PostgREST schema reload. Used for the backup, and for the safety snapshot when a
-// restore has to be undone.
+// The destructive part of a restore, in the runbook's order: extensions → missing roles → the
+// app's objects dropped → schema → the platform's rows → data, constraints, triggers, policies
+// and grants (pg_restore, parallel) → realtime publication members → PostgREST schema reload.
+// Used for the backup, and for the safety snapshot when a restore has to be undone. Grants come
+// back with their objects (the dump's ACL entries; grants.sql is the same, for people).
 
-export type RestoreStep = 'extensions' | 'roles' | 'schema-and-data' | 'auth' | 'grants' | 'realtime' | 'reload';
+export type RestoreStep = 'extensions' | 'roles' | 'drop' | 'schema' | 'platform-data' | 'schema-and-data' | 'auth' | 'grants' | 'realtime' | 'reload';
 
 export interface ApplyRequest {
   handle: BackupHandle;
   target: ConnectionSpec;
   jobs: number;
+  /** What to do with each dump entry (dbops layout), decided and checked before anything was touched. */
+  plan?: EntryPlan | undefined;
   signal?: AbortSignal | undefined;
   onStep?: ((step: RestoreStep, detail?: string) => void) | undefined;
 }
@@ -36,32 +45,95 @@ export async function applyBackup(request: ApplyRequest): Promise<ApplyResult> {
   return request.handle.layout === 'dbops' ? applyDbops(request) : applyLegacy(request);
 }
 
-async function applyDbops({ handle, target, jobs, signal, onStep }: ApplyRequest): Promise<ApplyResult> {
+async function applyDbops({ handle, target, jobs, plan, signal, onStep }: ApplyRequest): Promise<ApplyResult> {
+  if (plan === undefined) throw new Error('applyBackup: a dbops backup is applied from its entry plan');
   const files = backupPaths(handle.dir);
   const run = { connection: target, signal };
-  const notes: string[] = [];
+  const notes = [...plan.notes];
+  const work = await mkdtemp(path.join(tmpdir(), 'dbops-restore-'));
+  try {
+    onStep?.('roles');
+    const roles = await runTool('psql', psqlArgs(files.rolesSql), run);
+    const createdRoles = [...roles.stderr.matchAll(/dbops: created role (.+)$/gm)].map((m) => m[1]!.trim());
+    createdRoles.push(...(await createMissingRoles(target, handle.manifest?.rolesNeeded ?? [])));
 
-  onStep?.('extensions');
-  await runTool('psql', psqlArgs(files.extensionsSql), run);
+    const restored = plan.entries.filter((e) => e.action === 'restore').map((e) => e.toc);
+    const appList = path.join(work, 'restore.list');
+    await writeTocList(appList, restored);
 
-  onStep?.('roles');
-  const roles = await runTool('psql', psqlArgs(files.rolesSql), run);
-  const createdRoles = [...roles.stderr.matchAll(/dbops: created role (.+)$/gm)].map((m) => m[1]!.trim());
-  createdRoles.push(...(await createMissingRoles(target, handle.manifest?.rolesNeeded ?? [])));
+    // The app's objects the backup holds go first, in one transaction, with the statements
+    // pg_restore itself writes for them; the platform's objects are never in the list.
+    onStep?.('drop');
+    await withClient(target, (client) => resetDefaultPrivileges(client, handle.manifest?.schemas ?? [], plan.platformRoles));
+    const drops = await dropScript(files.dump, restored, work, signal);
+    if (drops !== '') await runTool('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction'], { ...run, input: drops });
 
-  onStep?.('schema-and-data');
-  await withClient(target, (client) => resetDefaultPrivileges(client, handle.manifest?.schemas ?? []));
-  await runTool('pg_restore', ['--clean', '--if-exists', '--exit-on-error', `--jobs=${jobs}`, dbnameArg(target.database), files.dump], run);
+    // Schemas, then the extensions that live in them, then everything that uses their types.
+    onStep?.('schema');
+    const schemas = restored.filter((e) => e.kind === 'SCHEMA');
+    if (schemas.length > 0) {
+      const schemaList = path.join(work, 'schemas.list');
+      await writeTocList(schemaList, schemas);
+      await runTool('pg_restore', ['--exit-on-error', '--use-list', schemaList, dbnameArg(target.database), files.dump], run);
+    }
+    for (const { schema, owner } of plan.schemaOwners) {
+      await withClient(target, (client) => client.query(`ALTER SCHEMA ${ident(schema)} OWNER TO ${ident(owner)}`)).catch((error: Error) => {
+        notes.push(`Schema ${schema} keeps its owner on the target: giving it to ${owner} failed (${error.message}).`);
+      });
+    }
+    onStep?.('extensions');
+    await runTool('psql', psqlArgs(files.extensionsSql), run);
+    const rest = path.join(work, 'pre-data.list');
+    await writeTocList(rest, restored.filter((e) => e.kind !== 'SCHEMA'));
+    await runTool('pg_restore', ['--exit-on-error', '--section=pre-data', '--use-list', rest, dbnameArg(target.database), files.dump], run);
 
-  onStep?.('auth', 'auth data is part of the dump');
-  if (handle.manifest?.excludedSchemas.includes('auth')) notes.push('auth was left out of this backup: the target\'s auth schema was not touched.');
+    // Rows of the platform's tables (auth.users, storage.objects …) go into the target's own
+    // tables before the app's foreign keys into them and its triggers on them exist.
+    const data = plan.entries.filter((e) => e.action === 'data');
+    if (data.length > 0) {
+      onStep?.('platform-data', plan.platformData.map((t) => `${t.schema}.${t.table}`).join(', '));
+      await loadPlatformData(files.dump, target, plan.platformData, data, work, signal);
+    }
 
-  onStep?.('grants');
-  await runTool('psql', psqlArgs(files.grantsSql), run);
-  onStep?.('realtime');
-  await runTool('psql', psqlArgs(files.realtimeSql), run);
-  await reloadPostgrest(target, onStep);
-  return { createdRoles, notes };
+    onStep?.('schema-and-data');
+    await runTool('pg_restore', ['--exit-on-error', '--section=data', '--section=post-data', `--jobs=${jobs}`, '--use-list', appList, dbnameArg(target.database), files.dump], run);
+    for (const kept of plan.keptTables) notes.push(`${kept.schema}.${kept.table} keeps the target's rows: ${kept.reason}.`);
+
+    onStep?.('realtime');
+    await runTool('psql', psqlArgs(files.realtimeSql), run);
+    await reloadPostgrest(target, onStep);
+    return { createdRoles, notes };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** The platform's rows: one transaction empties the tables and loads them in the target's foreign-key order. */
+async function loadPlatformData(dumpDir: string, target: ConnectionSpec, tables: ReadonlyArray<{ schema: string; table: string }>, entries: readonly PlannedEntry[], work: string, signal?: AbortSignal): Promise<void> {
+  const ordered = await withClient(target, async (client) => {
+    const found = await query<{ schema: string; table: string; oid: number }>(
+      client,
+      'platform tables',
+      `SELECT n.nspname::text AS schema, c.relname::text AS table, c.oid::int AS oid FROM unnest($1::text[]) w(name)
+         JOIN pg_class c ON c.oid = to_regclass(w.name) JOIN pg_namespace n ON n.oid = c.relnamespace`,
+      [tables.map(qualifiedName)],
+    );
+    return fkLoadOrder(found, await listForeignKeys(client)).flatMap((g) => g.tables);
+  });
+  const key = (t: { schema: string; table: string }) => `${t.schema}.${t.table}`;
+  const rank = new Map(ordered.map((t, i) => [key(t), i]));
+  // Parents first; sequence values after the rows.
+  const order = (e: PlannedEntry) => (e.toc.kind === 'TABLE DATA' && e.object.table ? (rank.get(key(e.object.table)) ?? ordered.length) : ordered.length + 1);
+  const list = path.join(work, 'platform-data.list');
+  const sql = path.join(work, 'platform-data.sql');
+  await writeTocList(list, [...entries].sort((a, b) => order(a) - order(b)).map((e) => e.toc));
+  await runTool('pg_restore', ['--data-only', '--use-list', list, '--file', sql, dumpDir], { signal });
+  const truncate = ordered.filter((t) => rank.has(key(t))).map(qualifiedName);
+  await runTool(
+    'psql',
+    ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-c', 'SET CONSTRAINTS ALL DEFERRED', ...(truncate.length > 0 ? ['-c', `TRUNCATE ONLY ${truncate.join(', ')}`] : []), '-f', sql],
+    { connection: target, signal },
+  );
 }
 
 /** Roles the backup's owners and grants name that this cluster lacks: created NOLOGIN, never altered if present. */

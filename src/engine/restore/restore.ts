@@ -13,7 +13,9 @@ import { resolveTarget, type ResolvedTarget } from '../targets.js';
 import { applyBackup, type RestoreStep } from './apply-backup.js';
 import { restoreHistory, saveHistory } from './keep-history.js';
 import { loadTableData, planTableData } from './restore-table-data.js';
-import { captureShape, dropAddedSince, type DatabaseShape } from './database-shape.js';
+import { captureShape, dropAddedSince, dropRestoredEntries, type DatabaseShape } from './database-shape.js';
+import type { EntryPlan } from './plan-entries.js';
+import { prepareRestore } from './prepare-restore.js';
 import { verifyRestore, type Verification } from './verify-restore.js';
 
 export const restoreOptionsSchema = z.strictObject({
@@ -47,6 +49,15 @@ export interface RestorePlan {
     bytes: number | null;
   };
   dataOnly: string[] | null;
+  /** What happens to the dump's objects (dbops backups): restored, left as the target's own, skipped. */
+  objects: {
+    restored: number;
+    keptAsTarget: number;
+    skipped: number;
+    platformTablesLoaded: string[];
+    platformTablesKept: string[];
+    notes: string[];
+  } | null;
   warnings: string[];
   skipped: Array<{ folder: string; reason: string }>;
 }
@@ -89,7 +100,9 @@ export async function restoreDatabase(input: RestoreOptions, ctx: EngineContext,
   const { handle, skipped } = chosen;
   const fileCheck = chosen.check ?? (await verifyBackupFiles(handle));
   const tableData = options.dataOnly ? await planTableData(handle, target.spec, options.tables ?? [], ctx.signal) : undefined;
-  const plan = describePlan(handle, target, options.tables ?? null, fileCheck.warnings, skipped, ctx);
+  // What happens to each object, and whether the target can take it at all: decided up front.
+  const entries = options.dataOnly ? undefined : await prepareRestore(handle, target.spec, ctx.config.platform_roles, ctx.signal);
+  const plan = describePlan(handle, target, options.tables ?? null, fileCheck.warnings, skipped, ctx, entries);
   progress({ phase: 'plan', plan });
   await confirmRestore(plan, target, options, hooks.ask);
 
@@ -99,7 +112,7 @@ export async function restoreDatabase(input: RestoreOptions, ctx: EngineContext,
     let shape: DatabaseShape | undefined;
     if (options.safetyBackup) {
       progress({ phase: 'safety-backup' });
-      snapshot = await backupTarget(target, { prod: false, exclude: [], label: 'pre-restore', contentHashes: false }, ctx);
+      snapshot = await backupTarget(target, { prod: false, exclude: [], label: 'pre-restore', contentHashes: true }, ctx);
       shape = await withClient(target.spec, captureShape);
     }
     const history = await withClient(target.spec, saveHistory);
@@ -111,17 +124,17 @@ export async function restoreDatabase(input: RestoreOptions, ctx: EngineContext,
         progress({ phase: 'step', step: 'data-only' });
         await loadTableData(handle, target.spec, tableData, ctx.signal);
       } else {
-        const applied = await applyBackup({ handle, target: target.spec, jobs, signal: ctx.signal, onStep: (step) => progress({ phase: 'step', step }) });
+        const applied = await applyBackup({ handle, target: target.spec, jobs, plan: entries, signal: ctx.signal, onStep: (step) => progress({ phase: 'step', step }) });
         createdRoles = applied.createdRoles;
         notes.push(...applied.notes);
       }
     } catch (error) {
-      throw await undoRestore(error, snapshot, shape, target, jobs, progress);
+      throw await undoRestore(error, { handle, entries, snapshot, shape }, target, jobs, ctx.config.platform_roles, progress);
     }
     progress({ phase: 'step', step: 'history' });
     const historyRowsKept = await withClient(target.spec, (c) => restoreHistory(c, history));
     progress({ phase: 'verify' });
-    const verification = await verifyRestore(handle, target.spec, { content: options.verify === 'content' });
+    const verification = await verifyRestore(handle, target.spec, { content: options.verify === 'content', keptByTarget: entries === undefined ? [] : keptByTarget(entries) });
     if (options.dataOnly) narrowTo(verification, options.tables ?? []);
     if (options.verify === 'content' && !verification.contentChecked) notes.push('This backup recorded no content hashes (take it with --content-hashes); only row counts were compared.');
     return {
@@ -139,7 +152,7 @@ export async function restoreDatabase(input: RestoreOptions, ctx: EngineContext,
   }
 }
 
-function describePlan(handle: BackupHandle, target: ResolvedTarget, tables: string[] | null, warnings: string[], skipped: RestorePlan['skipped'], ctx: EngineContext): RestorePlan {
+function describePlan(handle: BackupHandle, target: ResolvedTarget, tables: string[] | null, warnings: string[], skipped: RestorePlan['skipped'], ctx: EngineContext, entries: EntryPlan | undefined): RestorePlan {
   const m = handle.manifest;
   const now = (ctx.now ?? (() => new Date()))();
   return {
@@ -157,8 +170,21 @@ function describePlan(handle: BackupHandle, target: ResolvedTarget, tables: stri
       bytes: m?.sizes.backupBytes ?? null,
     },
     dataOnly: tables,
+    objects: entries === undefined ? null : summariseEntries(entries),
     warnings,
     skipped,
+  };
+}
+
+function summariseEntries(plan: EntryPlan): NonNullable<RestorePlan['objects']> {
+  const count = (action: string) => plan.entries.filter((e) => e.action === action).length;
+  return {
+    restored: count('restore'),
+    keptAsTarget: count('keep'),
+    skipped: count('skip'),
+    platformTablesLoaded: plan.platformData.map((t) => `${t.schema}.${t.table}`),
+    platformTablesKept: plan.keptTables.map((t) => `${t.schema}.${t.table}`),
+    notes: plan.notes,
   };
 }
 
@@ -181,25 +207,41 @@ async function confirmRestore(plan: RestorePlan, target: ResolvedTarget, options
 /** A failed restore puts the target back from the safety snapshot; the error says which happened. */
 async function undoRestore(
   cause: unknown,
-  snapshot: BackupResult | undefined,
-  shape: DatabaseShape | undefined,
+  state: { handle: BackupHandle; entries: EntryPlan | undefined; snapshot: BackupResult | undefined; shape: DatabaseShape | undefined },
   target: ResolvedTarget,
   jobs: number,
+  platformRoles: readonly string[],
   progress: (p: RestoreProgress) => void,
 ): Promise<DbopsError> {
   const error = toDbopsError(cause);
+  const { snapshot, shape } = state;
+  const keep = { hint: error.hint, details: [...error.details] };
   if (snapshot === undefined || shape === undefined) {
-    return new DbopsError(error.code, `${error.message} No safety snapshot was taken (--no-safety-backup): the target may be partly restored.`, { hint: error.hint, cause });
+    return new DbopsError(error.code, `${error.message} No safety snapshot was taken (--no-safety-backup): the target may be partly restored.`, { ...keep, cause });
   }
   progress({ phase: 'rollback', snapshotDir: snapshot.backupDir });
   try {
     // No abort signal here: an interrupted restore must still finish putting the target back.
+    // First remove everything the failed restore may have created (its own objects, by the dump's
+    // own DROP statements; what the target also had comes back from the snapshot just after).
+    if (state.entries !== undefined) await dropRestoredEntries(state.handle, state.entries, target.spec);
     await withClient(target.spec, (client) => dropAddedSince(client, shape));
-    await applyBackup({ handle: await openBackup(snapshot.backupDir), target: target.spec, jobs });
+    const handle = await openBackup(snapshot.backupDir);
+    const entries = await prepareRestore(handle, target.spec, platformRoles);
+    await applyBackup({ handle, target: target.spec, jobs, plan: entries });
   } catch (rollbackError) {
-    return new DbopsError('ROLLBACK_FAILED', `The restore failed (${error.message}) and putting the target back from ${snapshot.backupDir} failed too: ${toDbopsError(rollbackError).message}`, { cause });
+    return new DbopsError('ROLLBACK_FAILED', `The restore failed (${error.message}) and putting the target back from ${snapshot.backupDir} failed too: ${toDbopsError(rollbackError).message}`, { ...keep, cause });
   }
-  return new DbopsError('RESTORE_FAILED', `The restore failed (${error.message}); the target was put back from the pre-restore snapshot ${snapshot.folder}.`, { cause });
+  return new DbopsError('RESTORE_FAILED', `The restore failed (${error.message}); the target was put back from the pre-restore snapshot ${snapshot.folder}.`, { ...keep, cause });
+}
+
+/** Platform tables that keep the target's rows: their definitions were kept and their rows were not loaded. */
+function keptByTarget(plan: EntryPlan): string[] {
+  const loaded = new Set(plan.platformData.map((t) => `${t.schema}.${t.table}`));
+  return plan.entries
+    .filter((e) => e.action === 'keep' && e.toc.kind === 'TABLE' && e.object.table !== null)
+    .map((e) => `${e.object.table!.schema}.${e.object.table!.table}`)
+    .filter((key) => !loaded.has(key));
 }
 
 function narrowTo(verification: Verification, tables: readonly string[]): void {

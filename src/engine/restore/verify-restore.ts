@@ -21,6 +21,8 @@ export interface TableCheck {
   expected: number;
   actual: number | null;
   dataIncluded: boolean;
+  /** The platform's table whose rows the target kept as its own (not restored, not compared). */
+  keptByTarget?: boolean | undefined;
   ok: boolean;
   contentOk?: boolean | undefined;
 }
@@ -36,7 +38,8 @@ export interface Verification {
   contentMismatches: string[];
 }
 
-export async function verifyRestore(handle: BackupHandle, target: ConnectionSpec, options: { content: boolean }): Promise<Verification> {
+export async function verifyRestore(handle: BackupHandle, target: ConnectionSpec, options: { content: boolean; keptByTarget?: readonly string[] }): Promise<Verification> {
+  const kept = new Set(options.keptByTarget ?? []);
   const counts = await loadRowCounts(handle);
   const hashes = options.content && handle.manifest?.options.contentHashes
     ? contentHashesSchema.parse(JSON.parse(await readFile(backupPaths(handle.dir).contentHashes, 'utf8'))).tables
@@ -49,12 +52,16 @@ export async function verifyRestore(handle: BackupHandle, target: ConnectionSpec
       const present = (await client.query('SELECT to_regclass($1) IS NOT NULL AS present', [qualifiedName(ref)])).rows[0]?.present === true;
       const actual = present ? await countRows(client, ref) : null;
       const want = expected.dataIncluded ? expected.rows : 0;
+      if (kept.has(key)) {
+        tables.push({ ...ref, expected: want, actual, dataIncluded: expected.dataIncluded, keptByTarget: true, ok: actual !== null });
+        continue;
+      }
       // The invocation history keeps the target's own rows on top of the backup's (see keep-history).
       const ok = key === HISTORY_TABLE ? actual !== null && actual >= want : actual === want;
       tables.push({ ...ref, expected: want, actual, dataIncluded: expected.dataIncluded, ok });
     }
     const contentMismatches: string[] = [];
-    for (const h of (hashes ?? []).filter((x) => `${x.schema}.${x.table}` !== HISTORY_TABLE)) {
+    for (const h of (hashes ?? []).filter((x) => `${x.schema}.${x.table}` !== HISTORY_TABLE && !kept.has(`${x.schema}.${x.table}`))) {
       const check = tables.find((t) => t.schema === h.schema && t.table === h.table);
       const ok = check?.actual !== null && (await contentHash(client, h)) === h.hash;
       if (check) check.contentOk = ok;

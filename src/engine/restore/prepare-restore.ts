@@ -1,0 +1,24 @@
+import type { BackupHandle } from '../backups/open-backup.js';
+import { loadRowCounts } from '../backups/open-backup.js';
+import type { ConnectionSpec } from '../connection.js';
+import { backupPaths } from '../paths.js';
+import { withClient } from '../pg/client.js';
+import { readToc } from '../tools/dump-toc.js';
+import { checkNeeds } from './check-needs.js';
+import { planEntries, type EntryPlan } from './plan-entries.js';
+
+/**
+ * Reads the target (nothing is written) and decides what happens to every entry of a dbops
+ * backup's dump; refuses with TARGET_UNFIT when the target cannot take it. Old layouts have no
+ * table of contents to plan from and return undefined.
+ */
+export async function prepareRestore(handle: BackupHandle, target: ConnectionSpec, platformRoles: readonly string[], signal?: AbortSignal): Promise<EntryPlan | undefined> {
+  if (handle.layout !== 'dbops') return undefined;
+  const toc = await readToc(backupPaths(handle.dir).dump, signal);
+  const counts = await loadRowCounts(handle);
+  return withClient(target, async (client) => {
+    const plan = await planEntries(client, handle, toc, platformRoles);
+    await checkNeeds(client, handle, plan, counts);
+    return plan;
+  });
+}
