@@ -35,6 +35,7 @@ function overview(commands: Awaited<ReturnType<typeof loadCommandDocs>>): string
     ...rows.map(([n, d]) => `  ${n!.padEnd(width)}  ${d}`),
     '',
     'Run dbops <command> --help for its options. Exit codes: 0 success, 1 failure, 2 usage error.',
+    'Keep passwords off the process list: --target NAME, --url-env NAME or --url-file PATH instead of --url URL.',
   ].join('\n');
 }
 

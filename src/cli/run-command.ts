@@ -7,6 +7,7 @@ import type { CommandIO } from '../surface/binding.js';
 import { cliContext } from './context.js';
 import { commandHelp } from './help.js';
 import { EXIT_FAILURE, EXIT_OK, printJson, printText } from './output.js';
+import { resolveUrlSource, URL_SOURCE_OPTIONS } from './url-source.js';
 
 // One registry command from argv (CLI) or from a slash line, through invoke().
 
@@ -24,11 +25,14 @@ async function askOnTerminal(question: string): Promise<boolean> {
 
 export async function runCommandLine(command: RegisteredCommand, argv: string[], trigger: Trigger, signal: AbortSignal): Promise<number> {
   const ctx = cliContext(signal);
-  const args = parseCommandArgs(command.name, argv, { ...command.binding.options(ctx.config), ...COMMON_OPTIONS }, command.binding.maxPositionals);
+  const own = command.binding.options(ctx.config);
+  const takesUrl = 'url' in own;
+  const args = parseCommandArgs(command.name, argv, { ...own, ...(takesUrl ? URL_SOURCE_OPTIONS : {}), ...COMMON_OPTIONS }, command.binding.maxPositionals);
   if (args.values.help === true) {
     printText(commandHelp(command.doc));
     return EXIT_OK;
   }
+  if (takesUrl) resolveUrlSource(command.name, args.values, ctx.env);
   const json = args.values.json === true;
   const person = !json && process.stderr.isTTY === true;
   const io: CommandIO = {

@@ -1,5 +1,6 @@
 import type { ClientConfig } from 'pg';
 import { DbopsError } from './errors.js';
+import { splitUri } from './connection-uri.js';
 import { passwordFromPassfile, readService } from './libpq-files.js';
 
 // A parsed connection. The password lives here and only travels onwards through
@@ -40,14 +41,18 @@ const TLS_FILE_PARAMS = new Set(['sslrootcert', 'sslcert', 'sslkey']);
  * still missing from .pgpass (PGPASSFILE). Errors never repeat the URL: it may hold a password.
  */
 export function parseConnectionUrl(url: string, source: string, env: NodeJS.ProcessEnv = process.env): ConnectionSpec {
+  const parts = splitUri(url);
+  if (parts === undefined) throw new DbopsError('URL_INVALID', `The connection URL from ${source} is not a valid URL.`);
+  if (parts.scheme.toLowerCase() !== 'postgres' && parts.scheme.toLowerCase() !== 'postgresql') {
+    throw new DbopsError('URL_INVALID', `The connection URL from ${source} must start with postgres:// or postgresql://.`);
+  }
+  // The userinfo is taken off before the URL parser sees the rest, so a '/', '#' or '?' in an
+  // unencoded password cannot turn into a host, a port or a database name.
   let parsed: URL;
   try {
-    parsed = new URL(url);
+    parsed = new URL(`postgres://${parts.rest}`);
   } catch {
     throw new DbopsError('URL_INVALID', `The connection URL from ${source} is not a valid URL.`);
-  }
-  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
-    throw new DbopsError('URL_INVALID', `The connection URL from ${source} must start with postgres:// or postgresql://.`);
   }
   const params: Record<string, string> = {};
   for (const [key, value] of parsed.searchParams) params[key] = value;
@@ -61,11 +66,13 @@ export function parseConnectionUrl(url: string, source: string, env: NodeJS.Proc
     throw new DbopsError('URL_INVALID', `The connection URL from ${source} has unsupported parameters: ${unknown.join(', ')}.`);
   }
   let urlPassword: string | undefined;
+  let urlUser: string;
   try {
-    urlPassword = parsed.password === '' ? undefined : decodeURIComponent(parsed.password);
+    urlUser = decodeURIComponent(parts.user ?? '');
+    urlPassword = parts.password === undefined || parts.password === '' ? undefined : decodeURIComponent(parts.password);
   } catch {
-    throw new DbopsError('URL_INVALID', `The password in the connection URL from ${source} is not valid percent-encoding.`, {
-      hint: 'Percent-encode special characters in the password (e.g. @ as %40, # as %23, % as %25).',
+    throw new DbopsError('URL_INVALID', `The user or password in the connection URL from ${source} is not valid percent-encoding.`, {
+      hint: 'Write a % in the user or password as %25 (a % starts a percent-encoded character); @, /, # and spaces may stay as they are.',
     });
   }
   // libpq's order for each setting: the URL, then the service, then the environment variable.
@@ -78,7 +85,7 @@ export function parseConnectionUrl(url: string, source: string, env: NodeJS.Proc
     throw new DbopsError('URL_INVALID', `The port for the connection from ${source} is not a number between 1 and 65535.`);
   }
   const database = setting(decodeURIComponent(parsed.pathname.replace(/^\//, '')), 'dbname', 'PGDATABASE') ?? '';
-  const user = setting(decodeURIComponent(parsed.username), 'user', 'PGUSER') ?? '';
+  const user = setting(urlUser, 'user', 'PGUSER') ?? '';
   if (host === '' || database === '' || user === '') {
     throw new DbopsError('URL_INVALID', `The connection URL from ${source} must name a host, a user and a database (in the URL, its service, or PGHOST, PGUSER and PGDATABASE).`);
   }

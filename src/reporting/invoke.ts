@@ -7,6 +7,7 @@ import type { RegisteredCommand } from '../loader/registry.js';
 import type { CommandIO } from '../surface/binding.js';
 import type { ArtifactEvent } from './event.js';
 import { recordEvent } from './event-store.js';
+import { redact } from './redact.js';
 import { spoolFile } from './spool.js';
 
 // The one path every invocation takes — CLI subcommand, slash line, MCP tool call: an
@@ -98,19 +99,4 @@ function describeTarget(choice: ReturnType<typeof safeTargetChoice>, ctx: Engine
     }
   }
   return choice.target ?? choice.fallback ?? ctx.config.default_target;
-}
-
-/** The arguments as recorded: URLs lose their password, anything named like a secret is dropped. */
-export function redact(input: unknown): unknown {
-  if (Array.isArray(input)) return input.map(redact);
-  if (input === null || typeof input !== 'object') return typeof input === 'string' ? redactUrl(input) : input;
-  return Object.fromEntries(
-    Object.entries(input as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => [k, /password|secret|token/i.test(k) ? '[redacted]' : redact(v)]),
-  );
-}
-
-function redactUrl(text: string): string {
-  return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*):[^@\s]*@/gi, '$1:[redacted]@');
 }
