@@ -1,5 +1,6 @@
 import type { ClientConfig } from 'pg';
 import { DbopsError } from './errors.js';
+import { resolveSslmode, tlsAttempts, type SslMode } from './connection-tls.js';
 import { splitUri } from './connection-uri.js';
 import { passwordFromPassfile, readService } from './libpq-files.js';
 
@@ -12,7 +13,8 @@ export interface ConnectionSpec {
   database: string;
   user: string;
   password: string | undefined;
-  sslmode: string | undefined;
+  /** Always set: the URL's, the service's or PGSSLMODE, else the default for the host (see connection-tls.ts). */
+  sslmode: SslMode;
   /** Other libpq query parameters we pass on (sslrootcert, application_name, …). */
   params: Readonly<Record<string, string>>;
 }
@@ -96,7 +98,7 @@ export function parseConnectionUrl(url: string, source: string, env: NodeJS.Proc
   }
   const password =
     urlPassword ?? given(service.password) ?? given(env.PGPASSWORD) ?? passwordFromPassfile({ host, port, database, user }, env, passfile ?? service.passfile);
-  const sslmode = setting(urlSslmode, 'sslmode', 'PGSSLMODE');
+  const sslmode = resolveSslmode(setting(urlSslmode, 'sslmode', 'PGSSLMODE'), host, source);
   const spec: ConnectionSpec = { host, port, database, user, password, sslmode, params };
   assertNotTransactionPooler(spec, source);
   return spec;
@@ -126,7 +128,7 @@ export function libpqEnv(spec: ConnectionSpec): Record<string, string> {
     PGCONNECT_TIMEOUT: String(CONNECT_TIMEOUT_SECONDS),
   };
   if (spec.password !== undefined) env.PGPASSWORD = spec.password;
-  if (spec.sslmode !== undefined) env.PGSSLMODE = spec.sslmode;
+  env.PGSSLMODE = spec.sslmode;
   for (const [key, value] of Object.entries(spec.params)) {
     const name = PARAM_ENV[key];
     if (name !== undefined) env[name] = value;
@@ -134,12 +136,12 @@ export function libpqEnv(spec: ConnectionSpec): Record<string, string> {
   return env;
 }
 
-/** Config for the pg client. libpq's "prefer" cannot be expressed, so it means no TLS, like "disable". */
-export function pgClientConfig(spec: ConnectionSpec): ClientConfig {
-  const mode = spec.sslmode ?? 'prefer';
-  const ssl =
-    mode === 'require' ? { rejectUnauthorized: false } : mode === 'verify-ca' || mode === 'verify-full' ? { rejectUnauthorized: true } : false;
-  return {
+/**
+ * Config for the pg client, one per attempt: two for prefer (TLS, then plain if the server
+ * refuses TLS) and allow (the other way round), one for every other mode.
+ */
+export function pgClientAttempts(spec: ConnectionSpec): ClientConfig[] {
+  return tlsAttempts(spec.sslmode, spec.params).map((ssl) => ({
     host: spec.host,
     port: spec.port,
     database: spec.database,
@@ -148,7 +150,12 @@ export function pgClientConfig(spec: ConnectionSpec): ClientConfig {
     ssl,
     connectionTimeoutMillis: CONNECT_TIMEOUT_SECONDS * 1000,
     application_name: spec.params.application_name ?? 'dbops',
-  };
+  }));
+}
+
+/** The first attempt's config. */
+export function pgClientConfig(spec: ConnectionSpec): ClientConfig {
+  return pgClientAttempts(spec)[0]!;
 }
 
 /** The same server, another database (used to create and drop scratch databases). */

@@ -1,5 +1,6 @@
 import pg from 'pg';
-import { formatConnection, pgClientConfig, type ConnectionSpec } from '../engine/connection.js';
+import { formatConnection, type ConnectionSpec } from '../engine/connection.js';
+import { connect } from '../engine/pg/client.js';
 import { ensureEventsSchema } from './events-schema.js';
 import type { ArtifactEvent } from './event.js';
 import { claimSpool, putBack, spoolEvent, type SpooledEvent } from './spool.js';
@@ -25,10 +26,9 @@ export async function recordEvent(spec: ConnectionSpec | undefined, spool: strin
     await spoolEvent(spool, { dest, event }).catch(() => undefined);
     return { stored: false, flushed: 0 };
   }
-  const client = new pg.Client({ ...pgClientConfig(spec), connectionTimeoutMillis: EVENTS_CONNECT_TIMEOUT_MS, application_name: 'dbops-events' });
-  client.on('error', () => undefined);
+  let client: pg.Client | undefined;
   try {
-    await client.connect();
+    client = await connect(spec, { connectionTimeoutMillis: EVENTS_CONNECT_TIMEOUT_MS, application_name: 'dbops-events' });
     await ensureEventsSchema(client);
     await insertEvent(client, event);
     return { stored: true, flushed: await flushSpool(client, spool, dest) };
@@ -36,7 +36,7 @@ export async function recordEvent(spec: ConnectionSpec | undefined, spool: strin
     await spoolEvent(spool, { dest, event }).catch(() => undefined);
     return { stored: false, flushed: 0 };
   } finally {
-    await client.end().catch(() => undefined);
+    await client?.end().catch(() => undefined);
   }
 }
 

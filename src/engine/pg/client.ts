@@ -1,5 +1,6 @@
 import pg from 'pg';
-import { pgClientConfig, type ConnectionSpec } from '../connection.js';
+import { refusedThisWay } from '../connection-tls.js';
+import { pgClientAttempts, type ConnectionSpec } from '../connection.js';
 import { DbopsError } from '../errors.js';
 
 // Scoped connections: connect, work, always close. Connection failures become the same
@@ -7,17 +8,23 @@ import { DbopsError } from '../errors.js';
 
 export type Client = pg.Client;
 
-export async function connect(spec: ConnectionSpec): Promise<pg.Client> {
-  const client = new pg.Client(pgClientConfig(spec));
-  // An idle client whose server goes away emits 'error'; without a listener Node would crash.
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-  } catch (error) {
-    await client.end().catch(() => undefined);
-    throw mapConnectError(error, spec);
+/** Connects with each TLS attempt the spec's sslmode allows, moving on only when the server refuses that way. */
+export async function connect(spec: ConnectionSpec, overrides: Partial<pg.ClientConfig> = {}): Promise<pg.Client> {
+  const attempts = pgClientAttempts(spec);
+  for (const [index, config] of attempts.entries()) {
+    const client = new pg.Client({ ...config, ...overrides });
+    // An idle client whose server goes away emits 'error'; without a listener Node would crash.
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      return client;
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      if (index + 1 < attempts.length && refusedThisWay(error)) continue;
+      throw mapConnectError(error, spec);
+    }
   }
-  return client;
+  throw new DbopsError('INTERNAL', 'No connection attempt was made.');
 }
 
 export async function withClient<T>(spec: ConnectionSpec, work: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -38,6 +45,12 @@ export function mapConnectError(error: unknown, spec: ConnectionSpec): DbopsErro
   // node-postgres says so in its own words when the server asks for a password it has not got.
   if (/client password must be a (non-empty )?string|no password supplied/i.test(err.message ?? '')) {
     return new DbopsError('AUTH_FAILED', `The server at ${where} asks user "${spec.user}" for a password, and none was given.`, { cause: error });
+  }
+  if (/does not support SSL connections/i.test(err.message ?? '')) {
+    return new DbopsError('CONNECT_FAILED', `The server at ${where} does not offer TLS, and sslmode is ${spec.sslmode}.`, {
+      cause: error,
+      hint: 'Turn on ssl in the server, or, for a server reached only over a network you trust, add sslmode=disable (or prefer) to the URL.',
+    });
   }
   if (err.code === '3D000') {
     return new DbopsError('DATABASE_MISSING', `Database "${spec.database}" does not exist on ${where}.`, { cause: error });
