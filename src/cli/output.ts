@@ -13,7 +13,9 @@ export function exitCodeFor(error: DbopsError): number {
 export function printError(error: unknown, json: boolean): number {
   const e = toDbopsError(error);
   if (json) {
-    process.stdout.write(`${JSON.stringify({ ok: false, error: { code: e.code, message: e.message, hint: e.hint } })}\n`);
+    // details: the lines behind the message (a tool's whole stderr, every invalid config key).
+    const details = e.details.length > 0 ? { details: e.details } : {};
+    process.stdout.write(`${JSON.stringify({ ok: false, error: { code: e.code, message: e.message, hint: e.hint, ...details } })}\n`);
   } else {
     process.stderr.write(`${formatErrorLine(e)}\n`);
     if (!isDbopsError(error) || e.code === 'INTERNAL') process.stderr.write(`${(error as Error)?.stack ?? ''}\n`);

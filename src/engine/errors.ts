@@ -30,6 +30,10 @@ export const ERROR_CATALOGUE = {
   },
   TOOL_FAILED: { kind: 'failure', hint: 'Read the tool output above; rerun with the same options once the cause is fixed.' },
   TOOL_KILLED: { kind: 'failure', hint: 'The tool was stopped by a signal (killed, out of memory or interrupted); nothing was kept. Rerun the command.' },
+  DISK_FULL: {
+    kind: 'failure',
+    hint: 'Free space on that disk and rerun (df -h shows it): the backups folder for a backup, the database server\'s disk for a restore.',
+  },
   CONNECT_FAILED: { kind: 'failure', hint: 'Check host, port, network access and sslmode; the server must answer within 10 s.' },
   AUTH_FAILED: {
     kind: 'failure',
@@ -92,6 +96,12 @@ export function formatErrorLine(error: DbopsError): string {
 /** Anything that is not already a DbopsError becomes INTERNAL, keeping the original as cause. */
 export function toDbopsError(error: unknown): DbopsError {
   if (isDbopsError(error)) return error;
+  // A write into a full disk (a CSV, metadata.json, checksums) is the disk's fault, not a bug.
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    const file = (error as NodeJS.ErrnoException).path;
+    return new DbopsError('DISK_FULL', `No space left on device${file === undefined ? '' : ` writing ${file}`}.`, { cause: error });
+  }
   const message = error instanceof Error ? error.message : String(error);
   return new DbopsError('INTERNAL', message, { cause: error });
 }

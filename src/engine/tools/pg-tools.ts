@@ -57,47 +57,79 @@ export async function runTool(tool: PgTool, args: readonly string[], run: ToolRu
     });
     return { stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? '') };
   } catch (error) {
-    throw mapToolError(tool, error);
+    throw mapToolError(tool, error, run.stdoutFile);
   }
 }
 
-function mapToolError(tool: PgTool, error: unknown): DbopsError {
+function mapToolError(tool: PgTool, error: unknown, stdoutFile: string | undefined): DbopsError {
   if (!(error instanceof ExecaError)) return new DbopsError('INTERNAL', `${tool}: ${String(error)}`, { cause: error });
   const stderr = String(error.stderr ?? '');
+  const details = stderrDetails(stderr);
   if (error.code === 'ENOENT') {
     return new DbopsError('TOOL_MISSING', `${tool} was not found (looked for ${toolPath(tool)}).`, { cause: error });
   }
-  if (error.isCanceled) {
-    return new DbopsError('INTERRUPTED', `${tool} was stopped because the run was interrupted.`, { cause: error });
+  // Our side of the pipe (stdout into a file) can fill the disk too.
+  if (error.code === 'ENOSPC' || error.code === 'EDQUOT') {
+    const where = stdoutFile === undefined ? '' : ` to ${stdoutFile}`;
+    return new DbopsError('DISK_FULL', `${tool}: no space left on device writing its output${where}.`, { cause: error, details });
   }
+  if (error.isCanceled) {
+    return new DbopsError('INTERRUPTED', `${tool} was stopped because the run was interrupted.`, { cause: error, details });
+  }
+  const first = firstErrorLine(stderr);
+  // A full disk often kills a tool outright (or a worker of it); its own line says so first.
+  const diskFull = stderr.split('\n').find((l) => /No space left on device|Disk quota exceeded/i.test(l));
+  if (diskFull !== undefined) return new DbopsError('DISK_FULL', `${tool}: ${withoutPrefix(diskFull)}`, { cause: error, details });
   if (error.signal !== undefined) {
-    return new DbopsError('TOOL_KILLED', `${tool} was killed by ${error.signal}.`, { cause: error });
+    const why = first === undefined ? '.' : ` (after: ${first})`;
+    return new DbopsError('TOOL_KILLED', `${tool} was killed by ${error.signal}${why}`, { cause: error, details });
   }
   const classified = classifyLibpqFailure(stderr);
-  if (classified) return new DbopsError(classified.code, `${tool}: ${classified.line}`, { cause: error });
-  const last = lastMeaningfulLine(stderr) ?? `exited with code ${error.exitCode ?? 'unknown'}`;
-  return new DbopsError('TOOL_FAILED', `${tool} failed: ${last}`, { cause: error, details: stderr.split('\n').slice(-20) });
+  if (classified) return new DbopsError(classified.code, `${tool}: ${classified.line}`, { cause: error, details });
+  const last = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '').at(-1);
+  const why = first ?? (last === undefined ? `exited with code ${error.exitCode ?? 'unknown'}` : withoutPrefix(last));
+  return new DbopsError('TOOL_FAILED', `${tool} failed: ${why}`, { cause: error, details });
+}
+
+// Lines that follow from an earlier failure and never explain it: a parallel pg_dump/pg_restore
+// whose worker failed says "a worker process died unexpectedly" after the worker's own line;
+// a COPY cut short by the server says "error returned by PQputCopyData"; continuation lines of
+// a server message (DETAIL, HINT, CONTEXT, LINE, "Command was") belong to the line before them.
+const CONSEQUENCE = /worker process died unexpectedly|error returned by PQputCopyData|errors ignored on restore|terminated by user|^(pg_dump|pg_restore|pg_dumpall|psql): (detail|hint):|^(DETAIL|HINT|CONTEXT|LINE \d+|Command was|QUERY):/i;
+const ERROR_LINE = /\b(error|fatal|panic):|^ERROR:|could not|No space left on device|server closed the connection|failed:/i;
+
+/** The line that says why a tool failed: the first error line that is not a consequence of another. */
+export function firstErrorLine(stderr: string): string | undefined {
+  const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const errors = lines.filter((l) => ERROR_LINE.test(l));
+  const line = errors.find((l) => !CONSEQUENCE.test(l)) ?? errors[0];
+  return line === undefined ? undefined : withoutPrefix(line);
+}
+
+/** "pg_restore: error: COPY failed …" → "COPY failed …": the tool is named by the message already. */
+function withoutPrefix(line: string): string {
+  return line.trim().replace(/^(pg_dump|pg_restore|pg_dumpall|psql)(: (error|fatal|warning))?: /i, '').replace(/\s{2,}/g, ' ');
+}
+
+/** The whole stderr for --json, cut in the middle past 2,000 lines (a --verbose run of a big database). */
+function stderrDetails(stderr: string): string[] {
+  const lines = stderr.split('\n').filter((l) => l.trim() !== '');
+  if (lines.length <= 2000) return lines;
+  return [...lines.slice(0, 200), `… ${lines.length - 2000} lines left out …`, ...lines.slice(-1800)];
 }
 
 /** Recognises connection-level failures in libpq/tool stderr, shared with the pg client's errors. */
 export function classifyLibpqFailure(text: string): { code: 'AUTH_FAILED' | 'DATABASE_MISSING' | 'CONNECT_FAILED' | 'TOOL_TOO_OLD'; line: string } | undefined {
-  const line = text.split('\n').find((l) => /FATAL|error:|could not|timeout|mismatch/i.test(l))?.trim() ?? text.trim();
+  const line = firstErrorLine(text) ?? text.trim().split('\n')[0] ?? '';
   if (/server version mismatch|aborting because of server version/i.test(text)) return { code: 'TOOL_TOO_OLD', line };
-  if (/password authentication failed|no password supplied|authentication failed/i.test(text)) return { code: 'AUTH_FAILED', line };
-  if (/database ".*" does not exist/i.test(text)) return { code: 'DATABASE_MISSING', line };
-  if (/could not connect|connection to server .* failed|could not translate host name|timeout expired|Connection refused/i.test(text)) {
+  // The rest only when the first real error says so: a restore whose data mentions "could not
+  // connect" is not a connection failure.
+  if (/password authentication failed|no password supplied|authentication failed/i.test(line)) return { code: 'AUTH_FAILED', line };
+  if (/database ".*" does not exist/i.test(line)) return { code: 'DATABASE_MISSING', line };
+  if (/could not connect|connection to server .* failed|could not translate host name|timeout expired|Connection refused/i.test(line)) {
     return { code: 'CONNECT_FAILED', line };
   }
   return undefined;
-}
-
-function lastMeaningfulLine(text: string): string | undefined {
-  return text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !/^(pg_dump|pg_restore|psql): (detail|hint):/i.test(l))
-    .reverse()
-    .find((l) => /error|fatal|could not/i.test(l)) ?? text.split('\n').map((l) => l.trim()).filter(Boolean).at(-1);
 }
 
 /**
