@@ -34,7 +34,7 @@ export async function psqlFile(url: string, file: string): Promise<void> {
 export interface TestDatabases {
   adminUrl: string;
   /** Creates an empty database (optionally loading SQL files into it) and returns its URL. */
-  create(options?: { load?: string[] }): Promise<{ name: string; url: string }>;
+  create(options?: { load?: string[]; template?: string }): Promise<{ name: string; url: string }>;
   drop(name: string): Promise<void>;
 }
 
@@ -53,7 +53,8 @@ export function useTestDatabases(prefix: string): TestDatabases {
     drop,
     async create(options = {}) {
       const name = `dbops_t_${prefix}_${randomBytes(4).toString('hex')}`;
-      await withPg(adminUrl, (c) => c.query(`CREATE DATABASE ${c.escapeIdentifier(name)}`));
+      const template = options.template === undefined ? '' : ` TEMPLATE ${pg.escapeIdentifier(options.template)}`;
+      await withPg(adminUrl, (c) => c.query(`CREATE DATABASE ${c.escapeIdentifier(name)}${template}`));
       created.add(name);
       const url = databaseUrl(adminUrl, name);
       for (const file of options.load ?? []) await psqlFile(url, file);

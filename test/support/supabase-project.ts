@@ -28,6 +28,8 @@ export interface SupabaseProjects {
   newProject(): Promise<ProjectDatabase>;
   /** A project with the app on top: platform, then app. */
   sourceProject(): Promise<ProjectDatabase>;
+  /** An exact copy of a project (CREATE DATABASE … TEMPLATE): "the same project" to restore into. */
+  copyOf(project: ProjectDatabase): Promise<ProjectDatabase>;
 }
 
 export function useSupabaseProjects(prefix: string): SupabaseProjects {
@@ -39,6 +41,11 @@ export function useSupabaseProjects(prefix: string): SupabaseProjects {
     return { name: db.name, adminUrl: db.url, url: asSupaPostgres(db.url) };
   };
   return {
+    copyOf: async (project) => {
+      const db = await dbs.create({ template: project.name });
+      await withPg(db.url, (c) => c.query(`ALTER DATABASE ${ident(db.name)} OWNER TO ${ident(SUPA_POSTGRES_ROLE)}`));
+      return { name: db.name, adminUrl: db.url, url: asSupaPostgres(db.url) };
+    },
     empty: () => create([]),
     newProject: () => create([PLATFORM_SQL]),
     sourceProject: () => create([PLATFORM_SQL, APP_SQL]),

@@ -12,7 +12,9 @@ export function realtimeSql(publications: readonly PublicationRow[], members: re
     const name = literal(pub.name);
     const scope = pub.allTables ? ' FOR ALL TABLES' : pub.schemas.length > 0 ? ` FOR TABLES IN SCHEMA ${pub.schemas.map(ident).join(', ')}` : '';
     const create = `CREATE PUBLICATION ${ident(pub.name)}${scope} WITH (publish = ${literal(pub.publish)}, publish_via_partition_root = ${pub.viaRoot});`;
-    lines.push(doBlock(`IF NOT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = ${name}) THEN\n    ${create}\n  END IF;`));
+    // A publication this file creates gets the owner it had, when that role exists and may be given it.
+    const owner = `IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${literal(pub.owner)} AND pg_has_role(current_user, oid, 'MEMBER')) THEN\n      ALTER PUBLICATION ${ident(pub.name)} OWNER TO ${ident(pub.owner)};\n    END IF;`;
+    lines.push(doBlock(`IF NOT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = ${name}) THEN\n    ${create}\n    ${owner}\n  END IF;`));
     for (const schema of pub.allTables ? [] : pub.schemas) {
       const present = `SELECT 1 FROM pg_publication_namespace pn JOIN pg_publication p ON p.oid = pn.pnpubid WHERE p.pubname = ${name} AND pn.pnnspid = ${literal(schema)}::regnamespace`;
       lines.push(doBlock(`IF NOT EXISTS (${present}) THEN\n    ALTER PUBLICATION ${ident(pub.name)} ADD TABLES IN SCHEMA ${ident(schema)};\n  END IF;`));

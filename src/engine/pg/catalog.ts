@@ -102,13 +102,14 @@ export interface ExtensionRow {
   name: string;
   version: string;
   schema: string;
+  owner: string;
 }
 
 export async function listExtensions(client: pg.Client): Promise<ExtensionRow[]> {
   return query<ExtensionRow>(
     client,
     'extensions',
-    `SELECT e.extname AS name, e.extversion AS version, n.nspname AS schema
+    `SELECT e.extname::text AS name, e.extversion AS version, n.nspname::text AS schema, pg_get_userbyid(e.extowner)::text AS owner
        FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
       WHERE e.extname <> 'plpgsql' ORDER BY e.extname`,
   );

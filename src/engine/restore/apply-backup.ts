@@ -10,9 +10,9 @@ import { query, withClient } from '../pg/client.js';
 import { fkLoadOrder } from '../pg/fk-order.js';
 import { ident, literal, qualifiedName } from '../pg/sql.js';
 import { backupPaths } from '../paths.js';
-import { writeTocList } from '../tools/dump-toc.js';
+import { writeTocList, type TocEntry } from '../tools/dump-toc.js';
 import { dbnameArg, runTool } from '../tools/pg-tools.js';
-import { dropScript } from './drop-script.js';
+import { dropScript, entriesToDrop } from './drop-script.js';
 import type { EntryPlan, PlannedEntry } from './plan-entries.js';
 import { resetDefaultPrivileges } from './reset-default-privileges.js';
 
@@ -59,22 +59,25 @@ async function applyDbops({ handle, target, jobs, plan, signal, onStep }: ApplyR
 
     const restored = plan.entries.filter((e) => e.action === 'restore').map((e) => e.toc);
     const appList = path.join(work, 'restore.list');
-    await writeTocList(appList, restored);
 
     // The app's objects the backup holds go first, in one transaction, with the statements
     // pg_restore itself writes for them; the platform's objects are never in the list.
     onStep?.('drop');
     await withClient(target, (client) => resetDefaultPrivileges(client, handle.manifest?.schemas ?? [], plan.platformRoles));
-    const drops = await dropScript(files.dump, restored, work, signal);
+    const drops = await dropScript(files.dump, entriesToDrop(plan.entries), work, signal);
     if (drops !== '') await runTool('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction'], { ...run, input: drops });
 
     // Schemas, then the extensions that live in them, then everything that uses their types.
+    // A schema's grants and comment go with it, also for a schema the target already has: they
+    // are written out as SQL, because pg_restore run against a database skips an ACL or COMMENT
+    // entry whose schema entry is not in the same run.
     onStep?.('schema');
-    const schemas = restored.filter((e) => e.kind === 'SCHEMA');
+    const schemas = restored.filter(isSchemaEntry);
     if (schemas.length > 0) {
       const schemaList = path.join(work, 'schemas.list');
       await writeTocList(schemaList, schemas);
-      await runTool('pg_restore', ['--exit-on-error', '--use-list', schemaList, dbnameArg(target.database), files.dump], run);
+      const sql = (await runTool('pg_restore', ['--use-list', schemaList, '--file', '-', files.dump], { signal })).stdout;
+      await runTool('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction'], { ...run, input: sql });
     }
     for (const { schema, owner } of plan.schemaOwners) {
       await withClient(target, (client) => client.query(`ALTER SCHEMA ${ident(schema)} OWNER TO ${ident(owner)}`)).catch((error: Error) => {
@@ -84,7 +87,7 @@ async function applyDbops({ handle, target, jobs, plan, signal, onStep }: ApplyR
     onStep?.('extensions');
     await runTool('psql', psqlArgs(files.extensionsSql), run);
     const rest = path.join(work, 'pre-data.list');
-    await writeTocList(rest, restored.filter((e) => e.kind !== 'SCHEMA'));
+    await writeTocList(rest, restored.filter((e) => !isSchemaEntry(e) && e.kind !== 'ACL'));
     await runTool('pg_restore', ['--exit-on-error', '--section=pre-data', '--use-list', rest, dbnameArg(target.database), files.dump], run);
 
     // Rows of the platform's tables (auth.users, storage.objects …) go into the target's own
@@ -95,8 +98,29 @@ async function applyDbops({ handle, target, jobs, plan, signal, onStep }: ApplyR
       await loadPlatformData(files.dump, target, plan.platformData, data, work, signal);
     }
 
+    // Rows, indexes and constraints in parallel; then, one at a time, what locks a table while it
+    // reads others that pg_restore does not know it depends on (a policy's USING clause, a trigger
+    // on a platform table): in parallel those deadlock.
     onStep?.('schema-and-data');
+    const main = restored.filter((e) => !isSchemaEntry(e) && e.kind !== 'ACL');
+    const serial = main.filter(isLockingEntry);
+    await writeTocList(appList, main.filter((e) => !isLockingEntry(e)));
     await runTool('pg_restore', ['--exit-on-error', '--section=data', '--section=post-data', `--jobs=${jobs}`, '--use-list', appList, dbnameArg(target.database), files.dump], run);
+    if (serial.length > 0) {
+      const serialList = path.join(work, 'serial.list');
+      await writeTocList(serialList, serial);
+      await runTool('pg_restore', ['--exit-on-error', '--section=post-data', '--use-list', serialList, dbnameArg(target.database), files.dump], run);
+    }
+    // Grants last, as SQL, for the same reason as the schemas' (grants on the members of an
+    // extension hang on an EXTENSION entry the restore leaves to extensions.sql).
+    onStep?.('grants');
+    const acls = restored.filter((e) => e.kind === 'ACL' && !isSchemaEntry(e));
+    if (acls.length > 0) {
+      const aclList = path.join(work, 'acl.list');
+      await writeTocList(aclList, acls);
+      const sql = (await runTool('pg_restore', ['--use-list', aclList, '--file', '-', files.dump], { signal })).stdout;
+      await runTool('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction'], { ...run, input: sql });
+    }
     for (const kept of plan.keptTables) notes.push(`${kept.schema}.${kept.table} keeps the target's rows: ${kept.reason}.`);
 
     onStep?.('realtime');
@@ -106,6 +130,18 @@ async function applyDbops({ handle, target, jobs, plan, signal, onStep }: ApplyR
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** A schema, or its grants, comment or security label (their tag is "SCHEMA name", their schema "-"). */
+function isSchemaEntry(entry: TocEntry): boolean {
+  return entry.kind === 'SCHEMA' || (['ACL', 'COMMENT', 'SECURITY LABEL'].includes(entry.kind) && entry.rest.startsWith('- SCHEMA '));
+}
+
+const LOCKING_KINDS = new Set(['POLICY', 'ROW SECURITY', 'TRIGGER', 'RULE']);
+
+/** Policies, row security, triggers and rules, and the comments on them (which must be in their run). */
+function isLockingEntry(entry: TocEntry): boolean {
+  return LOCKING_KINDS.has(entry.kind) || (entry.kind === 'COMMENT' && / (POLICY|TRIGGER|RULE) .+ ON /.test(entry.rest));
 }
 
 /** The platform's rows: one transaction empties the tables and loads them in the target's foreign-key order. */

@@ -27,8 +27,16 @@ export async function checkNeeds(client: pg.Client, handle: BackupHandle, plan: 
   });
 }
 
+// Kinds pg_restore gives an owner (ALTER … OWNER TO, or FOR ROLE): the restoring role must act for it.
+const OWNED_KINDS = new Set([
+  'SCHEMA', 'TABLE', 'VIEW', 'MATERIALIZED VIEW', 'SEQUENCE', 'FOREIGN TABLE', 'FUNCTION', 'PROCEDURE', 'AGGREGATE', 'TYPE',
+  'DOMAIN', 'COLLATION', 'CONVERSION', 'OPERATOR', 'OPERATOR CLASS', 'OPERATOR FAMILY', 'TEXT SEARCH CONFIGURATION',
+  'TEXT SEARCH DICTIONARY', 'EVENT TRIGGER', 'PUBLICATION', 'FOREIGN DATA WRAPPER', 'SERVER', 'BLOB', 'LARGE OBJECT',
+  'PROCEDURAL LANGUAGE', 'STATISTICS', 'DEFAULT ACL',
+]);
+
 async function missingRoles(client: pg.Client, handle: BackupHandle, plan: EntryPlan): Promise<string[]> {
-  const owners = new Set(plan.entries.filter((e) => e.action === 'restore' && e.object.owner !== null).map((e) => e.object.owner!));
+  const owners = new Set(plan.entries.filter((e) => e.action === 'restore' && e.object.owner !== null && OWNED_KINDS.has(e.toc.kind)).map((e) => e.object.owner!));
   const needed = [...new Set([...(handle.manifest?.rolesNeeded ?? []), ...owners])];
   if (needed.length === 0) return [];
   const rows = await query<{ name: string; exists: boolean; member: boolean; superuser: boolean; createrole: boolean }>(

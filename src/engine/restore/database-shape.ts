@@ -9,7 +9,7 @@ import { query } from '../pg/client.js';
 import { ident, qualifiedName } from '../pg/sql.js';
 import { backupPaths } from '../paths.js';
 import { runTool } from '../tools/pg-tools.js';
-import { dropScript } from './drop-script.js';
+import { dropScript, entriesToDrop } from './drop-script.js';
 import type { EntryPlan } from './plan-entries.js';
 
 // Undoing a failed restore before the safety snapshot is restored over the target: what the
@@ -73,7 +73,7 @@ export async function dropAddedSince(client: pg.Client, before: DatabaseShape): 
 export async function dropRestoredEntries(handle: BackupHandle, plan: EntryPlan, target: ConnectionSpec): Promise<void> {
   const work = await mkdtemp(path.join(tmpdir(), 'dbops-undo-'));
   try {
-    const script = await dropScript(backupPaths(handle.dir).dump, plan.entries.filter((e) => e.action === 'restore').map((e) => e.toc), work);
+    const script = await dropScript(backupPaths(handle.dir).dump, entriesToDrop(plan.entries), work);
     if (script !== '') await runTool('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=0'], { connection: target, input: script });
   } finally {
     await rm(work, { recursive: true, force: true });
