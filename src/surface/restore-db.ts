@@ -24,7 +24,8 @@ function restoreInput(args: ParsedArgs) {
   const v = args.values;
   const verify = stringOption(v.verify);
   if (verify !== undefined && verify !== 'counts' && verify !== 'content') {
-    throw new DbopsError('USAGE', `restore-db: --verify takes counts or content, not "${verify}".`);
+    // The value is the caller's, but it may be anything: shown only when short.
+    throw new DbopsError('USAGE', `restore-db: --verify takes counts or content, not ${verify.length > 40 ? `a value of ${verify.length} characters` : `"${verify}"`}.`);
   }
   const tables = stringOption(v.tables);
   return {

@@ -62,3 +62,11 @@ export const CLUSTER_ROLES: ClusterRole[] = [
   { name: 'user', attributes: 'NOLOGIN' },
   { name: 'dbops_torture_role_with_a_name_of_exactly_sixty_three_bytes_xxx', attributes: 'NOLOGIN' },
 ];
+
+/** The fault suite connects as this role with this password, then greps everything written for it. */
+export const FAULT_ROLE = 'dbops_fault_user';
+export const FAULT_PASSWORD = 'Fault-pw-9d2b7e';
+CLUSTER_ROLES.push({ name: FAULT_ROLE, attributes: 'LOGIN SUPERUSER', password: FAULT_PASSWORD });
+/** A role whose name is an attack on anything that pastes names into SQL or shell (fault suite). */
+export const FAULT_HOSTILE_ROLE = `dbops_fault_r'"; DROP ROLE x; --$(touch /tmp/dbops-pwn)`;
+CLUSTER_ROLES.push({ name: FAULT_HOSTILE_ROLE, attributes: 'NOLOGIN' });

@@ -45,11 +45,16 @@ function compactTime(text: string): Date | undefined {
   return m ? new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!)) : undefined;
 }
 
+/** A path as given, in a message: any length may be given, a few hundred characters are shown. */
+function shownDir(dir: string): string {
+  return dir.length > 300 ? `${dir.slice(0, 120)}… (a path of ${dir.length} characters)` : dir;
+}
+
 export async function openBackup(dir: string): Promise<BackupHandle> {
   const folder = path.basename(dir);
   const info = await stat(dir).catch(() => undefined);
-  if (!info) throw new DbopsError('BACKUP_NOT_FOUND', `Backup folder ${dir} does not exist.`);
-  if (!info.isDirectory()) throw new DbopsError('BACKUP_INVALID', `${dir} is not a folder.`);
+  if (!info) throw new DbopsError('BACKUP_NOT_FOUND', `Backup folder ${shownDir(dir)} does not exist.`);
+  if (!info.isDirectory()) throw new DbopsError('BACKUP_INVALID', `${shownDir(dir)} is not a folder.`);
   const realDir = await realpath(dir);
   const entries = await readdir(realDir);
   if (entries.length === 0) throw new DbopsError('BACKUP_INVALID', `Backup folder ${dir} is empty.`);
@@ -133,7 +138,10 @@ async function readLegacyJson(file: string, folder: string): Promise<unknown> {
 async function readLegacyMetadata(file: string, folder: string): Promise<{ created: Date | undefined }> {
   const parsed = legacyMetadataSchema.safeParse(await readLegacyJson(file, folder));
   const when = parsed.success ? (parsed.data.timestamp ?? parsed.data.created_at) : undefined;
-  return { created: when === undefined ? undefined : new Date(when) };
+  // The v2 scripts wrote "timestamp": "20260205_155658"; others an ISO time. Anything unreadable
+  // falls back to the time in the folder's name.
+  const created = when === undefined ? undefined : (compactTime(when) ?? new Date(when));
+  return { created: created === undefined || Number.isNaN(created.getTime()) ? undefined : created };
 }
 
 /** Old row_counts.json: { "schema.table": n } (or "table": n for public). */
