@@ -18,6 +18,7 @@ import { withClient } from '../pg/client.js';
 import { startEmbeddedServer } from '../pg/embedded-server.js';
 import { ident } from '../pg/sql.js';
 import { applyBackup } from '../restore/apply-backup.js';
+import { prepareRestore } from '../restore/prepare-restore.js';
 import { verifyRestore, type Verification } from '../restore/verify-restore.js';
 import { resolveTarget } from '../targets.js';
 import { runTool } from '../tools/pg-tools.js';
@@ -149,7 +150,8 @@ async function runDrill(handle: BackupHandle, options: z.output<typeof verifyOpt
   try {
     await withClient(server, (c) => c.query(`CREATE DATABASE ${ident(database)}`));
     try {
-      await applyBackup({ handle, target: drillSpec, jobs: ctx.config.backup.jobs, signal: ctx.signal });
+      const plan = await prepareRestore(handle, drillSpec, ctx.config.platform_roles, ctx.signal);
+      await applyBackup({ handle, target: drillSpec, jobs: ctx.config.backup.jobs, plan, signal: ctx.signal });
       verification = await verifyRestore(handle, drillSpec, { content: handle.manifest?.options.contentHashes === true });
     } catch (error) {
       failure = toDbopsError(error).message;
