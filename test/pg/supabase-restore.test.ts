@@ -25,6 +25,8 @@ const FLAGS: Record<string, { exclude?: string[]; prod?: boolean }> = {
   full: {},
   '--no-auth': { exclude: ['auth'] },
   '--no-storage': { exclude: ['storage'] },
+  '--no-transient': { exclude: ['transient'] },
+  '--no-org-data': { exclude: ['org_data'] },
   '--prod': { prod: true },
 };
 
@@ -49,6 +51,8 @@ const EXPECTED: Record<string, Record<TargetKind, Outcome>> = {
   full: { 'new project': 'restored', 'empty, as postgres': 'refused', 'empty, as superuser': 'restored', 'the same project': 'restored' },
   '--no-auth': { 'new project': 'refused', 'empty, as postgres': 'refused', 'empty, as superuser': 'refused', 'the same project': 'restored' },
   '--no-storage': { 'new project': 'restored', 'empty, as postgres': 'refused', 'empty, as superuser': 'restored', 'the same project': 'restored' },
+  '--no-transient': { 'new project': 'restored', 'empty, as postgres': 'refused', 'empty, as superuser': 'restored', 'the same project': 'restored' },
+  '--no-org-data': { 'new project': 'restored', 'empty, as postgres': 'refused', 'empty, as superuser': 'restored', 'the same project': 'restored' },
   '--prod': { 'new project': 'restored', 'empty, as postgres': 'refused', 'empty, as superuser': 'restored', 'the same project': 'restored' },
 };
 

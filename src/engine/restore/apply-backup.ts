@@ -1,8 +1,6 @@
-import { createReadStream } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createGunzip } from 'node:zlib';
 import type { BackupHandle } from '../backups/open-backup.js';
 import type { ConnectionSpec } from '../connection.js';
 import { listForeignKeys } from '../pg/catalog.js';
@@ -14,6 +12,7 @@ import { writeTocList, type TocEntry } from '../tools/dump-toc.js';
 import { dbnameArg, runTool } from '../tools/pg-tools.js';
 import { dropScript, entriesToDrop } from './drop-script.js';
 import type { EntryPlan, PlannedEntry } from './plan-entries.js';
+import { applyLegacy } from './apply-legacy.js';
 import { resetDefaultPrivileges } from './reset-default-privileges.js';
 
 // The destructive part of a restore, in the runbook's order: extensions → missing roles → the
@@ -42,7 +41,7 @@ export interface ApplyResult {
 const psqlArgs = (file: string) => ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', file];
 
 export async function applyBackup(request: ApplyRequest): Promise<ApplyResult> {
-  return request.handle.layout === 'dbops' ? applyDbops(request) : applyLegacy(request);
+  return request.handle.layout === 'dbops' ? applyDbops(request) : applyLegacy(request, () => reloadPostgrest(request.target, request.onStep));
 }
 
 async function applyDbops({ handle, target, jobs, plan, signal, onStep }: ApplyRequest): Promise<ApplyResult> {
@@ -87,7 +86,7 @@ async function applyDbops({ handle, target, jobs, plan, signal, onStep }: ApplyR
     onStep?.('extensions');
     await runTool('psql', psqlArgs(files.extensionsSql), run);
     const rest = path.join(work, 'pre-data.list');
-    await writeTocList(rest, restored.filter((e) => !isSchemaEntry(e) && e.kind !== 'ACL'));
+    await writeTocList(rest, restored.filter((e) => !isSchemaEntry(e) && !isRunAsSql(e)));
     await runTool('pg_restore', ['--exit-on-error', '--section=pre-data', '--use-list', rest, dbnameArg(target.database), files.dump], run);
 
     // Rows of the platform's tables (auth.users, storage.objects …) go into the target's own
@@ -102,7 +101,7 @@ async function applyDbops({ handle, target, jobs, plan, signal, onStep }: ApplyR
     // reads others that pg_restore does not know it depends on (a policy's USING clause, a trigger
     // on a platform table): in parallel those deadlock.
     onStep?.('schema-and-data');
-    const main = restored.filter((e) => !isSchemaEntry(e) && e.kind !== 'ACL');
+    const main = restored.filter((e) => !isSchemaEntry(e) && !isRunAsSql(e));
     const serial = main.filter(isLockingEntry);
     await writeTocList(appList, main.filter((e) => !isLockingEntry(e)));
     await runTool('pg_restore', ['--exit-on-error', '--section=data', '--section=post-data', `--jobs=${jobs}`, '--use-list', appList, dbnameArg(target.database), files.dump], run);
@@ -112,9 +111,9 @@ async function applyDbops({ handle, target, jobs, plan, signal, onStep }: ApplyR
       await runTool('pg_restore', ['--exit-on-error', '--section=post-data', '--use-list', serialList, dbnameArg(target.database), files.dump], run);
     }
     // Grants last, as SQL, for the same reason as the schemas' (grants on the members of an
-    // extension hang on an EXTENSION entry the restore leaves to extensions.sql).
+    // extension, and its comment, hang on an EXTENSION entry the restore leaves to extensions.sql).
     onStep?.('grants');
-    const acls = restored.filter((e) => e.kind === 'ACL' && !isSchemaEntry(e));
+    const acls = restored.filter(isRunAsSql);
     if (acls.length > 0) {
       const aclList = path.join(work, 'acl.list');
       await writeTocList(aclList, acls);
@@ -135,6 +134,11 @@ async function applyDbops({ handle, target, jobs, plan, signal, onStep }: ApplyR
 /** A schema, or its grants, comment or security label (their tag is "SCHEMA name", their schema "-"). */
 function isSchemaEntry(entry: TocEntry): boolean {
   return entry.kind === 'SCHEMA' || (['ACL', 'COMMENT', 'SECURITY LABEL'].includes(entry.kind) && entry.rest.startsWith('- SCHEMA '));
+}
+
+/** Grants (but a schema's), and comments on extensions: entries whose parent is not in pg_restore's run. */
+function isRunAsSql(entry: TocEntry): boolean {
+  return (entry.kind === 'ACL' && !isSchemaEntry(entry)) || (entry.kind === 'COMMENT' && entry.rest.startsWith('- EXTENSION '));
 }
 
 const LOCKING_KINDS = new Set(['POLICY', 'ROW SECURITY', 'TRIGGER', 'RULE']);
@@ -186,43 +190,7 @@ async function createMissingRoles(target: ConnectionSpec, needed: readonly strin
   });
 }
 
-async function reloadPostgrest(target: ConnectionSpec, onStep: ApplyRequest['onStep']): Promise<void> {
+export async function reloadPostgrest(target: ConnectionSpec, onStep: ApplyRequest['onStep']): Promise<void> {
   onStep?.('reload');
   await withClient(target, (client) => client.query(`NOTIFY pgrst, ${literal('reload schema')}`));
-}
-
-async function applyLegacy({ handle, target, jobs, signal, onStep }: ApplyRequest): Promise<ApplyResult> {
-  const file = (name: string) => path.join(handle.dir, name);
-  const run = { connection: target, signal };
-  const has = async (name: string) => (await readFile(file(name)).then(() => true, () => false));
-  const notes = [`${handle.folder} is an old-layout backup (${handle.layout}); it was restored without checksums.`];
-
-  onStep?.('extensions');
-  if (await has('extensions.sql')) await runTool('psql', psqlArgs(file('extensions.sql')), run);
-  else if (await has('extensions.tsv')) await runTool('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1'], { ...run, input: extensionsFromTsv(await readFile(file('extensions.tsv'), 'utf8')) });
-
-  onStep?.('schema-and-data');
-  if (handle.layout === 'legacy-custom-dump') {
-    await runTool('pg_restore', ['--clean', '--if-exists', '--exit-on-error', `--jobs=${jobs}`, dbnameArg(target.database), file('db_full.dump')], run);
-  } else if (handle.layout === 'legacy-sql-gz') {
-    await runTool('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1'], { ...run, input: createReadStream(file('backup.sql.gz')).pipe(createGunzip()) });
-  } else {
-    await runTool('psql', psqlArgs(file('backup.sql')), run);
-  }
-  for (const [step, name] of [['grants', 'grants.sql'], ['realtime', 'realtime.sql']] as const) {
-    onStep?.(step);
-    if (await has(name)) await runTool('psql', psqlArgs(file(name)), run);
-  }
-  await reloadPostgrest(target, onStep);
-  return { createdRoles: [], notes };
-}
-
-/** extensions.tsv of the old scripts: name, version[, schema] per line, with or without a header. */
-export function extensionsFromTsv(tsv: string): string {
-  return tsv
-    .split('\n')
-    .map((line) => line.split('\t'))
-    .filter(([name]) => name !== undefined && name !== '' && name !== 'name' && name !== 'extname' && name !== 'plpgsql')
-    .map(([name, , schema]) => `CREATE EXTENSION IF NOT EXISTS ${ident(name!)}${schema ? ` WITH SCHEMA ${ident(schema)}` : ''};`)
-    .join('\n');
 }

@@ -47,6 +47,7 @@ interface TargetFacts {
   user: string;
   platformSchemas: Set<string>;
   schemas: Map<string, string>;
+  extensions: Set<string>;
   roles: string[];
 }
 
@@ -70,14 +71,17 @@ export async function loadObjects(handle: BackupHandle, toc: readonly TocEntry[]
   );
 }
 
-async function targetFacts(client: pg.Client, platformRoles: readonly string[]): Promise<TargetFacts> {
+async function targetFacts(client: pg.Client, platformRoles: readonly string[], absentSchemas: readonly string[]): Promise<TargetFacts> {
   const [me] = await query<{ user: string; superuser: boolean; createrole: boolean }>(
     client,
     'the restoring role',
     `SELECT current_user::text AS user, rolsuper AS superuser, rolcreaterole AS createrole FROM pg_roles WHERE rolname = current_user`,
   );
-  const schemas = await query<{ name: string; owner: string }>(client, 'schemas', `SELECT nspname::text AS name, pg_get_userbyid(nspowner)::text AS owner FROM pg_namespace`);
+  const schemas = (await query<{ name: string; owner: string }>(client, 'schemas', `SELECT nspname::text AS name, pg_get_userbyid(nspowner)::text AS owner FROM pg_namespace`)).filter(
+    (s) => !absentSchemas.includes(s.name),
+  );
   const roles = (await query<{ rolname: string }>(client, 'roles', 'SELECT rolname::text AS rolname FROM pg_roles')).map((r) => r.rolname);
+  const extensions = (await query<{ name: string }>(client, 'extensions', 'SELECT extname::text AS name FROM pg_extension')).map((r) => r.name);
   const isPlatform = (role: string) => platformRoles.some((p) => globToRegExp(p).test(role));
   return {
     superuser: me?.superuser ?? false,
@@ -85,8 +89,17 @@ async function targetFacts(client: pg.Client, platformRoles: readonly string[]):
     user: me?.user ?? '',
     platformSchemas: new Set(schemas.filter((s) => isPlatform(s.owner)).map((s) => s.name)),
     schemas: new Map(schemas.map((s) => [s.name, s.owner])),
+    extensions: new Set(extensions),
     roles,
   };
+}
+
+/** '- EXTENSION hstore owner' → hstore; '- EXTENSION "uuid-ossp" ' → uuid-ossp (the tag quotes names that need it). */
+function extensionNamed(entry: TocEntry, facts: TargetFacts): string | undefined {
+  const owner = entryOwner(entry, facts.roles);
+  const body = entry.rest.slice('- EXTENSION '.length);
+  const tag = (owner !== undefined && body.endsWith(` ${owner}`) ? body.slice(0, -owner.length - 1) : body).trim();
+  return /^".*"$/.test(tag) ? tag.slice(1, -1).replace(/""/g, '"') : tag || undefined;
 }
 
 /** Whether each platform object (by its address) exists in the target; one savepoint per probe, nothing changes. */
@@ -111,8 +124,9 @@ async function existingAddresses(client: pg.Client, objects: readonly ObjectEntr
   return found;
 }
 
-export async function planEntries(client: pg.Client, handle: BackupHandle, toc: readonly TocEntry[], platformRoles: readonly string[]): Promise<EntryPlan> {
-  const facts = await targetFacts(client, platformRoles);
+/** absentSchemas: schemas the restore moves out of the way before it starts (dbops's own history). */
+export async function planEntries(client: pg.Client, handle: BackupHandle, toc: readonly TocEntry[], platformRoles: readonly string[], absentSchemas: readonly string[] = []): Promise<EntryPlan> {
+  const facts = await targetFacts(client, platformRoles, absentSchemas);
   const objects = await loadObjects(handle, toc, facts.roles, platformRoles);
   const platformObjects = [...objects.values()].filter((o) => o.origin === 'platform');
   const present = await existingAddresses(client, platformObjects);
@@ -129,7 +143,10 @@ export async function planEntries(client: pg.Client, handle: BackupHandle, toc: 
     const object = objects.get(entry.id) ?? { id: entry.id, kind: entry.kind, origin: 'app' as const, owner: null, address: null, table: null, references: null };
     const plan = (action: EntryAction, reason?: string) => entries.push({ toc: entry, object, action, ...(reason === undefined ? {} : { reason }) });
     if (object.origin === 'extension') {
-      plan('skip', 'created by CREATE EXTENSION (extensions.sql)');
+      // The comment on an extension the restore creates comes back; an extension the target has keeps its own.
+      const name = entry.kind === 'COMMENT' && entry.rest.startsWith('- EXTENSION ') ? extensionNamed(entry, facts) : undefined;
+      if (name !== undefined && !facts.extensions.has(name)) plan('restore');
+      else plan('skip', 'created by CREATE EXTENSION (extensions.sql)');
       continue;
     }
     if (object.origin === 'app') {

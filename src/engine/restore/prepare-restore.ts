@@ -12,12 +12,18 @@ import { planEntries, type EntryPlan } from './plan-entries.js';
  * backup's dump; refuses with TARGET_UNFIT when the target cannot take it. Old layouts have no
  * table of contents to plan from and return undefined.
  */
-export async function prepareRestore(handle: BackupHandle, target: ConnectionSpec, platformRoles: readonly string[], signal?: AbortSignal): Promise<EntryPlan | undefined> {
+export async function prepareRestore(
+  handle: BackupHandle,
+  target: ConnectionSpec,
+  platformRoles: readonly string[],
+  signal?: AbortSignal,
+  absentSchemas: readonly string[] = [],
+): Promise<EntryPlan | undefined> {
   if (handle.layout !== 'dbops') return undefined;
   const toc = await readToc(backupPaths(handle.dir).dump, signal);
   const counts = await loadRowCounts(handle);
   return withClient(target, async (client) => {
-    const plan = await planEntries(client, handle, toc, platformRoles);
+    const plan = await planEntries(client, handle, toc, platformRoles, absentSchemas);
     await checkNeeds(client, handle, plan, counts);
     return plan;
   });

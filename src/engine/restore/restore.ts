@@ -11,7 +11,7 @@ import { lockForRestore } from '../pg/advisory-lock.js';
 import { withClient } from '../pg/client.js';
 import { resolveTarget, type ResolvedTarget } from '../targets.js';
 import { applyBackup, type RestoreStep } from './apply-backup.js';
-import { restoreHistory, saveHistory } from './keep-history.js';
+import { HISTORY_SCHEMA, restoreHistory, setHistoryAside } from './keep-history.js';
 import { loadTableData, planTableData } from './restore-table-data.js';
 import { captureShape, dropAddedSince, dropRestoredEntries, type DatabaseShape } from './database-shape.js';
 import type { EntryPlan } from './plan-entries.js';
@@ -101,7 +101,7 @@ export async function restoreDatabase(input: RestoreOptions, ctx: EngineContext,
   const fileCheck = chosen.check ?? (await verifyBackupFiles(handle));
   const tableData = options.dataOnly ? await planTableData(handle, target.spec, options.tables ?? [], ctx.signal) : undefined;
   // What happens to each object, and whether the target can take it at all: decided up front.
-  const entries = options.dataOnly ? undefined : await prepareRestore(handle, target.spec, ctx.config.platform_roles, ctx.signal);
+  const entries = options.dataOnly ? undefined : await prepareRestore(handle, target.spec, ctx.config.platform_roles, ctx.signal, [HISTORY_SCHEMA]);
   const plan = describePlan(handle, target, options.tables ?? null, fileCheck.warnings, skipped, ctx, entries);
   progress({ phase: 'plan', plan });
   await confirmRestore(plan, target, options, hooks.ask);
@@ -113,9 +113,11 @@ export async function restoreDatabase(input: RestoreOptions, ctx: EngineContext,
     if (options.safetyBackup) {
       progress({ phase: 'safety-backup' });
       snapshot = await backupTarget(target, { prod: false, exclude: [], label: 'pre-restore', contentHashes: true }, ctx);
-      shape = await withClient(target.spec, captureShape);
     }
-    const history = await withClient(target.spec, saveHistory);
+    // dbops's own history is moved out of the way first (a data-only restore drops nothing);
+    // the shape of the target is read after that, so a rollback never takes it for an addition.
+    const history = tableData === undefined ? await withClient(target.spec, setHistoryAside) : undefined;
+    if (snapshot !== undefined) shape = await withClient(target.spec, captureShape);
     const jobs = options.jobs ?? ctx.config.backup.jobs;
     let createdRoles: string[] = [];
     const notes: string[] = [];
@@ -129,7 +131,9 @@ export async function restoreDatabase(input: RestoreOptions, ctx: EngineContext,
         notes.push(...applied.notes);
       }
     } catch (error) {
-      throw await undoRestore(error, { handle, entries, snapshot, shape }, target, jobs, ctx.config.platform_roles, progress);
+      const undone = await undoRestore(error, { handle, entries, snapshot, shape }, target, jobs, ctx.config.platform_roles, progress);
+      await withClient(target.spec, (c) => restoreHistory(c, history)).catch(() => undefined);
+      throw undone;
     }
     progress({ phase: 'step', step: 'history' });
     const historyRowsKept = await withClient(target.spec, (c) => restoreHistory(c, history));
