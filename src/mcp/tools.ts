@@ -56,7 +56,7 @@ const backupTool: ToolSpec = {
   title: 'Back up a database',
   description: 'Back up a configured target into a timestamped, checksummed folder in the backups directory. Long-running: sends progress notifications when given a progress token.',
   input: agentInput({
-    ...backupOptionsSchema.omit({ out: true }).shape,
+    ...backupOptionsSchema.omit({ out: true, plan: true }).shape,
     target: name(describedAs(backupOptionsSchema, 'target')).optional(),
     // The engine's own label rule (1-40 of [A-Za-z0-9_-]), with its length visible in the JSON schema.
     label: (backupOptionsSchema.shape.label as z.ZodOptional<z.ZodString>).unwrap().max(40).optional().describe(describedAs(backupOptionsSchema, 'label')),

@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { backupDatabase, backupOptionsSchema, type BackupResult } from '../engine/backup/backup.js';
+import { planBackup, type BackupPlan } from '../engine/backup/plan-backup.js';
+import { parseInput } from '../engine/input.js';
 import type { Config } from '../engine/config.js';
 import { intOption, stringOption, type OptionSpec } from './args.js';
 import type { CommandBinding } from './binding.js';
@@ -26,11 +28,12 @@ function options(config: Config): OptionSpec {
     jobs: { type: 'string' },
     'content-hashes': { type: 'boolean' },
     'no-content-hashes': { type: 'boolean' },
+    plan: { type: 'boolean' },
     ...Object.fromEntries(Object.keys(categoryFlags(config)).map((flag) => [flag, { type: 'boolean' as const }])),
   };
 }
 
-export const backupDb: CommandBinding<ReturnType<typeof backupOptionsSchema.parse>, BackupResult> = {
+export const backupDb: CommandBinding<ReturnType<typeof backupOptionsSchema.parse>, BackupResult | BackupPlan> = {
   name: 'backup-db',
   inputSchema: backupOptionsSchema,
   options,
@@ -45,10 +48,12 @@ export const backupDb: CommandBinding<ReturnType<typeof backupOptionsSchema.pars
       out: stringOption(v.out),
       jobs: intOption('backup-db', 'jobs', v.jobs),
       contentHashes: v['content-hashes'] === true ? true : v['no-content-hashes'] === true ? false : undefined,
+      plan: v.plan === true,
     };
   },
   targetChoice: (input) => ({ target: input.target, url: input.url }),
   run(input, ctx, io) {
+    if (input.plan) return planBackup(parseInput('backup-db', backupOptionsSchema, input), ctx);
     return backupDatabase(input, ctx, (p) => {
       if (p.phase === 'connect') io.progress(`connecting to ${p.target}`);
       else if (p.phase === 'snapshot') io.progress(`snapshot ${p.snapshot}: ${p.tables} tables`);
@@ -60,6 +65,7 @@ export const backupDb: CommandBinding<ReturnType<typeof backupOptionsSchema.pars
   },
   succeeded: () => true,
   toJson(result) {
+    if (!('manifest' in result)) return { ok: true, plan: result };
     const m = result.manifest;
     return {
       ok: true,
@@ -74,9 +80,11 @@ export const backupDb: CommandBinding<ReturnType<typeof backupOptionsSchema.pars
       sizes: m.sizes,
       durationsMs: m.durationsMs,
       files: Object.keys(m.files).length,
+      excludedDataTables: m.excludedDataTables,
     };
   },
   toText(result, cwd) {
+    if (!('manifest' in result)) return planText(result);
     const m = result.manifest;
     const has = (file: string) => (file in m.files ? '✅' : '—');
     const shown = path.relative(cwd, result.backupDir).startsWith('..') ? result.backupDir : path.relative(cwd, result.backupDir);
@@ -94,16 +102,41 @@ export const backupDb: CommandBinding<ReturnType<typeof backupOptionsSchema.pars
       `💾 Size:      ${formatBytes(m.sizes.backupBytes)} (database ${formatBytes(m.sizes.databaseBytes)})`,
       `⏱  Duration:  ${formatDuration(m.durationsMs.total ?? 0)}`,
       `🔧 Mode:      ${m.mode}; included: ${m.categories.included.join(', ')}${excluded.length > 0 ? `; excluded: ${excluded.join(', ')}` : ''}`,
+      ...leftOut(m.excludedDataTables),
       `🕒 Created:   ${m.createdAt}`,
       '',
       `Restore with: npx dbops restore-db ${shown}`,
     ].join('\n');
   },
-  eventDetails: (result) => ({
-    backup_dir: result.backupDir,
-    size: result.manifest.sizes.backupBytes,
-    duration_ms: result.manifest.durationsMs.total ?? null,
-    counts: { tables: result.tables, rows: result.rows },
-    mode: result.manifest.mode,
-  }),
+  eventDetails: (result) =>
+    'manifest' in result
+      ? {
+          backup_dir: result.backupDir,
+          size: result.manifest.sizes.backupBytes,
+          duration_ms: result.manifest.durationsMs.total ?? null,
+          counts: { tables: result.tables, rows: result.rows },
+          mode: result.manifest.mode,
+          excluded_data_tables: result.manifest.excludedDataTables.map((t) => `${t.schema}.${t.table}`),
+        }
+      : { plan: true, mode: result.mode, tables: result.tables.length, rows_left_out: result.tables.filter((t) => !t.rowsKept).map((t) => `${t.schema}.${t.table}`) },
 };
+
+/** The exact tables whose rows a backup left out, never just the category's name. */
+function leftOut(tables: ReadonlyArray<{ schema: string; table: string; category?: string | undefined }>): string[] {
+  if (tables.length === 0) return [];
+  const shown = tables.slice(0, 30).map((t) => `${t.schema}.${t.table}${t.category ? ` (${t.category})` : ''}`);
+  return [`🚫 Rows left out of ${tables.length} table${tables.length === 1 ? '' : 's'}: ${shown.join(', ')}${tables.length > 30 ? `, … (all ${tables.length} in metadata.json excludedDataTables)` : ''}`];
+}
+
+function planText(plan: BackupPlan): string {
+  const width = Math.max(5, ...plan.tables.map((t) => `${t.schema}.${t.table}`.length));
+  const rows = plan.tables.map((t) => `  ${`${t.schema}.${t.table}`.padEnd(width)}  ${(t.category ?? '—').padEnd(10)}  ${t.rowsKept ? 'rows kept' : `rows left out: ${t.reason}`}`);
+  const out = plan.tables.filter((t) => !t.rowsKept).length;
+  return [
+    `Plan for a ${plan.mode} backup of ${plan.source} (nothing written):`,
+    `  ${'table'.padEnd(width)}  ${'category'.padEnd(10)}  data`,
+    ...rows,
+    '',
+    `${plan.tables.length} tables; rows kept in ${plan.tables.length - out}, left out of ${out}.${plan.excludedSchemas.length > 0 ? ` Schemas left out: ${plan.excludedSchemas.join(', ')}.` : ''}`,
+  ].join('\n');
+}

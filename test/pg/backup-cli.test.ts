@@ -64,6 +64,33 @@ describe('dbops backup-db (CLI)', () => {
     expect((await readdir(dir)).filter((f) => f.endsWith('_dev'))).toHaveLength(1);
   });
 
+  it('--plan lists every table with its category and whether its rows are kept, and writes nothing', async () => {
+    const out = await tempDir();
+    const run = await runCli(['backup-db', '--url', source.url, '--out', out, '--prod', '--plan', '--json']);
+    expect(run.exitCode).toBe(0);
+    const plan = JSON.parse(run.stdout).plan as { mode: string; tables: Array<{ schema: string; table: string; category: string | null; rowsKept: boolean; reason: string | null }> };
+    expect(plan.mode).toBe('prod');
+    expect(plan.tables).toContainEqual(expect.objectContaining({ schema: 'public', table: 'tasks', category: 'transient', rowsKept: false, reason: '--no-transient' }));
+    expect(plan.tables).toContainEqual(expect.objectContaining({ schema: 'public', table: 'organizations', category: 'core', rowsKept: true }));
+    expect(plan.tables).toContainEqual(expect.objectContaining({ schema: 'auth', table: 'users', category: 'auth', rowsKept: true }));
+    expect(await readdir(out)).toEqual([]);
+    const text = await runCli(['backup-db', '--url', source.url, '--out', out, '--prod', '--plan']);
+    expect(text.stdout).toMatch(/public\.tasks +transient +rows left out: --no-transient/);
+    expect(await readdir(out)).toEqual([]);
+  });
+
+  it('a backup that leaves rows out names every such table, in its summary, --json and metadata', async () => {
+    const out = await tempDir();
+    const run = await runCli(['backup-db', '--url', source.url, '--out', out, '--no-transient', '--json']);
+    expect(run.exitCode).toBe(0);
+    const json = JSON.parse(run.stdout) as { backupDir: string; excludedDataTables: Array<{ schema: string; table: string; category: string }> };
+    expect(json.excludedDataTables).toContainEqual({ schema: 'public', table: 'tasks', category: 'transient' });
+    const metadata = JSON.parse(await readFile(path.join(json.backupDir, 'metadata.json'), 'utf8')) as { excludedDataTables: unknown[] };
+    expect(metadata.excludedDataTables).toEqual(json.excludedDataTables);
+    const text = await runCli(['backup-db', '--url', source.url, '--out', out, '--no-transient', '--label', 'text']);
+    expect(text.stdout).toMatch(/Rows left out of \d+ tables?: .*public\.tasks \(transient\)/);
+  });
+
   it('exits 2 with a one-line error for usage mistakes', async () => {
     const unknownFlag = await runCli(['backup-db', '--no-such-flag']);
     expect(unknownFlag.exitCode).toBe(2);

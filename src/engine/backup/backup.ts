@@ -41,6 +41,7 @@ export const backupOptionsSchema = z.strictObject({
   out: z.string().optional().describe('Directory to write this backup into instead of the backups directory'),
   jobs: z.number().int().min(1).max(64).optional().describe('Parallel pg_dump workers'),
   contentHashes: z.boolean().optional().describe('Record per-table content hashes (default: when the database is under the configured size)'),
+  plan: z.boolean().default(false).describe('Write nothing: list every table with its category and whether its rows would be kept'),
 });
 
 export type BackupOptions = z.input<typeof backupOptionsSchema>;

@@ -112,7 +112,7 @@ export async function restoreDatabase(input: RestoreOptions, ctx: EngineContext,
     let shape: DatabaseShape | undefined;
     if (options.safetyBackup) {
       progress({ phase: 'safety-backup' });
-      snapshot = await backupTarget(target, { prod: false, exclude: [], label: 'pre-restore', contentHashes: true }, ctx);
+      snapshot = await backupTarget(target, { prod: false, exclude: [], label: 'pre-restore', contentHashes: true, plan: false }, ctx);
     }
     // dbops's own history is moved out of the way first (a data-only restore drops nothing);
     // the shape of the target is read after that, so a rollback never takes it for an addition.
