@@ -73,11 +73,12 @@ export async function listInheritance(client: pg.Client): Promise<InheritanceEdg
   return query<InheritanceEdge>(client, 'table inheritance', 'SELECT inhparent::int AS parent, inhrelid::int AS child FROM pg_inherits');
 }
 
-export async function countRows(client: pg.Client, table: TableRef): Promise<number> {
+/** Rows of the table itself (ONLY), or — as the old scripts counted, count(*) — with its partitions and children. */
+export async function countRows(client: pg.Client, table: TableRef, withChildren = false): Promise<number> {
   const rows = await query<{ n: string }>(
     client,
     `row count of ${table.schema}.${table.table}`,
-    `SELECT count(*)::text AS n FROM ONLY ${qualifiedName(table)}`,
+    `SELECT count(*)::text AS n FROM ${withChildren ? '' : 'ONLY '}${qualifiedName(table)}`,
   );
   return Number(rows[0]?.n ?? 0);
 }
