@@ -1,10 +1,10 @@
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
-import { ident } from '../pg/sql.js';
+import { dollarQuoted, ident } from '../pg/sql.js';
 import { dbnameArg, runTool } from '../tools/pg-tools.js';
 import type { ApplyRequest, ApplyResult } from './apply-backup.js';
 
@@ -15,40 +15,63 @@ import type { ApplyRequest, ApplyResult } from './apply-backup.js';
 
 const psql = ['-X', '-q', '-v', 'ON_ERROR_STOP=1'];
 
-export async function applyLegacy({ handle, target, jobs, signal, onStep }: ApplyRequest, reload: () => Promise<void>): Promise<ApplyResult> {
+export async function applyLegacy({ handle, target, signal, onStep }: ApplyRequest, reload: () => Promise<void>): Promise<ApplyResult> {
   const file = (name: string) => path.join(handle.dir, name);
   const run = { connection: target, signal };
   const has = async (name: string) => readFile(file(name)).then(() => true, () => false);
-  const notes = [`${handle.folder} is an old-layout backup (${handle.layout}); it was restored without checksums.`];
+  const notes = [`${handle.folder} is an old-layout backup (${handle.layout}); it was restored without checksums, in one transaction.`];
 
-  if (handle.layout === 'legacy-prod-sql') {
-    onStep?.('drop', 'the public schema, as the pnpm restore did');
-    await runTool('psql', [...psql, '--single-transaction', '-c', 'DROP SCHEMA IF EXISTS public CASCADE', '-c', 'CREATE SCHEMA public', '-c', 'GRANT USAGE ON SCHEMA public TO PUBLIC'], run);
-  }
-
-  onStep?.('extensions');
+  let extensions = '';
   if (await has('extensions.sql')) {
     const sql = await readFile(file('extensions.sql'), 'utf8');
-    await runTool('psql', psql, { ...run, input: `${schemasNamedIn(sql).map((s) => `CREATE SCHEMA IF NOT EXISTS ${s};`).join('\n')}\n${sql}` });
+    extensions = `${schemasNamedIn(sql).map((s) => `CREATE SCHEMA IF NOT EXISTS ${s};`).join('\n')}\n${sql}\n`;
   } else if (await has('extensions.tsv')) {
-    await runTool('psql', psql, { ...run, input: extensionsFromTsv(await readFile(file('extensions.tsv'), 'utf8')) });
+    extensions = `${extensionsFromTsv(await readFile(file('extensions.tsv'), 'utf8'))}\n`;
   }
 
   onStep?.('schema-and-data');
   if (handle.layout === 'legacy-custom-dump') {
-    await runTool('pg_restore', ['--clean', '--if-exists', '--exit-on-error', `--jobs=${jobs}`, dbnameArg(target.database), file('db_full.dump')], run);
-  } else if (handle.layout === 'legacy-sql-gz') {
-    await runTool('psql', psql, { ...run, input: createReadStream(file('backup.sql.gz')).pipe(createGunzip()) });
+    // One transaction, so a failure leaves the target as it was (pg_restore cannot combine it with --jobs).
+    if (extensions !== '') await runTool('psql', psql, { ...run, input: extensions });
+    await runTool('pg_restore', ['--clean', '--if-exists', '--exit-on-error', '--single-transaction', dbnameArg(target.database), file('db_full.dump')], run);
   } else {
-    // The old restore "cleans the backup file": the public schema it just made is not made twice.
-    await runTool('psql', psql, { ...run, input: publicSchemaOnce(createReadStream(file('backup.sql'))) });
-  }
-  for (const [step, name] of [['grants', 'grants.sql'], ['realtime', 'realtime.sql']] as const) {
-    onStep?.(step);
-    if (await has(name)) await runTool('psql', [...psql, '-f', file(name)], run);
+    // Plain SQL, with the side files, through one psql in one transaction: all of it, or nothing.
+    const parts: Array<string | (() => Readable)> = [];
+    if (handle.layout === 'legacy-prod-sql') {
+      // As its restore did: "DROPS entire public schema" and recreates it with its grants; the
+      // public schema its backup.sql creates again is then not made twice.
+      parts.push('DROP SCHEMA IF EXISTS public CASCADE;\nCREATE SCHEMA public;\nGRANT USAGE ON SCHEMA public TO PUBLIC;\n');
+    }
+    parts.push(extensions);
+    parts.push(handle.layout === 'legacy-sql-gz' ? () => createReadStream(file('backup.sql.gz')).pipe(createGunzip()) : () => publicSchemaOnce(createReadStream(file('backup.sql'))));
+    if (await has('grants.sql')) parts.push(() => createReadStream(file('grants.sql')));
+    if (await has('realtime.sql')) parts.push(membershipsOnce(await readFile(file('realtime.sql'), 'utf8')));
+    await runTool('psql', [...psql, '--single-transaction'], { ...run, input: concatenated(parts) });
   }
   await reload();
   return { createdRoles: [], notes };
+}
+
+/**
+ * The old realtime.sql adds tables with bare `ALTER PUBLICATION p ADD TABLE t;` lines, which fail on
+ * a table that is already a member (its document calls such errors normal); each is made a no-op
+ * then, and only then, so the whole restore can run in one transaction.
+ */
+export function membershipsOnce(sql: string): string {
+  return sql.replace(/^(ALTER PUBLICATION .+ ADD TABLE .+;)[ \t]*$/gim, (line) => `DO ${dollarQuoted(`\nBEGIN\n  ${line}\nEXCEPTION WHEN duplicate_object THEN NULL;\nEND\n`)};`);
+}
+
+/** Text and streams one after another, each ending on its own line. */
+function concatenated(parts: ReadonlyArray<string | (() => Readable)>): Readable {
+  return Readable.from(
+    (async function* () {
+      for (const part of parts) {
+        if (typeof part === 'string') yield part;
+        else for await (const chunk of part()) yield chunk as Buffer;
+        yield '\n';
+      }
+    })(),
+  );
 }
 
 /** Schemas an extensions.sql puts extensions into (WITH SCHEMA x), as written there (quoted or not). */

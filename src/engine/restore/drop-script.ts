@@ -33,5 +33,8 @@ export async function dropScript(dumpDir: string, entries: readonly TocEntry[], 
   await writeTocList(list, entries);
   const { stdout } = await runTool('pg_restore', ['--clean', '--if-exists', '--schema-only', '--use-list', list, '--file', '-', dumpDir], { signal });
   const cut = stdout.search(CREATE_PASS);
-  return cut === -1 ? stdout : stdout.slice(0, cut);
+  // Large objects count as data to --schema-only, so their DROP is not in it: unlinked by OID
+  // (the TOC line's own number), when present.
+  const blobs = entries.filter((e) => e.kind === 'BLOB').map((e) => `SELECT pg_catalog.lo_unlink(oid) FROM pg_catalog.pg_largeobject_metadata WHERE oid = ${e.objectId};`);
+  return `${cut === -1 ? stdout : stdout.slice(0, cut)}${blobs.join('\n')}\n`;
 }
