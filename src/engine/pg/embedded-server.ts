@@ -101,6 +101,7 @@ export async function startEmbeddedServer(options: { onLog?: (line: string) => v
     if (asRoot && !(await reachableByOthers(path.join(bins.dir, 'initdb')))) {
       log(`copying the PostgreSQL binaries out of ${bins.root}, which the postgres user cannot enter`);
       await cp(bins.root, path.join(parent, 'pgsql'), { recursive: true, verbatimSymlinks: true });
+      await chmod(path.join(parent, 'pgsql'), 0o755);
       binDir = path.join(parent, 'pgsql', path.relative(bins.root, bins.dir));
     }
     await chmod(parent, 0o755);
@@ -120,8 +121,9 @@ export async function startEmbeddedServer(options: { onLog?: (line: string) => v
         ...ids, env: childEnv, extendEnv: false, stdin: 'ignore',
       });
     } catch (error) {
-      const stderr = String((error as { stderr?: unknown }).stderr ?? (error as Error).message).trim().split('\n').find((l) => /error|fatal|denied/i.test(l)) ?? (error as Error).message;
-      throw new DbopsError('EMBEDDED_FAILED', `Starting a throwaway PostgreSQL failed at initdb: ${stderr}`);
+      const failure = error as { stderr?: unknown; originalMessage?: string; message: string };
+      const line = String(failure.stderr ?? '').split('\n').find((l) => /error|fatal|denied/i.test(l)) ?? failure.originalMessage ?? failure.message.split('\n')[0];
+      throw new DbopsError('EMBEDDED_FAILED', `Starting a throwaway PostgreSQL failed at initdb: ${line?.trim()}`);
     } finally {
       await rm(secrets, { recursive: true, force: true });
     }
