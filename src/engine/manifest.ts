@@ -87,6 +87,10 @@ export const objectEntrySchema = z.strictObject({
   table: tableRef.nullable(),
   /** For a foreign key: the table it references. */
   references: tableRef.nullable(),
+  /** For the rows of a platform table: whether the platform lets the database owner write them (else its own bookkeeping). */
+  loadable: z.boolean().optional(),
+  /** The entry's line as `pg_restore --list` prints it (what restore.sh's lists are made of). */
+  line: z.string().optional(),
 });
 
 export const objectsSchema = z.strictObject({

@@ -50,12 +50,17 @@ export function backupPaths(dir: string) {
     versionTxt: path.join(dir, 'version.txt'),
     viewsReloptionsTsv: path.join(dir, 'views_reloptions.tsv'),
     dataDir: path.join(dir, 'data'),
-    /** data/public.organizations.csv; data/public.My%20Table.csv */
-    csv: (schema: string, table: string) => path.join(dir, 'data', `${fileSafe(schema)}.${fileSafe(table)}.csv`),
+    /** data/public.organizations.csv.gz; data/public.My%20Table.csv.gz (gzip-compressed CSV with a header row) */
+    csv: (schema: string, table: string) => path.join(dir, 'data', `${fileSafe(schema)}.${fileSafe(table)}.csv.gz`),
     rowCounts: path.join(dir, 'row_counts.json'),
     contentHashes: path.join(dir, 'content_hashes.json'),
     /** Who each dump entry belongs to (app, platform, extension): what a restore may drop and re-create. */
     objects: path.join(dir, 'objects.json'),
+    /** pg_restore --use-list files for restore.sh: lists/plain.list, lists/project-serial.list … (see restore-lists.ts) */
+    lists: path.join(dir, 'lists'),
+    /** restore.sh runs it before creating anything: the DO block of restore/reset-default-privileges.ts. */
+    resetDefaultPrivilegesSql: path.join(dir, 'reset_default_privileges.sql'),
+    list: (name: string) => path.join(dir, 'lists', `${name}.list`),
     /** The same checksums for `sha256sum -c` (restore.sh checks them without Node). */
     checksums: path.join(dir, 'checksums.sha256'),
     /** Written last: its presence with valid checksums is what makes the folder a backup. */

@@ -121,3 +121,28 @@ describe('a restore that fails part-way into a Supabase project', () => {
     expect(await platformSnapshot(target.adminUrl)).toEqual(platformBefore);
   });
 });
+
+describe("the backup's own restore.sh (bash and PostgreSQL's tools, no dbops)", () => {
+  const runScript = async (backupDir: string, url: string) => {
+    const { execa } = await import('execa');
+    const { libpqEnv, parseConnectionUrl } = await import('../../src/engine/connection.js');
+    const env = { ...libpqEnv(parseConnectionUrl(url, 'test')), PATH: process.env.PATH ?? '' };
+    return execa(`${backupDir}/restore.sh`, ['--yes'], { cwd: backupDir, env, extendEnv: false, reject: false, stdin: 'ignore' });
+  };
+
+  it.each(['new project', 'empty, as superuser'] as const)('restores a full backup into %s equal to the source, the platform untouched', async (kind) => {
+    const { db } = await makeTarget(kind);
+    const platformBefore = kind === 'new project' ? await platformSnapshot(db.adminUrl) : undefined;
+    const run = await runScript(backups.get('full')!.backupDir, kind === 'new project' ? db.url : db.adminUrl);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(kind === 'new project' ? /Target: a Supabase project/ : /Target: a plain database/);
+    const differences = diffImages(sourceImage, await imageOf(db.adminUrl, { skipSchemas: managed }), {
+      ignoreLines: kind === 'new project' ? [] : [{ pattern: / \[extension [^\]]+\]$/, reason: 'initial privileges of extension members' }],
+      // restore.sh leaves the platform's bookkeeping to the project, as dbops does.
+      rowsFrom: { image: await imageOf(db.adminUrl, { skipSchemas: managed }), tables: kind === 'new project' ? ['auth.schema_migrations', 'storage.migrations'] : [] },
+    });
+    expect(differences).toEqual([]);
+    if (platformBefore !== undefined) expect(await platformSnapshot(db.adminUrl)).toEqual(platformBefore);
+    await appSmokeCheck(db.url);
+  });
+});

@@ -18,6 +18,8 @@ import { assertToolsFit, runTool } from '../tools/pg-tools.js';
 import { readToc } from '../tools/dump-toc.js';
 import { authUsersSql } from './auth-users-sql.js';
 import { classifyObjects } from './object-origins.js';
+import { restoreListFiles } from './restore-lists.js';
+import { resetDefaultPrivilegesSql } from '../restore/reset-default-privileges.js';
 import { writeGrantsSql, writeSchemaSql } from './dump-files.js';
 import { runDump } from './dump.js';
 import { extensionsSql, extensionsTsv, tsvField } from './extensions-sql.js';
@@ -106,6 +108,7 @@ export async function backupTarget(
     workDir = path.join(parent, partialFolderName(folder, process.pid));
     const files = backupPaths(workDir);
     await mkdir(files.dataDir, { recursive: true, mode: 0o700 });
+    await mkdir(files.lists, { mode: 0o700 });
 
     const t0 = Date.now();
     // A failed pg_dump stops the work on the snapshot connection at once, and vice versa;
@@ -188,7 +191,9 @@ export async function backupTarget(
       [files.viewsReloptionsTsv, `${['schema\tview\tkind\toptions', ...viewOptions.map((v) => [v.schema, v.view, v.kind, v.options].map(tsvField).join('\t'))].join('\n')}\n`],
       [files.rowCounts, `${JSON.stringify({ tables: counted } satisfies RowCounts, null, 2)}\n`],
       [files.objects, `${JSON.stringify(objects satisfies ObjectsFile)}\n`],
-      [files.restoreSh, restoreSh({ folder, createdAt: createdAt.toISOString(), source: sourceText, hasAuthUsers: authUsers !== undefined })],
+      ...restoreListFiles(files, objects),
+      [files.resetDefaultPrivilegesSql, resetDefaultPrivilegesSql(schemas.filter((s) => !selection.excludedSchemas.includes(s)), ctx.config.platform_roles)],
+      [files.restoreSh, restoreSh({ folder, createdAt: createdAt.toISOString(), source: sourceText, hasAuthUsers: authUsers !== undefined, platformRoles: ctx.config.platform_roles })],
       [files.restoreFullSh, restoreFullSh(ctx.root)],
     ];
     if (authUsers !== undefined) texts.push([files.authUsersSql, authUsers.sql]);

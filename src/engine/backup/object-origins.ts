@@ -28,6 +28,7 @@ interface CatalogRow {
   trigger_function_owner: string | null;
   references_schema: string | null;
   references_name: string | null;
+  owner_may_insert: boolean | null;
   extension_member: boolean;
 }
 
@@ -64,6 +65,9 @@ SELECT e.id,
        (SELECT pg_get_userbyid(p.proowner)::text FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
          WHERE e.classid = 'pg_trigger'::regclass AND t.oid = e.objid) AS trigger_function_owner,
        rn.nspname::text AS references_schema, rc.relname::text AS references_name,
+       -- Platform tables whose rows the database owner may not write are the platform's own bookkeeping.
+       CASE WHEN tc.oid IS NOT NULL THEN tc.relowner = d.datdba OR EXISTS (
+         SELECT 1 FROM aclexplode(tc.relacl) a WHERE a.grantee IN (d.datdba, 0) AND a.privilege_type = 'INSERT') END AS owner_may_insert,
        EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = e.classid AND x.objid = e.objid AND x.deptype = 'e') AS extension_member
   FROM e
   LEFT JOIN LATERAL pg_identify_object_as_address(e.classid, e.objid, 0) a ON e.objid <> 0
@@ -79,6 +83,7 @@ SELECT e.id,
   LEFT JOIN pg_constraint fk ON e.classid = 'pg_constraint'::regclass AND fk.oid = e.objid AND fk.contype = 'f'
   LEFT JOIN pg_class rc ON rc.oid = fk.confrelid
   LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+  CROSS JOIN (SELECT datdba FROM pg_database WHERE datname = current_database()) d
  ORDER BY e.id`;
 
 export async function classifyObjects(client: pg.Client, toc: readonly TocEntry[], platformRoles: readonly string[]): Promise<ObjectsFile> {
@@ -90,7 +95,7 @@ export async function classifyObjects(client: pg.Client, toc: readonly TocEntry[
   const byId = new Map(rows.map((r) => [r.id, r]));
   const roles = (await query<{ rolname: string }>(client, 'roles', 'SELECT rolname::text AS rolname FROM pg_roles')).map((r) => r.rolname);
 
-  const entries: ObjectEntry[] = [];
+  const classified = new Map<number, ObjectEntry>();
   for (const entry of withOid) {
     const row = byId.get(entry.id);
     const table = row?.table_schema != null && row.table_name != null ? { schema: row.table_schema, table: row.table_name } : null;
@@ -102,19 +107,20 @@ export async function classifyObjects(client: pg.Client, toc: readonly TocEntry[
     else origin = isPlatformRole(row?.owner) ? 'platform' : 'app';
     const address = row?.type != null ? { type: row.type, names: row.names ?? [], args: row.args ?? [] } : null;
     const references = row?.references_schema != null && row.references_name != null ? { schema: row.references_schema, table: row.references_name } : null;
-    entries.push({ id: entry.id, kind: entry.kind, origin, owner: row?.owner ?? null, address, table, references });
+    const loadable = entry.kind === 'TABLE DATA' && origin === 'platform' ? row?.owner_may_insert === true : undefined;
+    classified.set(entry.id, { id: entry.id, kind: entry.kind, origin, owner: row?.owner ?? null, address, table, references, ...(loadable === undefined ? {} : { loadable }), line: entry.line });
   }
 
   // COMMENT, ACL and SECURITY LABEL entries carry no OID: they follow the object their tag names.
-  const dependents = entries.filter((e) => (e.kind === 'TRIGGER' || e.kind === 'POLICY') && e.table !== null);
+  const dependents = [...classified.values()].filter((e) => (e.kind === 'TRIGGER' || e.kind === 'POLICY') && e.table !== null);
   for (const entry of toc.filter((e) => e.objectId === 0)) {
     const owner = entryOwner(entry, roles) ?? null;
     const named = dependents.find((d) => d.address !== null && entry.rest.startsWith(`${d.table!.schema} ${d.kind} ${d.address.names.at(-1)} ON ${d.table!.table} `));
     const origin: ObjectEntry['origin'] = /^\S+ EXTENSION /.test(entry.rest) || entry.rest.startsWith('- EXTENSION ')
       ? 'extension'
       : named !== undefined ? named.origin : isPlatformRole(owner) ? 'platform' : 'app';
-    entries.push({ id: entry.id, kind: entry.kind, origin, owner, address: null, table: named?.table ?? null, references: null });
+    classified.set(entry.id, { id: entry.id, kind: entry.kind, origin, owner, address: null, table: named?.table ?? null, references: null, line: entry.line });
   }
-  entries.sort((a, b) => a.id - b.id);
-  return { platformRoles: [...platformRoles], entries };
+  // In the dump's own order: a list given to pg_restore --use-list is restored in its order.
+  return { platformRoles: [...platformRoles], entries: toc.map((e) => classified.get(e.id)!) };
 }

@@ -1,3 +1,6 @@
+import { globToPosixRegex } from './selection.js';
+import { literal } from '../pg/sql.js';
+
 // The two scripts written into every backup folder. restore.sh needs only bash, sha256sum,
 // psql and pg_restore, so a backup outlives this tool; restore-full.sh hands the folder to
 // `dbops restore-db`, which adds the safety snapshot and the verification.
@@ -12,7 +15,13 @@ export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-export function restoreSh(info: { folder: string; createdAt: string; source: string; hasAuthUsers: boolean }): string {
+/** The SQL restore.sh asks to tell a Supabase project (a schema owned by a platform role) from a plain database. */
+export function platformProbe(platformRoles: readonly string[]): string {
+  const patterns = platformRoles.map((glob) => literal(globToPosixRegex(glob)));
+  return `SELECT count(*) FROM pg_namespace n JOIN pg_roles r ON r.oid = n.nspowner WHERE r.rolname ~ ANY (ARRAY[${patterns.join(', ')}]::text[])`;
+}
+
+export function restoreSh(info: { folder: string; createdAt: string; source: string; hasAuthUsers: boolean; platformRoles: readonly string[] }): string {
   return `#!/usr/bin/env bash
 # Restores this dbops backup with PostgreSQL's own tools only: bash, sha256sum, psql, pg_restore.
 # No Node, no dbops. Run ./restore.sh --help for the backup it holds and the usage.
@@ -21,6 +30,7 @@ set -euo pipefail
 backup_folder=${shellQuote(info.folder)}
 backup_taken=${shellQuote(info.createdAt)}
 backup_source=${shellQuote(info.source)}
+platform_probe=${shellQuote(platformProbe(info.platformRoles))}
 
 usage() {
   # %q shows a name with control characters as $'…' instead of sending them to the terminal.
@@ -30,10 +40,16 @@ with PostgreSQL's own tools only: bash, sha256sum, psql, pg_restore. No Node, no
 
 Usage: PGHOST=… PGPORT=5432 PGUSER=… PGPASSWORD=… PGDATABASE=… ./restore.sh [--yes] [--jobs N] [--no-owner]
 The target comes from libpq's environment variables only, so no password appears in argv.
+For an empty database or a new Supabase project. To restore over a database that already holds
+this backup's objects, use dbops restore-db (safety snapshot, rollback, verification).
 WARNING: objects of the target database that this backup holds are dropped and replaced.
 
-Order: checksums → extensions.sql → roles.sql → pg_restore --clean --if-exists → grants.sql
-       → realtime.sql → NOTIFY pgrst, 'reload schema'.
+Into a Supabase project (a schema owned by a platform role) only the app's objects and the rows
+of the platform's tables are restored (lists/project*.list); what the platform owns is left as
+the project has it. Into a plain database everything is (lists/plain*.list).
+Order: checksums → roles.sql → schemas → extensions.sql → pg_restore --clean --if-exists (-j N)
+       → policies, triggers, rules (one job) → realtime.sql → NOTIFY pgrst, 'reload schema'.
+grants.sql is the grants of the dump, for reading: pg_restore restores them with their objects.
 USAGE
 }
 
@@ -75,12 +91,36 @@ fi
 export PGOPTIONS="\${PGOPTIONS:-} -c client_min_messages=warning"
 run_psql() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 
-echo "1/5 extensions";  run_psql -f extensions.sql
-echo "2/5 roles";       run_psql -f roles.sql
-echo "3/5 schema and data (pg_restore -j $jobs)"
-pg_restore --clean --if-exists --exit-on-error "\${owner[@]}" --jobs "$jobs" --dbname "$PGDATABASE" dump
-echo "4/5 grants";      run_psql -f grants.sql
-echo "5/5 realtime";    run_psql -f realtime.sql
+kind=plain
+[ "$(run_psql -At -c "$platform_probe")" = 0 ] || kind=project
+superuser="$(run_psql -At -c 'SELECT rolsuper FROM pg_roles WHERE rolname = current_user')"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+cp "lists/$kind.list" "$work/main.list"
+# Only a superuser can make an event trigger; into a plain database anyone else restores without them.
+if [ "$kind" = plain ] && [ "$superuser" != t ]; then grep -v '^[0-9]*; [0-9]* [0-9]* EVENT TRIGGER ' "lists/$kind.list" > "$work/main.list" || true; fi
+echo "Target: $([ "$kind" = project ] && echo 'a Supabase project: the platform'"'"'s objects are left as they are' || echo 'a plain database')"
+
+# An empty --dbname makes libpq take the database from PGDATABASE, whatever characters it holds.
+echo "1/6 roles";       run_psql -f roles.sql
+# The target's default privileges would add grants to what the restore creates (see reset-default-privileges.ts).
+run_psql -f reset_default_privileges.sql
+echo "2/6 schemas"
+pg_restore --clean --if-exists --exit-on-error "\${owner[@]}" --use-list "lists/$kind-schemas.list" --dbname '' dump
+echo "3/6 extensions";  run_psql -f extensions.sql
+echo "4/6 schema and data (pg_restore -j $jobs)"
+if [ "$kind" = project ]; then
+  # The platform's rows go into the project's own tables, parents first, before the app's foreign
+  # keys into them and its triggers on them exist.
+  pg_restore --clean --if-exists --exit-on-error "\${owner[@]}" --section=pre-data --use-list "$work/main.list" --dbname '' dump
+  pg_restore --data-only --exit-on-error --use-list lists/project-rows.list --dbname '' dump
+  pg_restore --exit-on-error "\${owner[@]}" --section=data --section=post-data --jobs "$jobs" --use-list "$work/main.list" --dbname '' dump
+else
+  pg_restore --clean --if-exists --exit-on-error "\${owner[@]}" --jobs "$jobs" --use-list "$work/main.list" --dbname '' dump
+fi
+echo "5/6 policies, triggers, rules"
+pg_restore --exit-on-error "\${owner[@]}" --use-list "lists/$kind-serial.list" --dbname '' dump
+echo "6/6 realtime";    run_psql -f realtime.sql
 run_psql -c "NOTIFY pgrst, 'reload schema'"
 echo "Restored into $target. Compare row counts with row_counts.json; restart API servers."
 ${info.hasAuthUsers ? '# auth_users.sql (users without passwords) is for moving accounts to another project; the dump already holds auth.\n' : ''}`;

@@ -30,6 +30,11 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${escaped}$`);
 }
 
+/** The same glob as a POSIX regular expression for PostgreSQL's ~ (role names matched in SQL). */
+export function globToPosixRegex(glob: string): string {
+  return `^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`;
+}
+
 export function matchesPattern(pattern: string, ref: TableRef): boolean {
   const dot = pattern.indexOf('.');
   return globToRegExp(pattern.slice(0, dot)).test(ref.schema) && globToRegExp(pattern.slice(dot + 1)).test(ref.table);

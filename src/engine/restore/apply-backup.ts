@@ -102,8 +102,10 @@ async function applyDbops({ handle, target, jobs, plan, signal, onStep }: ApplyR
     // on a platform table): in parallel those deadlock.
     onStep?.('schema-and-data');
     const main = restored.filter((e) => !isSchemaEntry(e) && !isRunAsSql(e));
-    const serial = main.filter(isLockingEntry);
-    await writeTocList(appList, main.filter((e) => !isLockingEntry(e)));
+    const outside = foreignKeysOutOfRun(plan);
+    const locking = (e: TocEntry) => isLockingEntry(e) || outside.has(e.id);
+    const serial = main.filter(locking);
+    await writeTocList(appList, main.filter((e) => !locking(e)));
     await runTool('pg_restore', ['--exit-on-error', '--section=data', '--section=post-data', `--jobs=${jobs}`, '--use-list', appList, dbnameArg(target.database), files.dump], run);
     if (serial.length > 0) {
       const serialList = path.join(work, 'serial.list');
@@ -142,6 +144,16 @@ function isRunAsSql(entry: TocEntry): boolean {
 }
 
 const LOCKING_KINDS = new Set(['POLICY', 'ROW SECURITY', 'TRIGGER', 'RULE']);
+
+/**
+ * Foreign keys into tables the restore does not create (the platform's auth.users): pg_restore
+ * knows nothing of those tables' locks, so in parallel two of them can deadlock.
+ */
+function foreignKeysOutOfRun(plan: EntryPlan): Set<number> {
+  const key = (t: { schema: string; table: string }) => `${t.schema}\u0000${t.table}`;
+  const created = new Set(plan.entries.filter((e) => e.action === 'restore' && e.toc.kind === 'TABLE' && e.object.table).map((e) => key(e.object.table!)));
+  return new Set(plan.entries.filter((e) => e.action === 'restore' && e.toc.kind === 'FK CONSTRAINT' && e.object.references && !created.has(key(e.object.references))).map((e) => e.toc.id));
+}
 
 /** Policies, row security, triggers and rules, and the comments on them (which must be in their run). */
 function isLockingEntry(entry: TocEntry): boolean {
