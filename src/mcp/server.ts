@@ -90,7 +90,8 @@ async function callTool(spec: ToolSpec, command: Invocable, args: unknown, extra
       isError: true,
       content: [
         { type: 'text', text: `error [${e.code}]: see the message below. Hint: ${e.hint}` },
-        { type: 'text', text: untrustedBlock('The error message', e.message) },
+        // The tool's own output (stderr of pg_restore, every problem found) follows the one line, cut short.
+        { type: 'text', text: untrustedBlock('The error message', [e.message, ...e.details.slice(0, 40)].join('\n')) },
       ],
     };
   }
