@@ -1,119 +1,227 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import pg from 'pg';
 import { PACKAGE_ROOT } from '../cli/paths.js';
-import { backupDatabase } from '../engine/backup/backup.js';
-import { parseConfig } from '../engine/config.js';
-import { parseConnectionUrl, withDatabase } from '../engine/connection.js';
+import { libpqEnv, parseConnectionUrl, type ConnectionSpec } from '../engine/connection.js';
 import { startEmbeddedServer } from '../engine/pg/embedded-server.js';
-import { restoreDatabase } from '../engine/restore/restore.js';
-import { runTool } from '../engine/tools/pg-tools.js';
+import { ident } from '../engine/pg/sql.js';
+import { dbnameArg, runTool } from '../engine/tools/pg-tools.js';
+import { BENCH_CONFIG, buildBenchDatabase, CRITICAL_TABLES } from './bench-database.js';
+import { folderBytes, median, megabytes, rssProbeOptions, seconds, timeProcess, type Timed } from './measure.js';
 
-// `npm run bench`: figures, not assertions. CLI start-up (target: `npx dbops --help` under
-// 300 ms), then backup and restore of a generated database against the old script's path.
-// Server: BENCH_DATABASE_URL or TEST_DATABASE_URL (an admin URL), else an embedded PostgreSQL.
-// Size: BENCH_ROWS event rows (default 400000, about 150 MB).
+// `npm run bench`: figures, not assertions. A database shaped like issue 13's is built the same
+// way every time at --scale megabytes (default 800, --quick 150); then, alternating A and B in
+// every round so neither always runs on a warmer machine, and taking medians:
+//   backup:  raw `pg_dump -Fd -j2 -Z1`  vs  `dbops backup-db` (every artifact, content hashes)
+//            and the old script's path (`pg_dump | gzip` + the critical tables \copy'd to CSV);
+//   restore: raw `pg_restore -j2` of the raw dump into an empty database  vs  `dbops restore-db
+//            --verify content` of the dbops backup into an empty one (no safety backup: it is empty);
+//   start-up: `node bin/dbops.js --help`.
+// dbops runs as the real CLI (a child process), its peak RSS reported by rss-probe.ts. The last
+// line is the summary the issue asks for. Server: BENCH_DATABASE_URL or TEST_DATABASE_URL (an
+// admin URL), else an embedded PostgreSQL.
 
-const run = promisify(execFile);
-
-function stats(ms: number[]): string {
-  const sorted = [...ms].sort((a, b) => a - b);
-  const median = sorted[Math.floor(sorted.length / 2)]!;
-  return `median ${median.toFixed(0)} ms (min ${sorted[0]!.toFixed(0)}, max ${sorted.at(-1)!.toFixed(0)}, n=${ms.length})`;
+export interface BenchOptions {
+  megabytes: number;
+  runs: number;
 }
 
-async function timeCommand(file: string, args: string[], times: number): Promise<number[]> {
-  const result: number[] = [];
-  for (let i = 0; i < times; i++) {
-    const t = performance.now();
-    await run(file, args, { cwd: PACKAGE_ROOT });
-    result.push(performance.now() - t);
-  }
-  return result;
+export function parseBenchArgs(argv: readonly string[]): BenchOptions {
+  const quick = argv.includes('--quick');
+  const valueOf = (flag: string) => {
+    const at = argv.indexOf(flag);
+    if (at < 0) return undefined;
+    const value = Number(argv[at + 1]);
+    if (!Number.isInteger(value) || value <= 0) throw new Error(`${flag} takes a positive whole number`);
+    return value;
+  };
+  return { megabytes: valueOf('--scale') ?? (quick ? 150 : 800), runs: valueOf('--runs') ?? 3 };
 }
 
-const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+const SOURCE = 'dbops_bench_src';
+const EVENTS = 'dbops_bench_events';
+const RAW_TARGET = 'dbops_bench_raw_dst';
+const DBOPS_TARGET = 'dbops_bench_dbops_dst';
+const DATABASES = [SOURCE, EVENTS, RAW_TARGET, DBOPS_TARGET];
 
-export async function runBench(): Promise<void> {
-  const line = (text: string) => process.stdout.write(`${text}\n`);
-  line('== CLI start-up');
-  line(`npx dbops --help          ${stats(await timeCommand('npx', ['dbops', '--help'], 7))}   target < 300 ms`);
-  line(`node bin/dbops.js --help  ${stats(await timeCommand(process.execPath, ['bin/dbops.js', '--help'], 7))}`);
+interface Row {
+  step: string;
+  times: number[];
+  size?: string | undefined;
+}
 
-  const rows = Number(process.env.BENCH_ROWS ?? 400_000);
+export async function runBench(options: BenchOptions): Promise<void> {
+  const line = (text = '') => process.stdout.write(`${text}\n`);
   const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
   const embedded = adminUrl ? undefined : await startEmbeddedServer();
-  const admin = parseConnectionUrl(adminUrl ?? embedded!.adminUrl, 'bench server');
-  const work = await mkdtemp(path.join(tmpdir(), 'dbops-bench-'));
-  const names = ['dbops_bench_src', 'dbops_bench_dst', 'dbops_bench_old'];
-  const adminClient = async (sql: string) => {
-    const c = new pg.Client({ connectionString: adminUrl ?? embedded!.adminUrl });
-    await c.connect();
+  const admin = adminUrl ?? embedded!.adminUrl;
+  const urlOf = (database: string) => {
+    const url = new URL(admin);
+    url.pathname = `/${database}`;
+    return url.toString();
+  };
+  const specOf = (database: string): ConnectionSpec => parseConnectionUrl(urlOf(database), 'bench server');
+  const adminQuery = async (sql: string) => {
+    const client = new pg.Client({ connectionString: admin });
+    await client.connect();
     try {
-      await c.query(sql);
+      await client.query(sql);
     } finally {
-      await c.end();
+      await client.end();
     }
   };
+  const freshDatabase = async (name: string) => {
+    await adminQuery(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`);
+    await adminQuery(`CREATE DATABASE ${ident(name)}`);
+  };
+  const work = await mkdtemp(path.join(os.tmpdir(), 'dbops-bench-'));
+  const dist = path.join(PACKAGE_ROOT, 'dist');
+  const cli = path.join(PACKAGE_ROOT, 'bin', 'dbops.js');
+  const rssFile = path.join(work, 'rss');
+  const configFile = path.join(work, 'dbops.config.yaml');
+  await writeFile(configFile, BENCH_CONFIG);
+  const dbopsEnv = (url: string): NodeJS.ProcessEnv => ({
+    ...process.env,
+    DBOPS_CONFIG: configFile,
+    DBOPS_SPOOL_DIR: path.join(work, 'spool'),
+    DBOPS_BACKUP_DIR: path.join(work, 'backups'),
+    // Invocation history into a database of its own, so the source stays the same from run to run.
+    DBOPS_EVENTS_URL: urlOf(EVENTS),
+    DBOPS_BENCH_URL: url,
+    DBOPS_BENCH_RSS_FILE: rssFile,
+    NODE_OPTIONS: [process.env.NODE_OPTIONS, rssProbeOptions(dist)].filter(Boolean).join(' '),
+  });
+
+  const load = () => os.loadavg().map((n) => n.toFixed(2)).join(' ');
+  line(`== machine: ${os.availableParallelism()} cores (nproc), ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB memory, load ${load()}; node ${process.version}`);
   try {
-    for (const n of names) {
-      await adminClient(`DROP DATABASE IF EXISTS ${n} WITH (FORCE)`);
-      await adminClient(`CREATE DATABASE ${n}`);
-    }
-    const src = withDatabase(admin, 'dbops_bench_src');
-    line(`\n== generating ${rows} event rows and ${Math.round(rows / 75)} documents (${embedded ? 'embedded server' : `${admin.host}:${admin.port}`})`);
+    const rows: Row[] = [];
+    const rss: number[] = [];
+
+    // Start-up: one run to warm the file cache, then the median of eleven.
+    await timeProcess(process.execPath, [cli, '--help']);
+    const help: number[] = [];
+    for (let i = 0; i < 11; i++) help.push((await timeProcess(process.execPath, [cli, '--help'])).ms);
+
+    for (const name of DATABASES) await freshDatabase(name);
     const t0 = performance.now();
-    await runTool('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', `
-      CREATE TABLE public.events (id bigserial PRIMARY KEY, at timestamptz, user_id uuid, kind text, payload jsonb, body text);
-      INSERT INTO public.events (at, user_id, kind, payload, body)
-      SELECT now() - (g || ' seconds')::interval, gen_random_uuid(), (ARRAY['click','view','buy','signup'])[1 + g % 4],
-             jsonb_build_object('n', g, 'h', md5(g::text), 'score', random()),
-             md5(random()::text) || ' ' || repeat(substr(md5(g::text), 1, 8) || ' lorem ipsum dolor ', 6)
-        FROM generate_series(1, ${rows}) g;
-      CREATE TABLE public.organizations (id serial PRIMARY KEY, name text);
-      INSERT INTO public.organizations (name) SELECT 'org ' || g FROM generate_series(1, 1000) g;
-      CREATE TABLE public.docs (id serial PRIMARY KEY, organization_id int REFERENCES public.organizations (id), content text);
-      INSERT INTO public.docs (organization_id, content) SELECT 1 + g % 1000, string_agg(md5(random()::text), ' ') FROM generate_series(1, ${Math.round(rows / 75)}) g, generate_series(1, 30) k GROUP BY g;
-      ANALYZE;`], { connection: src });
-    const size = await runTool('psql', ['-X', '-At', '-c', 'SELECT pg_database_size(current_database())'], { connection: src });
-    const dbBytes = Number(size.stdout);
-    line(`generated ${mb(dbBytes)} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const dbBytes = await buildBenchDatabase(urlOf(SOURCE), options.megabytes);
+    const server = (await runTool('psql', ['-X', '-At', '-c', 'SHOW server_version'], { connection: specOf(SOURCE) })).stdout.trim();
+    line(`== database: ${megabytes(dbBytes)} (--scale ${options.megabytes}), built in ${seconds(performance.now() - t0)} on PostgreSQL ${server} at ${embedded ? 'an embedded server' : `${specOf(SOURCE).host}:${specOf(SOURCE).port}`}; critical tables ${CRITICAL_TABLES.join(', ')}`);
+    line(`== ${options.runs} rounds of each comparison, A and B alternating`);
 
-    const config = parseConfig('{}', 'defaults');
-    const env = { DBOPS_BACKUP_DIR: path.join(work, 'backups'), DBOPS_SPOOL_DIR: path.join(work, 'spool') };
-    const ctx = { root: PACKAGE_ROOT, config, env };
-    const url = (db: string) => `postgres://${encodeURIComponent(admin.user)}${admin.password ? `:${encodeURIComponent(admin.password)}` : ''}@${admin.host}:${admin.port}/${db}`;
+    // Backups.
+    const raw: number[] = [];
+    const dbops: number[] = [];
+    const old: number[] = [];
+    const phases: Record<string, number[]> = {};
+    let rawDir = '';
+    let dbopsDir = '';
+    let rawBytes = 0;
+    let dbopsBytes = 0;
+    const runRaw = async (round: number) => {
+      const dir = path.join(work, `raw-${round}`);
+      const started = performance.now();
+      await runTool('pg_dump', ['-Fd', '-j2', '-Z1', '-f', dir], { connection: specOf(SOURCE) });
+      raw.push(performance.now() - started);
+      rawBytes = await folderBytes(dir);
+      if (rawDir !== '') await rm(rawDir, { recursive: true, force: true });
+      rawDir = dir;
+    };
+    const runDbops = async (round: number) => {
+      const out = path.join(work, `dbops-${round}`);
+      const timed = await timeProcess(process.execPath, [cli, 'backup-db', '--url-env', 'DBOPS_BENCH_URL', '--out', out, '--json'], { env: dbopsEnv(urlOf(SOURCE)), rssFile });
+      const result = JSON.parse(timed.stdout) as { backupDir: string; sizes: { backupBytes: number }; durationsMs: Record<string, number> };
+      dbops.push(timed.ms);
+      record(rss, timed);
+      for (const [k, v] of Object.entries(result.durationsMs)) (phases[k] ??= []).push(v);
+      dbopsBytes = await folderBytes(result.backupDir);
+      if (dbopsDir !== '') await rm(path.dirname(dbopsDir), { recursive: true, force: true });
+      dbopsDir = result.backupDir;
+    };
+    const runOld = async (round: number) => {
+      const dir = path.join(work, `old-${round}`);
+      await rm(dir, { recursive: true, force: true });
+      await runTool('psql', ['-X', '-q', '-c', 'SELECT 1'], { connection: specOf(SOURCE) });
+      const copies = CRITICAL_TABLES.map((t) => `psql -X -q --no-password -c "\\copy ${t} TO '${dir}/${t}.csv' WITH (FORMAT csv, HEADER true)"`);
+      const script = `set -eo pipefail; mkdir -p '${dir}'; pg_dump --no-password | gzip > '${dir}/backup.sql.gz'; ${copies.join('; ')}`;
+      old.push((await timeProcess('bash', ['-c', script], { env: { ...process.env, ...libpqEnv(specOf(SOURCE)) } })).ms);
+      await rm(dir, { recursive: true, force: true });
+    };
+    for (let round = 0; round < options.runs; round++) {
+      if (round % 2 === 0) {
+        await runRaw(round);
+        await runDbops(round);
+      } else {
+        await runDbops(round);
+        await runRaw(round);
+      }
+      await runOld(round);
+      line(`   backup round ${round + 1}: raw ${seconds(raw.at(-1)!)}, dbops ${seconds(dbops.at(-1)!)}, old script ${seconds(old.at(-1)!)} (load ${load()})`);
+    }
+    rows.push({ step: 'raw `pg_dump -Fd -j2 -Z1`', times: raw, size: megabytes(rawBytes) });
+    rows.push({ step: '`dbops backup-db` (every artifact, content hashes, CSVs gzipped)', times: dbops, size: megabytes(dbopsBytes) });
+    rows.push({ step: 'old script: `pg_dump | gzip` + 2 `\\copy` CSVs', times: old });
 
-    line('\n== dbops backup-db (directory format, -j2, gzip level 1, one snapshot, CSVs, counts, checksums)');
-    const rssBefore = process.resourceUsage().maxRSS;
-    const b0 = performance.now();
-    const backup = await backupDatabase({ url: url('dbops_bench_src'), contentHashes: false }, ctx);
-    const backupMs = performance.now() - b0;
-    line(`backup   ${(backupMs / 1000).toFixed(1)} s, ${mb(backup.manifest.sizes.backupBytes)}, ${(dbBytes / 1024 / 1024 / (backupMs / 1000)).toFixed(0)} MB/s of database`);
-    line(`         pg_dump ${(backup.manifest.durationsMs.dump ?? 0) / 1000} s, row counts ${(backup.manifest.durationsMs.rowCounts ?? 0) / 1000} s, checksums and files the rest`);
+    // Restores, each into an empty database.
+    const rawRestore: number[] = [];
+    const dbopsRestore: number[] = [];
+    let verified = true;
+    const restoreRaw = async () => {
+      await freshDatabase(RAW_TARGET);
+      const started = performance.now();
+      await runTool('pg_restore', ['-j2', dbnameArg(RAW_TARGET), rawDir], { connection: specOf(RAW_TARGET) });
+      rawRestore.push(performance.now() - started);
+    };
+    const restoreDbops = async () => {
+      await freshDatabase(DBOPS_TARGET);
+      const timed = await timeProcess(
+        process.execPath,
+        [cli, 'restore-db', dbopsDir, '--url-env', 'DBOPS_BENCH_URL', '--yes', '--no-safety-backup', '--verify', 'content', '--json'],
+        { env: dbopsEnv(urlOf(DBOPS_TARGET)), rssFile },
+      );
+      const result = JSON.parse(timed.stdout) as { verified?: boolean; contentChecked?: boolean };
+      verified &&= result.verified === true && result.contentChecked === true;
+      dbopsRestore.push(timed.ms);
+      record(rss, timed);
+    };
+    for (let round = 0; round < options.runs; round++) {
+      if (round % 2 === 0) {
+        await restoreRaw();
+        await restoreDbops();
+      } else {
+        await restoreDbops();
+        await restoreRaw();
+      }
+      line(`   restore round ${round + 1}: raw ${seconds(rawRestore.at(-1)!)}, dbops ${seconds(dbopsRestore.at(-1)!)} (load ${load()})`);
+    }
+    rows.push({ step: 'raw `pg_restore -j2` into an empty database', times: rawRestore });
+    rows.push({ step: `\`dbops restore-db --verify content\` into an empty database (${verified ? 'verified: counts and content hashes' : 'NOT VERIFIED'})`, times: dbopsRestore });
 
-    const r0 = performance.now();
-    const restored = await restoreDatabase({ backup: backup.backupDir, url: url('dbops_bench_dst'), yes: true, safetyBackup: false }, ctx);
-    const restoreMs = performance.now() - r0;
-    line(`restore  ${(restoreMs / 1000).toFixed(1)} s (pg_restore -j2, grants, realtime, verification: ${restored.verification.verified ? 'verified' : 'NOT verified'})`);
-    line(`memory   peak RSS ${mb(process.resourceUsage().maxRSS * 1024)} (was ${mb(rssBefore * 1024)} before the backup): the dump streams, nothing is held in memory`);
-
-    line('\n== the old script\'s path, same database');
-    const o0 = performance.now();
-    await runTool('psql', ['-X', '-q', '-c', 'SELECT 1'], { connection: src });
-    await run('bash', ['-c', `pg_dump | gzip > ${path.join(work, 'old.sql.gz')}`], { env: { ...process.env, PGHOST: admin.host, PGPORT: String(admin.port), PGUSER: admin.user, PGPASSWORD: admin.password ?? '', PGDATABASE: 'dbops_bench_src' } });
-    const oldDumpMs = performance.now() - o0;
-    const o1 = performance.now();
-    await run('bash', ['-c', `gunzip -c ${path.join(work, 'old.sql.gz')} | psql -X -q -v ON_ERROR_STOP=1 >/dev/null`], { env: { ...process.env, PGHOST: admin.host, PGPORT: String(admin.port), PGUSER: admin.user, PGPASSWORD: admin.password ?? '', PGDATABASE: 'dbops_bench_old' } });
-    const oldRestoreMs = performance.now() - o1;
-    line(`pg_dump | gzip      ${(oldDumpMs / 1000).toFixed(1)} s   (dbops backup: ${(backupMs / 1000).toFixed(1)} s, ${(oldDumpMs / backupMs).toFixed(1)}x)`);
-    line(`gunzip | psql       ${(oldRestoreMs / 1000).toFixed(1)} s   (dbops restore: ${(restoreMs / 1000).toFixed(1)} s)`);
+    line();
+    line('| step | median | min | max | size |');
+    line('|---|---|---|---|---|');
+    for (const row of rows) line(`| ${row.step} | ${seconds(median(row.times))} | ${seconds(Math.min(...row.times))} | ${seconds(Math.max(...row.times))} | ${row.size ?? ''} |`);
+    line(`| \`node bin/dbops.js --help\` | ${median(help).toFixed(0)} ms | ${Math.min(...help).toFixed(0)} ms | ${Math.max(...help).toFixed(0)} ms | |`);
+    line();
+    line(`dbops backup phases (median ms, they overlap): ${Object.entries(phases).map(([k, v]) => `${k} ${median(v).toFixed(0)}`).join(', ')}`);
+    line(`dbops peak RSS: ${rss.map((r) => r.toFixed(0)).join(', ')} MB (backups, then restores); load at the end ${load()}`);
+    const ratio = (a: number, b: number) => (a / b).toFixed(2);
+    line(
+      `backup_vs_raw=${ratio(median(dbops), median(raw))} restore_vs_raw=${ratio(median(dbopsRestore), median(rawRestore))} ` +
+        `vs_old_script=${ratio(median(dbops), median(old))} help_ms=${median(help).toFixed(0)} peak_rss_mb=${Math.max(...rss).toFixed(0)} ` +
+        `backup_bytes_vs_raw=${ratio(dbopsBytes, rawBytes)}`,
+    );
+    if (!verified) process.exitCode = 1;
   } finally {
-    for (const n of names) await adminClient(`DROP DATABASE IF EXISTS ${n} WITH (FORCE)`).catch(() => undefined);
+    for (const name of DATABASES) await adminQuery(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`).catch(() => undefined);
     await embedded?.stop();
     await rm(work, { recursive: true, force: true });
   }
+}
+
+function record(rss: number[], timed: Timed): void {
+  if (timed.rssMb === undefined) throw new Error('a dbops process reported no peak RSS (rss-probe.js not loaded?)');
+  rss.push(timed.rssMb);
 }

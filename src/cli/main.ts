@@ -1,5 +1,6 @@
 import { DbopsError, toDbopsError } from '../engine/errors.js';
 import { commandHelp } from './help.js';
+import { readCommandSummaries, type CommandSummary } from './help-index.js';
 import { PACKAGE_ROOT } from './paths.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, printError, printText } from './output.js';
 
@@ -17,8 +18,13 @@ async function loadRegistry() {
   return buildRegistry(PACKAGE_ROOT, BINDINGS);
 }
 
-/** Help needs only the Markdown, not the engine behind it: this keeps `dbops --help` fast. */
-async function loadCommandDocs() {
+/**
+ * Help needs two frontmatter lines of each command's Markdown, not the engine behind it nor the
+ * validating loader (its YAML and schema libraries were most of `dbops --help`'s start-up time).
+ */
+async function loadCommandDocs(): Promise<CommandSummary[]> {
+  const summaries = await readCommandSummaries(PACKAGE_ROOT);
+  if (summaries !== undefined) return summaries;
   const { loadArtifacts } = await import('../loader/load-artifacts.js');
   return (await loadArtifacts(PACKAGE_ROOT)).commands;
 }

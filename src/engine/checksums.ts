@@ -1,12 +1,20 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
-// sha256 of every file in a backup folder, streamed (dumps can be large).
+// sha256 of every file in a backup folder. Files dbops writes itself are summed as they are
+// written (the bytes pass through the hash on their way to disk); only files another program
+// wrote (pg_dump's) are read back, streamed, as dumps can be large.
 
-export async function sha256File(file: string): Promise<{ sha256: string; bytes: number }> {
+export interface FileSum {
+  sha256: string;
+  bytes: number;
+}
+
+export async function sha256File(file: string): Promise<FileSum> {
   const hash = createHash('sha256');
   let bytes = 0;
   await pipeline(createReadStream(file), async function* (chunks: AsyncIterable<Buffer>) {
@@ -27,9 +35,39 @@ export async function listFiles(dir: string): Promise<string[]> {
     .sort();
 }
 
-export async function checksumFiles(dir: string, files: readonly string[]): Promise<Record<string, { sha256: string; bytes: number }>> {
-  const result: Record<string, { sha256: string; bytes: number }> = {};
-  for (const file of files) result[file] = await sha256File(path.join(dir, file));
+/** A pass-through stream that sums what flows through it: put it just before the file. */
+export function summingStream(): { stream: Transform; sum: () => FileSum } {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const stream = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      done(null, chunk);
+    },
+  });
+  let digest: string | undefined;
+  return { stream, sum: () => ({ sha256: (digest ??= hash.digest('hex')), bytes }) };
+}
+
+/** Writes a file and returns the sum of exactly what was written. */
+export async function writeSummedFile(file: string, text: string, mode = 0o600): Promise<FileSum> {
+  const data = Buffer.from(text, 'utf8');
+  await writeFile(file, data, { mode });
+  return { sha256: createHash('sha256').update(data).digest('hex'), bytes: data.length };
+}
+
+/**
+ * The sum of every file listed: taken from `known` (summed while written, or already being read
+ * back) where it is there, read from disk otherwise.
+ */
+export async function checksumFiles(dir: string, files: readonly string[], known: ReadonlyMap<string, FileSum | Promise<FileSum>> = new Map()): Promise<Record<string, FileSum>> {
+  const result: Record<string, FileSum> = {};
+  for (const file of files) {
+    const read = () => sha256File(path.join(dir, file));
+    const pending = known.get(file);
+    result[file] = pending === undefined ? await read() : await Promise.resolve(pending).catch(read);
+  }
   return result;
 }
 

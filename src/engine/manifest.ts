@@ -67,10 +67,21 @@ export const rowCountsSchema = z.strictObject({
 
 export type RowCounts = z.infer<typeof rowCountsSchema>;
 
-/** content_hashes.json: per-table fingerprints from the backup's snapshot (see contentHash). */
-export const contentHashesSchema = z.strictObject({
-  tables: z.array(tableRef.extend({ hash: z.string().regex(/^[0-9a-f]{32}$/) })),
-});
+/**
+ * content_hashes.json: per-table fingerprints from the backup's snapshot, in one of two formats
+ * (backup/content-hash.ts defines both; restore verifies either):
+ * - "column-hash-sum/1" (written since): the columns hashed and a 16-hex sum of row hashes;
+ * - no "algorithm" (written before): md5 over the sorted hashtext() of every row, 32 hex.
+ */
+export const contentHashesSchema = z.union([
+  z.strictObject({
+    algorithm: z.literal('column-hash-sum/1'),
+    tables: z.array(tableRef.extend({ columns: z.array(z.string()), hash: z.string().regex(/^[0-9a-f]{16}$/) })),
+  }),
+  z.strictObject({
+    tables: z.array(tableRef.extend({ hash: z.string().regex(/^[0-9a-f]{32}$/) })),
+  }),
+]);
 
 export type ContentHashes = z.infer<typeof contentHashesSchema>;
 

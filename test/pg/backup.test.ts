@@ -1,5 +1,6 @@
 import { chmod, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sha256File } from '../../src/engine/checksums.js';
 import { manifestSchema, rowCountsSchema, type RowCounts } from '../../src/engine/manifest.js';
@@ -85,7 +86,7 @@ describe('a full backup', () => {
     const pages = manifest.criticalTables.find((t) => t.table === 'pages');
     expect(sites?.group).toBe(pages?.group);
     expect(manifest.fkCycles).toEqual([{ tables: [{ schema: 'crawler', table: 'pages' }, { schema: 'crawler', table: 'sites' }], deferrable: true }]);
-    const csv = await readFile(path.join(backupDir, manifest.criticalTables.find((t) => t.table.startsWith('Mixed'))!.file), 'utf8');
+    const csv = gunzipSync(await readFile(path.join(backupDir, manifest.criticalTables.find((t) => t.table.startsWith('Mixed'))!.file))).toString('utf8');
     expect(csv.split('\n')[0]).toBe('Id,Value Text,document_id');
     expect(csv).toContain('"v""1,x"');
     expect(csv.trim().split('\n')).toHaveLength(8);
@@ -212,7 +213,7 @@ describe('one snapshot', () => {
     const restored = await tableCounts(target.url);
     expect(restored['public.observability_events']).toBe(counts['public.observability_events']);
     expect(restored['prediction.forecasts']).toBe(counts['prediction.forecasts']);
-    const csv = await readFile(path.join(result.backupDir, 'data/prediction.forecasts.csv'), 'utf8');
+    const csv = gunzipSync(await readFile(path.join(result.backupDir, 'data/prediction.forecasts.csv.gz'))).toString('utf8');
     expect(csv.trim().split('\n').length - 1).toBe(counts['prediction.forecasts']);
     const live = await tableCounts(db.url);
     expect(live['public.observability_events']).toBeGreaterThan(counts['public.observability_events']!);

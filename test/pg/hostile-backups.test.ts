@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { cp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openBackup } from '../../src/engine/backups/open-backup.js';
 import { chooseBackup } from '../../src/engine/backups/scan-backups.js';
@@ -103,7 +104,7 @@ describe('paths read from a backup stay inside it', () => {
     const { root, dir } = await copy();
     await editManifest(dir, async (m) => {
       const file = m.criticalTables[0]!.file;
-      await writeFile(path.join(dir, file), `id\n${SECRET}"x\n`);
+      await writeFile(path.join(dir, file), gzipSync(`id\n${SECRET}"x\n`));
       m.files[file] = await sha256File(path.join(dir, file));
     });
     const report = await verifyBackup({ backup: dir }, ctxFor(root));
@@ -132,7 +133,7 @@ describe('metadata.json is checked like every other file', () => {
     const { dir } = await copy();
     const listed = (await readFile(path.join(dir, 'checksums.sha256'), 'utf8')).trim().split('\n').map((l) => l.slice(66));
     expect(listed).toContain('metadata.json');
-    expect(listed).toContain('data/public.agents.csv');
+    expect(listed).toContain('data/public.agents.csv.gz');
     execFileSync('sha256sum', ['--quiet', '-c', 'checksums.sha256'], { cwd: dir });
   });
 

@@ -1,5 +1,6 @@
 import { cp, mkdir, readFile, readdir, symlink, writeFile, utimes } from 'node:fs/promises';
 import path from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeChecksumList } from '../../src/engine/backups/seal.js';
 import { sha256File } from '../../src/engine/checksums.js';
@@ -34,7 +35,7 @@ async function fakeBackup(dir: string, when: string, target: string, label: stri
 }
 
 /** Rewrites a file and its recorded checksums, so only a deeper check can notice. */
-async function rewriteWithChecksums(dir: string, file: string, text: string): Promise<void> {
+async function rewriteWithChecksums(dir: string, file: string, text: string | Buffer): Promise<void> {
   await writeFile(path.join(dir, file), text);
   const manifest = JSON.parse(await readFile(path.join(dir, 'metadata.json'), 'utf8')) as Manifest;
   manifest.files[file] = await sha256File(path.join(dir, file));
@@ -77,7 +78,7 @@ describe('verify-backup', () => {
   });
 
   it('catches a flipped byte in every kind of file', async () => {
-    const kinds = ['metadata.json', 'schema.sql', 'grants.sql', 'row_counts.json', 'data/public.agents.csv', 'dump/toc.dat', 'restore.sh', 'checksums.sha256'];
+    const kinds = ['metadata.json', 'schema.sql', 'grants.sql', 'row_counts.json', 'data/public.agents.csv.gz', 'dump/toc.dat', 'restore.sh', 'checksums.sha256'];
     const dumpData = (await readdir(path.join(template, 'dump'))).find((f) => f.endsWith('.dat.gz'))!;
     for (const file of [...kinds, `dump/${dumpData}`]) {
       const dir = await tempDir();
@@ -99,10 +100,10 @@ describe('verify-backup', () => {
   it('catches CSVs whose rows do not match, even with rewritten checksums', async () => {
     const dir = path.join(await tempDir(), 'b');
     await cp(template, dir, { recursive: true });
-    const csv = await readFile(path.join(dir, 'data/public.agents.csv'), 'utf8');
-    await rewriteWithChecksums(dir, 'data/public.agents.csv', csv.split('\n').slice(0, 3).join('\n') + '\n');
+    const csv = gunzipSync(await readFile(path.join(dir, 'data/public.agents.csv.gz'))).toString('utf8');
+    await rewriteWithChecksums(dir, 'data/public.agents.csv.gz', gzipSync(csv.split('\n').slice(0, 3).join('\n') + '\n'));
     const report = await verifyBackup({ backup: dir }, ctxFor(dir));
-    expect(report.checks.find((c) => c.name === 'csv')).toMatchObject({ ok: false, detail: expect.stringContaining('data/public.agents.csv holds 2 rows, metadata says 12') });
+    expect(report.checks.find((c) => c.name === 'csv')).toMatchObject({ ok: false, detail: expect.stringContaining('data/public.agents.csv.gz holds 2 rows, metadata says 12') });
   });
 
   it('--drill restores a good backup into a throwaway database that is dropped afterwards', async () => {

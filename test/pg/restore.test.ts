@@ -169,7 +169,7 @@ describe('refusals leave the target exactly as it was', () => {
 
   it('a tampered checksum', async () => {
     const dir = (await backupInto(source.url, await tempDir())).backupDir;
-    const csv = path.join(dir, 'data/public.agents.csv');
+    const csv = path.join(dir, 'data/public.agents.csv.gz');
     await appendFile(csv, '99,1,1,evil,{}\n');
     await expectRefused(restore({ backup: dir, url: target.url, yes: true }), 'BACKUP_CORRUPT');
   });

@@ -68,7 +68,7 @@ describe('roles.sql from pg_dumpall', () => {
 describe('backup paths', () => {
   it('names folders by UTC time, target and label, and file names stay safe', () => {
     expect(backupFolderName(new Date('2026-11-23T07:15:02.123Z'), 'prod', 'pre-upgrade')).toBe('20261123_071502_prod_pre-upgrade');
-    expect(backupPaths('/b').csv('rag_data', 'Mixed Case "Q"/x')).toBe('/b/data/rag_data.Mixed%20Case%20%22Q%22%2Fx.csv');
+    expect(backupPaths('/b').csv('rag_data', 'Mixed Case "Q"/x')).toBe('/b/data/rag_data.Mixed%20Case%20%22Q%22%2Fx.csv.gz');
   });
 });
 

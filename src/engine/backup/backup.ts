@@ -1,7 +1,7 @@
 import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { checksumFiles, listFiles } from '../checksums.js';
+import { checksumFiles, listFiles, sha256File, writeSummedFile, type FileSum } from '../checksums.js';
 import type { EngineContext } from '../context.js';
 import { describeConnection, formatConnection } from '../connection.js';
 import { DbopsError } from '../errors.js';
@@ -28,7 +28,7 @@ import { realtimeSql } from './realtime-sql.js';
 import { restoreFullSh, restoreSh } from './restore-scripts.js';
 import { rolesSql } from './roles-sql.js';
 import { selectTables } from './selection.js';
-import { contentHash, countTables, exportCsv } from './table-data.js';
+import { readTableData, relativeFile } from './table-data.js';
 
 export const backupOptionsSchema = z.strictObject({
   target: z.string().optional().describe('Configured target to back up (default: the config\'s default_target)'),
@@ -42,7 +42,7 @@ export const backupOptionsSchema = z.strictObject({
     .describe('Label appended to the folder name, e.g. pre-upgrade'),
   out: z.string().optional().describe('Directory to write this backup into instead of the backups directory'),
   jobs: z.number().int().min(1).max(64).optional().describe('Parallel pg_dump workers'),
-  contentHashes: z.boolean().optional().describe('Record per-table content hashes (default: when the database is under the configured size)'),
+  contentHashes: z.boolean().optional().describe('Record per-table content hashes (default: on, at any size; false leaves them out)'),
   plan: z.boolean().default(false).describe('Write nothing: list every table with its category and whether its rows would be kept'),
 });
 
@@ -111,75 +111,74 @@ export async function backupTarget(
     await mkdir(files.lists, { mode: 0o700 });
 
     const t0 = Date.now();
-    // A failed pg_dump stops the work on the snapshot connection at once, and vice versa;
-    // the first failure is the one reported.
-    let dumpError: unknown;
+    // A failure on any side (pg_dump, the table readers, the snapshot connection) stops the others
+    // at once; the first failure is the one reported.
+    let firstError: unknown;
+    const fail = (error: unknown) => { firstError ??= error; abort.abort(); throw error; };
+    // Every file's sha256, taken as it is written; pg_dump's data files as soon as each is complete.
+    const sums = new Map<string, FileSum | Promise<FileSum>>();
+    const sumDumpFile = (file: string) => {
+      const summed = sha256File(path.join(files.dump, file));
+      summed.catch(() => undefined); // a file that fails here is read again at the end
+      sums.set(`dump/${file}`, summed);
+    };
     const dump = runDump({
       connection: target.spec, dir: files.dump, snapshot, jobs, compression: ctx.config.backup.compression,
       excludedSchemas: selection.excludedSchemas, excludedDataTables: selection.excludedDataTables, signal,
-      onTable: (table) => onProgress({ phase: 'dump-table', table }),
-    }).then(
-      () => { durations.dump = Date.now() - t0; },
-      (error: unknown) => { dumpError = error; abort.abort(); throw error; },
-    );
+      onTable: (table) => onProgress({ phase: 'dump-table', table }), onDataFile: sumDumpFile,
+    }).then(() => { durations.dump = Date.now() - t0; }, fail);
     dump.catch(() => undefined); // awaited below; must not count as unhandled meanwhile
+    // Counts, content hashes and CSVs: read beside pg_dump's workers, on the same snapshot.
+    const loadOrder = fkLoadOrder(selection.criticalTables, fks);
+    const tableData = readTableData({
+      connection: target.spec, snapshot, readers: jobs, tables: selection.dumpedTables,
+      excludedData: new Set(selection.excludedDataTables.map((t) => t.oid)), critical: loadOrder.flatMap((g) => g.tables),
+      csvFile: (t) => files.csv(t.schema, t.table), compression: ctx.config.backup.compression,
+      contentHashes: options.contentHashes !== false, signal, onCsv: (table) => onProgress({ phase: 'csv', table }),
+    }).then((data) => { durations.tableData = Date.now() - t0; return data; }, fail);
+    tableData.catch(() => undefined);
     // Ending the client is the only way to stop a catalog query that waits on a lock.
     const endClient = () => void client.end().catch(() => undefined);
     signal.addEventListener('abort', endClient, { once: true });
 
-    const withHashes = options.contentHashes ?? server.databaseBytes < ctx.config.backup.content_hashes_max_bytes;
-    let hashes: ContentHashes['tables'] | undefined;
-    let counted, critical, authUsers, extensions, publications, viewOptions, neededRoles, objects;
+    let counted, hashes, critical, authUsers, extensions, publications, viewOptions, neededRoles, objects;
     try {
-      const t1 = Date.now();
-      const excludedData = new Set(selection.excludedDataTables.map((t) => t.oid));
-      counted = await countTables(client, selection.dumpedTables, excludedData, signal);
-      durations.rowCounts = Date.now() - t1;
-      if (withHashes) {
-        const th = Date.now();
-        hashes = [];
-        for (const t of counted.filter((c) => c.dataIncluded)) {
-          signal.throwIfAborted();
-          hashes.push({ schema: t.schema, table: t.table, hash: await contentHash(client, t) });
-        }
-        durations.contentHashes = Date.now() - th;
-      }
-      const t2 = Date.now();
-      critical = [];
-      for (const [group, g] of fkLoadOrder(selection.criticalTables, fks).entries()) {
-        for (const t of g.tables) {
-          signal.throwIfAborted();
-          onProgress({ phase: 'csv', table: `${t.schema}.${t.table}` });
-          await exportCsv(client, t, files.csv(t.schema, t.table));
-          const rows = counted.find((c) => c.schema === t.schema && c.table === t.table)?.rows ?? 0;
-          critical.push({ schema: t.schema, table: t.table, file: path.relative(workDir, files.csv(t.schema, t.table)), rows, group });
-        }
-      }
-      durations.csv = Date.now() - t2;
       const authLeftOut = selection.excludedSchemas.includes('auth') || selection.excludedDataTables.some((t) => t.schema === 'auth' && t.table === 'users');
       authUsers = authLeftOut ? undefined : await authUsersSql(client);
       extensions = await listExtensions(client);
       publications = await listPublications(client);
       viewOptions = await listViewReloptions(client);
       neededRoles = await referencedRoles(client, schemas.filter((s) => !selection.excludedSchemas.includes(s)));
+      const data = await tableData;
+      ({ counted, hashes } = data);
+      critical = loadOrder.flatMap((g, group) => g.tables.map((t) => {
+        const csv = data.csvs.find((c) => c.table.oid === t.oid)!;
+        sums.set(relativeFile(workDir!, csv.file), csv.sum);
+        return { schema: t.schema, table: t.table, file: relativeFile(workDir!, csv.file), rows: data.counted.find((c) => c.table === t.table && c.schema === t.schema)?.rows ?? 0, group };
+      }));
       await dump;
       // Read while the snapshot is open, so every entry's OID still names the object it dumped.
       objects = await classifyObjects(client, await readToc(files.dump, signal), ctx.config.platform_roles);
       await client.query('COMMIT');
     } catch (error) {
+      firstError ??= error;
       abort.abort();
-      await dump.catch(() => undefined);
-      throw dumpError ?? error;
+      await Promise.allSettled([dump, tableData]);
+      throw firstError;
     } finally {
       signal.removeEventListener('abort', endClient);
     }
 
     onProgress({ phase: 'files' });
     const t3 = Date.now();
-    const roleDump = await runTool('pg_dumpall', ['--roles-only', '--no-role-passwords'], { connection: target.spec, signal });
-    const roles = rolesSql(normaliseSql(roleDump.stdout), neededRoles, ctx.config.reserved_roles);
-    await writeSchemaSql(files.dump, files.schemaSql, signal);
-    await writeGrantsSql(files.dump, files.grantsSql, path.join(workDir, '.acl.list'), signal);
+    // Side by side; all settle before a failure is reported, so none still writes into a folder being removed.
+    const [roleDump, ...derived] = await Promise.allSettled([
+      runTool('pg_dumpall', ['--roles-only', '--no-role-passwords'], { connection: target.spec, signal }),
+      writeSchemaSql(files.dump, files.schemaSql, signal),
+      writeGrantsSql(files.dump, files.grantsSql, path.join(workDir, '.acl.list'), signal),
+    ]);
+    for (const r of [roleDump, ...derived]) if (r.status === 'rejected') throw r.reason;
+    const roles = rolesSql(normaliseSql((roleDump as PromiseFulfilledResult<{ stdout: string }>).value.stdout), neededRoles, ctx.config.reserved_roles);
     const source = describeConnection(target.spec);
     const sourceText = `${target.name} (${source.host}:${source.port}/${source.database})`;
     const texts: Array<[string, string]> = [
@@ -197,8 +196,8 @@ export async function backupTarget(
       [files.restoreFullSh, restoreFullSh(ctx.root)],
     ];
     if (authUsers !== undefined) texts.push([files.authUsersSql, authUsers.sql]);
-    if (hashes !== undefined) texts.push([files.contentHashes, `${JSON.stringify({ tables: hashes } satisfies ContentHashes, null, 2)}\n`]);
-    for (const [file, text] of texts) await writeFile(file, text, { mode: 0o600 });
+    if (hashes !== undefined) texts.push([files.contentHashes, `${JSON.stringify(hashes satisfies ContentHashes, null, 2)}\n`]);
+    for (const [file, text] of texts) sums.set(relativeFile(workDir, file), await writeSummedFile(file, text));
     await chmod(files.restoreSh, 0o700);
     await chmod(files.restoreFullSh, 0o700);
     durations.files = Date.now() - t3;
@@ -206,8 +205,8 @@ export async function backupTarget(
     onProgress({ phase: 'checksums' });
     await restrictModes(workDir);
     const relative = (await listFiles(workDir)).filter((f) => f !== 'metadata.json' && f !== 'checksums.sha256');
-    const sums = await checksumFiles(workDir, relative);
-    const dumpBytes = Object.entries(sums).filter(([f]) => f.startsWith('dump/')).reduce((n, [, s]) => n + s.bytes, 0);
+    const fileSums = await checksumFiles(workDir, relative, sums);
+    const dumpBytes = Object.entries(fileSums).filter(([f]) => f.startsWith('dump/')).reduce((n, [, s]) => n + s.bytes, 0);
     durations.total = Date.now() - started;
 
     const manifest: Manifest = {
@@ -231,14 +230,14 @@ export async function backupTarget(
       fkCycles,
       snapshot,
       durationsMs: durations,
-      sizes: { databaseBytes: server.databaseBytes, backupBytes: Object.values(sums).reduce((n, s) => n + s.bytes, 0), dumpBytes },
-      files: sums,
+      sizes: { databaseBytes: server.databaseBytes, backupBytes: Object.values(fileSums).reduce((n, s) => n + s.bytes, 0), dumpBytes },
+      files: fileSums,
     };
     // metadata.json is the "complete" marker: written last, so a folder without it (or whose
     // checksums fail) is never taken for a backup; then one atomic rename publishes the folder.
     await writeFile(files.metadata, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600, flush: true });
     // Then the list of every file's sum, metadata.json's included (seal.ts says why in this order).
-    await writeChecksumList(workDir, sums);
+    await writeChecksumList(workDir, fileSums);
     signal.throwIfAborted();
     const backupDir = path.join(parent, folder);
     await rename(workDir, backupDir).catch((error: NodeJS.ErrnoException) => {

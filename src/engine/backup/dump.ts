@@ -15,6 +15,8 @@ export interface DumpRequest {
   excludedDataTables: readonly TableRef[];
   signal?: AbortSignal | undefined;
   onTable?: ((table: string) => void) | undefined;
+  /** A table's data file is complete (its name inside the dump folder), so it can be summed while pg_dump goes on. */
+  onDataFile?: ((file: string) => void) | undefined;
 }
 
 /** A name as a pg_dump pattern that matches exactly it: inside double quotes wildcards are literal. */
@@ -22,7 +24,7 @@ export function exactPattern(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-export function dumpArgs(request: Omit<DumpRequest, 'connection' | 'signal' | 'onTable'>): string[] {
+export function dumpArgs(request: Omit<DumpRequest, 'connection' | 'signal' | 'onTable' | 'onDataFile'>): string[] {
   return [
     '--format=directory',
     `--file=${request.dir}`,
@@ -45,6 +47,9 @@ export async function runDump(request: DumpRequest): Promise<void> {
     onStderrLine: (line) => {
       const match = /dumping contents of table "(.+)"$/.exec(line);
       if (match?.[1] !== undefined) request.onTable?.(match[1]);
+      // Parallel pg_dump says when a worker has finished an item; <dumpId>.dat(.gz) is then closed.
+      const done = /finished item (\d+) TABLE DATA /.exec(line);
+      if (done?.[1] !== undefined) request.onDataFile?.(`${done[1]}.dat${request.compression > 0 ? '.gz' : ''}`);
     },
   });
 }

@@ -98,11 +98,15 @@ async function readDump(handle: BackupHandle): Promise<string> {
   return `pg_restore --list reads ${entries} entries`;
 }
 
+/** Records after the header row; a .csv.gz (what backups write since) is read through gunzip, a .csv as it is. */
 async function countCsvRecords(file: string): Promise<number> {
   let records = 0;
-  await pipeline(createReadStream(file), parseCsv({ from_line: 2, relax_column_count: false }), async function* (rows) {
+  const count = async function* (rows: AsyncIterable<unknown>) {
     for await (const _ of rows) records++;
-  });
+  };
+  const parser = parseCsv({ from_line: 2, relax_column_count: false });
+  if (file.endsWith('.gz')) await pipeline(createReadStream(file), createGunzip(), parser, count);
+  else await pipeline(createReadStream(file), parser, count);
   return records;
 }
 

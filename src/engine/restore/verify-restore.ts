@@ -1,17 +1,20 @@
-import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type pg from 'pg';
 import type { BackupHandle } from '../backups/open-backup.js';
 import { loadRowCounts } from '../backups/open-backup.js';
-import { contentHash } from '../backup/table-data.js';
+import { MAX_METADATA_BYTES, readLimited } from '../backups/confine.js';
+import { hashColumns, hashSettingsSql, legacyContentHash, tableFacts, type HashColumn } from '../backup/content-hash.js';
 import type { ConnectionSpec } from '../connection.js';
-import { contentHashesSchema } from '../manifest.js';
-import { backupPaths } from '../paths.js';
-import { countRows } from '../pg/catalog.js';
-import { withClient } from '../pg/client.js';
+import { contentHashesSchema, type ContentHashes } from '../manifest.js';
+import { countRows, type TableRef } from '../pg/catalog.js';
+import { connect, query } from '../pg/client.js';
 import { qualifiedName } from '../pg/sql.js';
 
 // Proof of a restore: every table's rows counted and compared with row_counts.json (included
 // data must match exactly, left-out data must be empty), and on request a content hash per
-// table compared with the one the backup recorded from its snapshot.
+// table compared with the one the backup recorded from its snapshot. Tables are checked on
+// `jobs` connections at once, biggest first; with content on, a table's count and hash come
+// from one aggregate (content-hash.ts), computed exactly as the backup computed it.
 
 const HISTORY_TABLE = 'code_ops.artifact_events';
 
@@ -38,36 +41,79 @@ export interface Verification {
   contentMismatches: string[];
 }
 
-export async function verifyRestore(handle: BackupHandle, target: ConnectionSpec, options: { content: boolean; keptByTarget?: readonly string[] }): Promise<Verification> {
+/** What the backup recorded for one table's content, in either format of content_hashes.json. */
+type RecordedHash = { format: 'column-hash-sum/1'; columns: string[]; hash: string } | { format: 'legacy-md5'; hash: string };
+
+interface Job {
+  index: number;
+  ref: TableRef;
+  key: string;
+  oid: number | null;
+  expected: { rows: number; dataIncluded: boolean };
+  recorded: RecordedHash | undefined;
+}
+
+export async function verifyRestore(
+  handle: BackupHandle,
+  target: ConnectionSpec,
+  options: { content: boolean; keptByTarget?: readonly string[]; jobs?: number },
+): Promise<Verification> {
   const kept = new Set(options.keptByTarget ?? []);
   const counts = await loadRowCounts(handle);
-  const hashes = options.content && handle.manifest?.options.contentHashes
-    ? contentHashesSchema.parse(JSON.parse(await readFile(backupPaths(handle.dir).contentHashes, 'utf8'))).tables
-    : undefined;
-  return withClient(target, async (client) => {
+  const recorded = options.content && handle.manifest?.options.contentHashes ? await loadHashes(handle) : undefined;
+  const keys = [...(counts ?? new Map()).keys()];
+
+  const clients: pg.Client[] = [];
+  try {
+    clients.push(await connect(target));
+    const first = clients[0]!;
+    await first.query(hashSettingsSql(false));
+    const found = await query<{ key: string; oid: number | null; bytes: string | null }>(
+      first,
+      'restored tables',
+      `SELECT k AS key, c.oid::int AS oid, pg_table_size(c.oid)::text AS bytes
+         FROM unnest($1::text[]) WITH ORDINALITY AS k(k, i) LEFT JOIN pg_class c ON c.oid = to_regclass(k) ORDER BY i`,
+      [keys.map((key) => qualifiedName(splitKey(key)))],
+    );
+    const jobs: Job[] = keys.map((key, index) => ({
+      index, key, ref: splitKey(key), oid: found[index]?.oid ?? null, expected: counts!.get(key)!,
+      recorded: kept.has(key) || key === HISTORY_TABLE ? undefined : recorded?.get(key),
+    }));
+    const hashed = jobs.filter((j) => j.oid !== null && j.recorded?.format === 'column-hash-sum/1');
+    const columns = hashed.length > 0 ? await hashColumns(first, hashed.map((j) => j.oid!)) : new Map<number, HashColumn[]>();
+    const bytes = new Map(found.map((f, i) => [i, Number(f.bytes ?? 0)]));
+    const queue = [...jobs].sort((a, b) => bytes.get(b.index)! - bytes.get(a.index)!);
+
+    const extra = Math.max(0, Math.min(options.jobs ?? 2, queue.length) - 1);
+    for (let i = 0; i < extra; i++) {
+      const client = await connect(target);
+      clients.push(client);
+      await client.query(hashSettingsSql(false));
+    }
+    const results = new Map<number, { actual: number | null; contentOk: boolean | undefined }>();
+    await Promise.all(
+      clients.map(async (client) => {
+        for (let job = queue.shift(); job !== undefined; job = queue.shift()) results.set(job.index, await checkTable(client, job, columns));
+      }),
+    );
+
     const tables: TableCheck[] = [];
-    for (const [key, expected] of counts ?? new Map()) {
-      const dot = key.indexOf('.');
-      const ref = { schema: key.slice(0, dot), table: key.slice(dot + 1) };
-      const present = (await client.query('SELECT to_regclass($1) IS NOT NULL AS present', [qualifiedName(ref)])).rows[0]?.present === true;
-      // The old scripts' row_counts.json counted with count(*): partitions and children included.
-      const actual = present ? await countRows(client, ref, handle.layout !== 'dbops') : null;
-      const want = expected.dataIncluded ? expected.rows : 0;
-      if (kept.has(key)) {
-        tables.push({ ...ref, expected: want, actual, dataIncluded: expected.dataIncluded, keptByTarget: true, ok: actual !== null });
+    const contentMismatches: string[] = [];
+    for (const job of jobs) {
+      const { actual, contentOk } = results.get(job.index)!;
+      const want = job.expected.dataIncluded ? job.expected.rows : 0;
+      const base = { ...job.ref, expected: want, actual, dataIncluded: job.expected.dataIncluded };
+      if (kept.has(job.key)) {
+        tables.push({ ...base, keptByTarget: true, ok: actual !== null });
         continue;
       }
       // The invocation history keeps the target's own rows on top of the backup's (see keep-history).
-      const ok = key === HISTORY_TABLE ? actual !== null && actual >= want : actual === want;
-      tables.push({ ...ref, expected: want, actual, dataIncluded: expected.dataIncluded, ok });
+      const ok = job.key === HISTORY_TABLE ? actual !== null && actual >= want : actual === want;
+      tables.push(contentOk === undefined ? { ...base, ok } : { ...base, ok, contentOk });
+      if (contentOk === false) contentMismatches.push(job.key);
     }
-    const contentMismatches: string[] = [];
-    for (const h of (hashes ?? []).filter((x) => `${x.schema}.${x.table}` !== HISTORY_TABLE && !kept.has(`${x.schema}.${x.table}`))) {
-      const check = tables.find((t) => t.schema === h.schema && t.table === h.table);
-      const ok = check?.actual !== null && (await contentHash(client, h)) === h.hash;
-      if (check) check.contentOk = ok;
-      if (!ok) contentMismatches.push(`${h.schema}.${h.table}`);
-    }
+    // A recorded hash for a table the counts do not name is a mismatch too (nothing to compare it with).
+    for (const key of recorded?.keys() ?? []) if (!counts?.has(key) && key !== HISTORY_TABLE && !kept.has(key)) contentMismatches.push(key);
     const mismatches = tables.filter((t) => !t.ok);
     return {
       verified: mismatches.length === 0 && contentMismatches.length === 0,
@@ -75,8 +121,41 @@ export async function verifyRestore(handle: BackupHandle, target: ConnectionSpec
       tables,
       mismatches,
       emptyTables: tables.filter((t) => t.actual === 0).map((t) => `${t.schema}.${t.table}`),
-      contentChecked: hashes !== undefined,
+      contentChecked: recorded !== undefined,
       contentMismatches,
     };
-  });
+  } finally {
+    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+  }
+}
+
+async function checkTable(client: pg.Client, job: Job, columns: Map<number, HashColumn[]>): Promise<{ actual: number | null; contentOk: boolean | undefined }> {
+  if (job.oid === null) return { actual: null, contentOk: job.recorded === undefined ? undefined : false };
+  const recorded = job.recorded;
+  if (recorded?.format === 'column-hash-sum/1') {
+    // The backup's columns, as the target has them; one the target lacks cannot match.
+    const present = columns.get(job.oid) ?? [];
+    const chosen = recorded.columns.map((name) => present.find((c) => c.name === name));
+    if (chosen.every((c) => c !== undefined)) {
+      const facts = await tableFacts(client, job.ref, chosen);
+      return { actual: facts.rows, contentOk: facts.hash === recorded.hash };
+    }
+    return { actual: await countRows(client, job.ref), contentOk: false };
+  }
+  const actual = await countRows(client, job.ref);
+  if (recorded?.format === 'legacy-md5') return { actual, contentOk: (await legacyContentHash(client, job.ref)) === recorded.hash };
+  return { actual, contentOk: undefined };
+}
+
+/** content_hashes.json in either format, keyed "schema.table". */
+async function loadHashes(handle: BackupHandle): Promise<Map<string, RecordedHash>> {
+  const file = path.join(handle.dir, 'content_hashes.json');
+  const parsed: ContentHashes = contentHashesSchema.parse(JSON.parse((await readLimited(file, MAX_METADATA_BYTES, `${handle.folder}/content_hashes.json`)).toString('utf8')));
+  if ('algorithm' in parsed) return new Map(parsed.tables.map((t) => [`${t.schema}.${t.table}`, { format: parsed.algorithm, columns: t.columns, hash: t.hash }]));
+  return new Map(parsed.tables.map((t) => [`${t.schema}.${t.table}`, { format: 'legacy-md5', hash: t.hash }]));
+}
+
+function splitKey(key: string): TableRef {
+  const dot = key.indexOf('.');
+  return { schema: key.slice(0, dot), table: key.slice(dot + 1) };
 }
