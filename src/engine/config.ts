@@ -62,6 +62,37 @@ const DEFAULT_RESERVED_ROLES = [
   'supabase_*', 'pgsodium_*', 'pg_*', 'cli_login_*',
 ];
 
+const retentionSchema = z.strictObject({
+  /** Backups kept per target, newest first (labels below not counted). */
+  keep_last: z.number().int().min(1).default(5),
+  /** Extra backups kept per target for these labels, on top of keep_last. */
+  keep_labels: z.record(z.string(), z.number().int().min(0)).default({ 'pre-upgrade': 2, 'pre-restore': 2 }),
+  /** Folders left by interrupted backups are removed once older than this. */
+  incomplete_max_age_hours: z.number().min(0).default(24),
+});
+
+// An S3-compatible bucket for off-site copies (remote/). No credential has a key here on
+// purpose: they come from the AWS SDK's own chain (AWS_ACCESS_KEY_ID…, AWS_PROFILE, SSO, instance
+// roles), so this file can be committed. Unset endpoint/region/path_style fall back to the SDK's
+// AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, AWS_REGION and DBOPS_S3_PATH_STYLE=1.
+const remoteSchema = z.strictObject({
+  bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'a bucket name: 3-63 lower-case letters, digits, dots and hyphens'),
+  /** Folder inside the bucket under which backup folders go ("" = the bucket's top). */
+  prefix: z.string().max(512).regex(/^(?!\/)(?!.*\/\/)[^\\\u0000-\u001f]*$/, 'a path like team/prod (no leading or double slash)').default(''),
+  endpoint: z.url({ protocol: /^https?$/ }).optional(),
+  region: z.string().min(1).optional(),
+  path_style: z.boolean().optional(),
+  /** An AWS profile name (the SDK reads its credentials from ~/.aws); never a credential itself. */
+  profile: z.string().min(1).optional(),
+  storage_class: z.string().regex(/^[A-Z_]+$/, 'an S3 storage class such as STANDARD_IA or GLACIER_IR').optional(),
+  /** File holding the 32-byte encryption key (64 hex characters or base64); else DBOPS_ENCRYPTION_KEY / DBOPS_ENCRYPTION_KEY_FILE. */
+  encryption_key_file: z.string().min(1).optional(),
+  /** Retention for this remote's copies; the top-level retention when absent. */
+  retention: retentionSchema.optional(),
+});
+
+export type RemoteConfig = z.infer<typeof remoteSchema>;
+
 const configSchema = z.strictObject({
   default_target: z.string().default('staging'),
   targets: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'target names are lower-case letters, digits, - and _'), targetSchema).default(DEFAULT_TARGETS),
@@ -73,16 +104,9 @@ const configSchema = z.strictObject({
       content_hashes_max_bytes: z.number().int().min(0).default(1024 ** 3),
     })
     .prefault({}),
-  retention: z
-    .strictObject({
-      /** Backups kept per target, newest first (labels below not counted). */
-      keep_last: z.number().int().min(1).default(5),
-      /** Extra backups kept per target for these labels, on top of keep_last. */
-      keep_labels: z.record(z.string(), z.number().int().min(0)).default({ 'pre-upgrade': 2, 'pre-restore': 2 }),
-      /** Folders left by interrupted backups are removed once older than this. */
-      incomplete_max_age_hours: z.number().min(0).default(24),
-    })
-    .prefault({}),
+  retention: retentionSchema.prefault({}),
+  /** Off-site copies: name → S3-compatible bucket (see remote/). */
+  remotes: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'remote names are lower-case letters, digits, - and _'), remoteSchema).default({}),
   mcp: z
     .strictObject({
       /** Register only read-only tools (no backup, restore or prune). */

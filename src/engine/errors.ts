@@ -64,6 +64,32 @@ export const ERROR_CATALOGUE = {
   MCP_REFUSED: { kind: 'usage', hint: 'Agents may only use configured targets and backups inside the backups directory; see the mcp section of dbops.config.yaml.' },
   EMBEDDED_FAILED: { kind: 'failure', hint: 'A throwaway PostgreSQL could not start; the line above says why. Nothing was left behind.' },
   INTERNAL: { kind: 'failure', hint: 'This is a bug in dbops; please report it with the command you ran.' },
+  // Off-site copies (remote/): S3-compatible storage and client-side encryption.
+  REMOTE_UNKNOWN: { kind: 'usage', hint: 'Name a remote from remotes: in dbops.config.yaml, or give one as s3://bucket/prefix.' },
+  REMOTE_INVALID: { kind: 'usage', hint: 'Use s3://bucket/prefix (bucket names: 3-63 lower-case letters, digits, dots and hyphens) and an http(s):// endpoint.' },
+  REMOTE_AUTH_FAILED: {
+    kind: 'failure',
+    hint: 'Check the credentials the AWS SDK finds (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, AWS_PROFILE) and that they may read, write and list this bucket; they are never printed.',
+  },
+  REMOTE_BUCKET_MISSING: { kind: 'failure', hint: 'Create the bucket first (dbops never creates buckets: their region, policy and lifecycle are yours to choose), or fix the name.' },
+  REMOTE_CLOCK_SKEW: { kind: 'failure', hint: "This machine's clock differs from the storage server's by more than S3 allows (15 minutes): sync it (timedatectl set-ntp true) and rerun." },
+  REMOTE_UNREACHABLE: {
+    kind: 'failure',
+    hint: 'Check the endpoint, the network and any proxy, then rerun: a push resumes where it stopped, and nothing half-uploaded is ever listed as a backup.',
+  },
+  REMOTE_OBJECT_LOCK: {
+    kind: 'failure',
+    hint: "The bucket has S3 Object Lock: its objects cannot be deleted before their retention ends, so dbops does not prune there. Let the bucket's lifecycle rules expire old versions, or use a bucket without Object Lock.",
+  },
+  REMOTE_FAILED: { kind: 'failure', hint: 'The storage server refused the request named above; check the bucket, its policy and the endpoint.' },
+  REMOTE_BACKUP_NOT_FOUND: { kind: 'usage', hint: 'Run dbops list-backups --remote REMOTE for the complete copies there; an incomplete one is finished by pushing it again.' },
+  REMOTE_CORRUPT: { kind: 'failure', hint: 'The copy in the bucket was changed or damaged after it was pushed; nothing was kept locally. Push the backup again, or fetch another one.' },
+  ENCRYPTION_KEY_MISSING: {
+    kind: 'usage',
+    hint: 'Set DBOPS_ENCRYPTION_KEY (or DBOPS_ENCRYPTION_KEY_FILE, or encryption_key_file for the remote) to 32 random bytes: openssl rand -hex 32. Keep a copy elsewhere: without it no copy can be read.',
+  },
+  ENCRYPTION_KEY_INVALID: { kind: 'usage', hint: 'The key must be 32 random bytes written as 64 hex characters or in base64 (openssl rand -hex 32), in a file only you can read (chmod 600).' },
+  ENCRYPTION_KEY_WRONG: { kind: 'failure', hint: 'Use the key this copy was pushed with (its key id is named above); nothing was written.' },
 } as const satisfies Record<string, Entry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
