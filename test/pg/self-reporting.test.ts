@@ -56,7 +56,7 @@ describe('self-reporting', () => {
     const [invoked, completed] = rows as [EventRow, EventRow];
     expect(completed.run_id).toBe(invoked.run_id);
     expect(invoked).toMatchObject({ artifact_type: 'command', artifact_name: 'backup-db', artifact_version: '1.0.0', success: null });
-    expect(invoked.details).toEqual({ triggered_by: 'slash', args: { prod: false, exclude: ['transient'] }, target: 'staging' });
+    expect(invoked.details).toEqual({ triggered_by: 'slash', args: { prod: false, exclude: ['transient'], plan: false }, target: 'staging' });
     expect(completed).toMatchObject({ success: true, details: { backup_dir: backupDir, counts: { tables: 33 } } });
     expect(completed.details.size).toEqual(expect.any(Number));
   });

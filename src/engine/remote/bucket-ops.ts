@@ -3,12 +3,12 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   GetObjectLockConfigurationCommand,
-  HeadBucketCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { DbopsError } from '../errors.js';
+import { remoteRootKey } from './remote-paths.js';
 import type { RemoteSession } from './remote-session.js';
 import { remoteError } from './s3-errors.js';
 
@@ -30,9 +30,16 @@ async function call<T>(session: RemoteSession, step: string, work: (client: S3Cl
   }
 }
 
-/** HeadBucket: a missing bucket, wrong credentials or an unreachable endpoint, said up front. */
+/**
+ * A missing bucket, wrong credentials, a skewed clock or an unreachable endpoint, said up front.
+ * A one-key listing rather than HeadBucket: a HEAD answer has no body, so every refusal is a bare
+ * 403 there, while a listing's error names its cause (SignatureDoesNotMatch, RequestTimeTooSkewed…),
+ * and listing is a right every remote operation needs anyway.
+ */
 export async function checkBucket(session: RemoteSession): Promise<void> {
-  await call(session, 'checking the bucket', (c) => c.send(new HeadBucketCommand({ Bucket: session.remote.bucket }), { abortSignal: session.signal }));
+  await call(session, 'checking the bucket', (c) =>
+    c.send(new ListObjectsV2Command({ Bucket: session.remote.bucket, Prefix: remoteRootKey(session.remote), MaxKeys: 1 }), { abortSignal: session.signal }),
+  );
 }
 
 /** Whether S3 Object Lock is on: deletes there only add delete markers, the data stays. */
