@@ -1,3 +1,4 @@
+import { criticalWork } from '../engine/critical-work.js';
 import { DbopsError, toDbopsError } from '../engine/errors.js';
 import { commandHelp } from './help.js';
 import { readCommandSummaries, type CommandSummary } from './help-index.js';
@@ -48,9 +49,17 @@ function overview(commands: Awaited<ReturnType<typeof loadCommandDocs>>): string
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   const json = rest.includes('--json');
-  // SIGINT/SIGTERM stop the work cleanly (children killed, partial output removed); a second one exits at once.
+  // SIGINT/SIGTERM stop the work cleanly (children killed, partial output removed); a second one
+  // exits at once — except while a restore's target is being put back: that goes on to the end,
+  // whatever arrives (critical-work.ts), and the person is told so.
   const controller = new AbortController();
   const stop = (signal: NodeJS.Signals) => {
+    const critical = criticalWork();
+    if (critical !== undefined) {
+      process.stderr.write(`\n${signal} received: ${critical}; Ctrl-C again will not stop this.\n`);
+      controller.abort();
+      return;
+    }
     if (controller.signal.aborted) process.exit(130);
     process.stderr.write(`\n${signal} received: stopping and cleaning up…\n`);
     controller.abort();

@@ -1,4 +1,4 @@
-import { formatErrorLine, isDbopsError, toDbopsError, type DbopsError } from '../engine/errors.js';
+import { boundedMessage, formatErrorLine, isDbopsError, toDbopsError, type DbopsError } from '../engine/errors.js';
 
 // Everything the CLI writes goes through here: results to stdout, progress and errors to stderr.
 
@@ -15,7 +15,7 @@ export function printError(error: unknown, json: boolean): number {
   if (json) {
     // details: the lines behind the message (a tool's whole stderr, every invalid config key).
     const details = e.details.length > 0 ? { details: e.details } : {};
-    process.stdout.write(`${JSON.stringify({ ok: false, error: { code: e.code, message: e.message, hint: e.hint, ...details } })}\n`);
+    process.stdout.write(`${JSON.stringify({ ok: false, error: { code: e.code, message: boundedMessage(e.message), hint: e.hint, ...details } })}\n`);
   } else {
     process.stderr.write(`${formatErrorLine(e)}\n`);
     if (!isDbopsError(error) || e.code === 'INTERNAL') process.stderr.write(`${(error as Error)?.stack ?? ''}\n`);

@@ -1,4 +1,5 @@
 import type { ClientConfig } from 'pg';
+import { lockTimeoutFromEnv } from './connection-locks.js';
 import { DbopsError } from './errors.js';
 import { resolveSslmode, tlsAttempts, type SslMode } from './connection-tls.js';
 import { splitUri } from './connection-uri.js';
@@ -17,6 +18,8 @@ export interface ConnectionSpec {
   sslmode: SslMode;
   /** Other libpq query parameters we pass on (sslrootcert, application_name, …). */
   params: Readonly<Record<string, string>>;
+  /** How long a statement may wait for another session's lock (DBOPS_LOCK_TIMEOUT; see connection-locks.ts). */
+  lockTimeoutMs?: number | undefined;
 }
 
 const TRANSACTION_POOLER_PORT = 6543;
@@ -60,7 +63,7 @@ export function parseConnectionUrl(url: string, source: string, env: NodeJS.Proc
   for (const [key, value] of parsed.searchParams) params[key] = value;
   const serviceName = given(params.service) ?? given(env.PGSERVICE);
   const passfile = params.passfile;
-  const urlHost = params.host ?? decodeURIComponent(parsed.hostname);
+  const urlHost = params.host ?? decodeOrRefuse(parsed.hostname, 'host', source);
   const urlSslmode = params.sslmode;
   for (const key of ['host', 'sslmode', 'service', 'passfile']) delete params[key];
   const unknown = Object.keys(params).filter((key) => !(key in PARAM_ENV));
@@ -86,7 +89,7 @@ export function parseConnectionUrl(url: string, source: string, env: NodeJS.Proc
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new DbopsError('URL_INVALID', `The port for the connection from ${source} is not a number between 1 and 65535.`);
   }
-  const database = setting(decodeURIComponent(parsed.pathname.replace(/^\//, '')), 'dbname', 'PGDATABASE') ?? '';
+  const database = setting(decodeOrRefuse(parsed.pathname.replace(/^\//, ''), 'database name', source), 'dbname', 'PGDATABASE') ?? '';
   const user = setting(urlUser, 'user', 'PGUSER') ?? '';
   if (host === '' || database === '' || user === '') {
     throw new DbopsError('URL_INVALID', `The connection URL from ${source} must name a host, a user and a database (in the URL, its service, or PGHOST, PGUSER and PGDATABASE).`);
@@ -99,9 +102,20 @@ export function parseConnectionUrl(url: string, source: string, env: NodeJS.Proc
   const password =
     urlPassword ?? given(service.password) ?? given(env.PGPASSWORD) ?? passwordFromPassfile({ host, port, database, user }, env, passfile ?? service.passfile);
   const sslmode = resolveSslmode(setting(urlSslmode, 'sslmode', 'PGSSLMODE'), host, source);
-  const spec: ConnectionSpec = { host, port, database, user, password, sslmode, params };
+  const spec: ConnectionSpec = { host, port, database, user, password, sslmode, params, lockTimeoutMs: lockTimeoutFromEnv(env) };
   assertNotTransactionPooler(spec, source);
   return spec;
+}
+
+/** A percent-decoded part of the URL; a lone "%" is URL_INVALID, never a raw URIError. */
+function decodeOrRefuse(text: string, what: string, source: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new DbopsError('URL_INVALID', `The ${what} in the connection URL from ${source} is not valid percent-encoding.`, {
+      hint: 'Write a % in the URL as %25 (a % starts a percent-encoded character).',
+    });
+  }
 }
 
 /** An empty variable counts as unset, as it does for libpq. */
@@ -156,6 +170,17 @@ export function pgClientAttempts(spec: ConnectionSpec): ClientConfig[] {
 /** The first attempt's config. */
 export function pgClientConfig(spec: ConnectionSpec): ClientConfig {
   return pgClientAttempts(spec)[0]!;
+}
+
+/**
+ * The same connection under another application_name: every session a restore opens (its own and
+ * its tools') carries one, so a watch can tell them from the sessions in their way. A name the
+ * user chose in the URL stays, with ours added.
+ */
+export function withApplicationName(spec: ConnectionSpec, name: string): ConnectionSpec {
+  const own = spec.params.application_name;
+  // PostgreSQL keeps 63 bytes of it: ours goes first so it is never the part cut off.
+  return { ...spec, params: { ...spec.params, application_name: own === undefined ? name : `${name} ${own}` } };
 }
 
 /** The same server, another database (used to create and drop scratch databases). */

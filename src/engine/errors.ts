@@ -56,6 +56,14 @@ export const ERROR_CATALOGUE = {
     hint: 'Nothing was changed. Give the target what the line above names, or restore into a database that has it (for auth data: the Supabase project those users live in).',
   },
   RESTORE_LOCKED: { kind: 'failure', hint: 'Another restore into this database is running; wait for it to finish.' },
+  RESTORE_BLOCKED: {
+    kind: 'failure',
+    hint: 'Commit or end the sessions named above (SELECT pg_terminate_backend(<pid>) ends one) and rerun; DBOPS_LOCK_TIMEOUT sets how long dbops waits (default 30s).',
+  },
+  LOCK_TIMEOUT: {
+    kind: 'failure',
+    hint: 'Another session holds a lock on what is named above: commit or end it (SELECT pg_terminate_backend(<pid>)) and rerun; DBOPS_LOCK_TIMEOUT sets how long dbops waits (default 30s).',
+  },
   RESTORE_FAILED: { kind: 'failure', hint: 'The target was put back as it was from the pre-restore snapshot; fix the cause above and rerun.' },
   ROLLBACK_FAILED: { kind: 'failure', hint: 'Restore the pre-restore snapshot named above by hand: dbops restore-db <that folder> --no-safety-backup.' },
   VERIFY_FAILED: { kind: 'failure', hint: 'Row counts or content differ from the backup; see the tables listed. The backup may not match this target\'s setup.' },
@@ -117,7 +125,14 @@ export function isDbopsError(error: unknown): error is DbopsError {
 
 /** The one line every face shows: what happened, what to do, and the stable code. */
 export function formatErrorLine(error: DbopsError): string {
-  return `error [${error.code}]: ${error.message} Hint: ${error.hint}`;
+  return `error [${error.code}]: ${boundedMessage(error.message)} Hint: ${error.hint}`;
+}
+
+/** Past 2,000 characters a message is cut in the middle: whatever a message quotes, a face shows it bounded. */
+export function boundedMessage(message: string, max = 2000): string {
+  if (message.length <= max) return message;
+  const tail = 300;
+  return `${message.slice(0, max - tail)} … ${message.length - max} characters left out … ${message.slice(-tail)}`;
 }
 
 /**
@@ -138,6 +153,8 @@ export function toDbopsError(error: unknown): DbopsError {
     const file = (error as NodeJS.ErrnoException).path;
     return new DbopsError('DISK_FULL', `No space left on device${file === undefined ? '' : ` writing ${file}`}.`, { cause: error });
   }
+  // A statement of ours that waited on another session's lock past lock_timeout (connection-locks.ts).
+  if (code === '55P03') return new DbopsError('LOCK_TIMEOUT', `A statement waited too long for a lock another session holds: ${(error as Error).message}.`, { cause: error });
   const message = error instanceof Error ? error.message : String(error);
   return new DbopsError('INTERNAL', message, { cause: error });
 }

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { DbopsError } from './errors.js';
+import { cutShort, DbopsError } from './errors.js';
 
 // libpq's two files, read the way libpq reads them, so that a connection set up for psql
 // (a service in pg_service.conf, a password in .pgpass) works for dbops's own connection too.
@@ -40,7 +40,7 @@ export function readService(name: string, env: NodeJS.ProcessEnv): Record<string
     const found = serviceIn(text, name, file);
     if (found !== undefined) return found;
   }
-  throw new DbopsError('URL_INVALID', `Service "${name}" is not defined in ${files.join(' or ')}.`, {
+  throw new DbopsError('URL_INVALID', `Service "${cutShort(name, 63)}" is not defined in ${files.join(' or ')}.`, {
     hint: 'Define it as [name] with host=, port=, dbname=, user= lines, or set PGSERVICEFILE to the file that does.',
   });
 }

@@ -1,6 +1,6 @@
 import type { Config } from './config.js';
 import { parseConnectionUrl, type ConnectionSpec } from './connection.js';
-import { DbopsError } from './errors.js';
+import { cutShort, DbopsError } from './errors.js';
 
 export interface ResolvedTarget {
   /** The configured name, or `url` when --url was given. */
@@ -25,7 +25,7 @@ export function resolveTarget(config: Config, choice: TargetChoice, env: NodeJS.
   const name = choice.target ?? fallback;
   const target = config.targets[name];
   if (target === undefined) {
-    throw new DbopsError('TARGET_UNKNOWN', `Unknown target "${name}"; configured targets: ${Object.keys(config.targets).join(', ')}.`);
+    throw new DbopsError('TARGET_UNKNOWN', `Unknown target "${cutShort(name, 63)}"; configured targets: ${Object.keys(config.targets).join(', ')}.`);
   }
   const variable = target.env.find((key) => env[key] !== undefined && env[key] !== '');
   if (variable === undefined) {

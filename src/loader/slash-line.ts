@@ -1,10 +1,10 @@
-import { parse } from 'shell-quote';
-import { DbopsError } from '../engine/errors.js';
+import { cutShort, DbopsError } from '../engine/errors.js';
 import type { Registry, RegisteredCommand } from './registry.js';
+import { shellWords } from './shell-words.js';
 
 // "/backup-db --no-transient" as a person types it in the assistant. The command body runs
-// `npx dbops backup-db $ARGUMENTS` in a shell, so the arguments are split the way a shell
-// splits them (quotes included); shell operators and expansions are refused, not run.
+// `npx dbops backup-db $ARGUMENTS` in a shell, so the arguments are split the way bash splits
+// them (quotes included, shell-words.ts); shell operators and expansions are refused, not run.
 
 export interface SlashInvocation {
   command: RegisteredCommand;
@@ -17,19 +17,14 @@ export function parseSlashLine(line: string, registry: Registry): SlashInvocatio
   const trimmed = line.trim();
   const match = /^\/([A-Za-z0-9_-]+)([\s\S]*)$/.exec(trimmed);
   const known = registry.commands.map((c) => `/${c.name}`).join(', ');
-  if (!match) throw new DbopsError('USAGE', `A slash line starts with /command (known: ${known}); got "${trimmed}".`);
+  if (!match) throw new DbopsError('USAGE', `A slash line starts with /command (known: ${known}); got "${cutShort(trimmed)}".`);
   const name = match[1]!;
   const command = registry.find(name);
-  if (!command) throw new DbopsError('COMMAND_UNKNOWN', `Unknown command /${name}; known commands: ${known}.`);
+  if (!command) throw new DbopsError('COMMAND_UNKNOWN', `Unknown command /${cutShort(name)}; known commands: ${known}.`);
   const argumentsText = (match[2] ?? '').trim();
-  const argv: string[] = [];
-  for (const token of parse(argumentsText, (key) => `$${key}`)) {
-    if (typeof token === 'string') {
-      argv.push(token);
-      continue;
-    }
-    const what = 'op' in token ? `"${token.op}"` : 'comment' in token ? 'a comment' : 'a pattern';
-    throw new DbopsError('USAGE', `/${name}: arguments may not contain ${what}; pass plain options (${command.doc.frontmatter['argument-hint']}).`);
+  const split = shellWords(argumentsText);
+  if ('refused' in split) {
+    throw new DbopsError('USAGE', `/${name}: arguments may not contain ${split.refused}; pass plain options (${command.doc.frontmatter['argument-hint']}).`);
   }
-  return { command, argumentsText, argv };
+  return { command, argumentsText, argv: split.words };
 }

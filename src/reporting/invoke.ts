@@ -7,6 +7,7 @@ import type { RegisteredCommand } from '../loader/registry.js';
 import type { CommandIO } from '../surface/binding.js';
 import type { ArtifactEvent } from './event.js';
 import { recordEvent } from './event-store.js';
+import { boundedForRecord, boundedText } from './bounded.js';
 import { redact } from './redact.js';
 import { spoolFile } from './spool.js';
 
@@ -46,7 +47,7 @@ export async function invoke<R>(command: Invocable, input: unknown, trigger: Tri
     created_at: new Date().toISOString(),
   });
 
-  await recordEvent(events, spool, event('invoked', null, { triggered_by: trigger, args: redact(input), target }));
+  await recordEvent(events, spool, event('invoked', null, { triggered_by: trigger, args: boundedForRecord(redact(input)), target: target === null ? null : boundedText(target, 200) }));
   const started = Date.now();
   try {
     const result = (await binding.run(input, ctx, io)) as R;
@@ -56,7 +57,7 @@ export async function invoke<R>(command: Invocable, input: unknown, trigger: Tri
     return { runId, result };
   } catch (error) {
     const e = toDbopsError(error);
-    await recordEvent(events, spool, event('failed', false, { error: e.message, code: e.code, duration_ms: Date.now() - started }));
+    await recordEvent(events, spool, event('failed', false, { error: boundedText(e.message, 2000), code: e.code, duration_ms: Date.now() - started }));
     throw error;
   }
 }

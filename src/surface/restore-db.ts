@@ -74,6 +74,7 @@ function restoreJson(result: RestoreResult) {
     backup: { createdAt: result.plan.backup.createdAt, layout: result.plan.backup.layout, mode: result.plan.backup.mode, source: result.plan.backup.source },
     safetyBackupDir: result.safetyBackupDir,
     createdRoles: result.createdRoles,
+    changedRoles: result.changedRoles,
     historyRowsKept: result.historyRowsKept,
     tables: v.tables,
     mismatches: v.mismatches.map((t) => `${t.schema}.${t.table}`),
@@ -98,7 +99,8 @@ function restoreSummary(result: RestoreResult, cwd: string): string {
     `🎯 Into:          ${result.plan.target.name} (${result.plan.target.host}:${result.plan.target.port}/${result.plan.target.database})`,
     `📋 Backup:        ${b.createdAt} from ${b.source}; mode ${b.mode ?? 'old layout'}${b.excluded.length ? `; excluded: ${b.excluded.join(', ')}` : ''}`,
     ...(result.safetyBackupDir ? [`🛟 Safety snapshot: ${shown(result.safetyBackupDir)}`] : []),
-    ...(result.createdRoles.length ? [`👤 Created roles (NOLOGIN): ${result.createdRoles.join(', ')}`] : []),
+    ...(result.createdRoles.length ? [`👤 Created roles (NOLOGIN, no other attribute): ${result.createdRoles.join(', ')}`] : []),
+    ...(result.changedRoles.length ? [`👤 Changed roles: ${result.changedRoles.join('; ')}`] : []),
     ...(result.historyRowsKept ? [`🗂  Kept ${result.historyRowsKept} invocation history rows of the target`] : []),
     `🔍 Verification:  ${v.countsRecorded ? `${v.tables.length - v.mismatches.length}/${v.tables.length} tables match row_counts.json` : 'not verified: the backup recorded no row counts'}${v.contentChecked ? `; content hashes ${v.contentMismatches.length === 0 ? 'match' : `differ for ${v.contentMismatches.join(', ')}`}` : ''}`,
     ...key.map((t) => `   ${t.ok ? '✅' : '❌'} ${t.schema}.${t.table}: ${t.actual ?? 'missing'} rows${t.ok ? '' : ` (expected ${t.expected})`}`),
@@ -127,6 +129,8 @@ export const restoreDb: CommandBinding<ReturnType<typeof restoreOptionsSchema.pa
         else if (p.phase === 'safety-backup') io.progress('taking the pre-restore safety snapshot of the target');
         else if (p.phase === 'step') io.progress(`restoring: ${p.step}`);
         else if (p.phase === 'rollback') io.progress(`restore failed: putting the target back from ${p.snapshotDir}`);
+        else if (p.phase === 'recover') io.progress(`an earlier restore into this database was stopped part-way: putting the target back from ${p.snapshotDir} first`);
+        else if (p.phase === 'waiting') io.progress(`waiting up to ${Math.round(p.timeoutMs / 1000)} s for sessions holding locks on the target: ${p.sessions.join('; ')}`);
         else if (p.phase === 'verify') io.progress('verifying row counts');
       },
     });
@@ -140,5 +144,7 @@ export const restoreDb: CommandBinding<ReturnType<typeof restoreOptionsSchema.pa
     duration_ms: result.durationMs,
     counts: { tables: result.verification.tables.length, mismatches: result.verification.mismatches.length },
     safety_backup_dir: result.safetyBackupDir,
+    created_roles: result.createdRoles,
+    changed_roles: result.changedRoles,
   }),
 };

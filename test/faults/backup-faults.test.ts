@@ -128,17 +128,17 @@ const cases: FaultCase[] = [
   {
     name: 'two backups of one target in the same second',
     category: 'fault',
-    expected: 'both succeed into two different valid folders (or one refuses cleanly); none damaged',
+    expected: 'both succeed into two different valid folders (the later one takes the next free second\'s name); none damaged, none refused',
     async run(t) {
       const source = await t.database([FIXTURE]);
       const env = { DATABASE_URL_STAGING: source.url };
       const [a, b] = await Promise.all([t.cli(['backup-db', '--target', 'staging', '--label', 'same'], { env }), t.cli(['backup-db', '--target', 'staging', '--label', 'same'], { env })]);
       const listed = (await listBackups({}, engineContext({ env: { DBOPS_BACKUP_DIR: t.backupsDir } }))).backups;
       const ok = [a, b].filter((r) => r.exitCode === 0).length;
-      const refusedCleanly = [a, b].every((r) => r.exitCode === 0 || /BACKUP_EXISTS/.test(r.stderr));
       return {
-        observed: `${ok} succeeded; listed ${listed.map((x) => `${x.folder.slice(0, 15)}:${x.status}`).join(', ')}`,
-        held: refusedCleanly && listed.length === ok && listed.every((x) => x.status === 'valid') && new Set(listed.map((x) => x.folder)).size === ok,
+        observed: `${ok} succeeded; listed ${listed.map((x) => `${x.folder.slice(0, 15)}:${x.status}`).join(', ')}${ok < 2 ? ` ("${firstLine([a, b].find((r) => r.exitCode !== 0)!.stderr)}")` : ''}`,
+        held: ok === 2 && listed.length === 2 && listed.every((x) => x.status === 'valid') && new Set(listed.map((x) => x.folder)).size === 2,
+        dataLost: ok < 2,
       };
     },
   },

@@ -27,6 +27,11 @@ export interface Outcome {
   held: boolean;
   /** Data that existed before the case is gone or half-changed with no way back. */
   dataLost?: boolean;
+  /**
+   * The case shows a deliberate limit (documented in README's safety section) rather than a fault
+   * dbops prevents: what the limit is, in a few words. The row holds, and says so.
+   */
+  limit?: string;
 }
 
 export interface FaultCase {
@@ -60,8 +65,11 @@ export interface FaultRun {
   dir(): Promise<string>;
   /** Runs the built CLI to the end; its output is grepped. */
   cli(args: readonly string[], options?: { env?: Record<string, string>; cwd?: string; timeoutMs?: number }): Promise<CliRun>;
-  /** Starts the built CLI (for kill and signal cases); settle it with t.finish(). */
-  start(args: readonly string[], options?: { env?: Record<string, string>; cwd?: string }): ResultPromise;
+  /**
+   * Starts the built CLI (for kill and signal cases); settle it with t.finish(). detached: in a
+   * process group of its own, so process.kill(-pid, 'SIGINT') is a Ctrl-C at its terminal.
+   */
+  start(args: readonly string[], options?: { env?: Record<string, string>; cwd?: string; detached?: boolean }): ResultPromise;
   finish(child: ResultPromise): Promise<CliRun>;
   /** Text the case saw elsewhere (ps lines, MCP answers), grepped too. */
   record(text: string): void;
@@ -88,6 +96,7 @@ interface Row {
   secretLeaked: boolean;
   held: boolean;
   owner: string | undefined;
+  limit?: string | undefined;
 }
 
 export function defineFaults(file: string, cases: readonly FaultCase[]): void {
@@ -125,7 +134,7 @@ export function defineFaults(file: string, cases: readonly FaultCase[]): void {
           texts.push(run.stdout, run.stderr);
           return run;
         };
-        const start = (args: readonly string[], options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}) =>
+        const start = (args: readonly string[], options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number; detached?: boolean } = {}) =>
           execa(process.execPath, [DBOPS_BIN, ...args], {
             reject: false,
             cwd: options.cwd ?? PROJECT_ROOT,
@@ -133,6 +142,7 @@ export function defineFaults(file: string, cases: readonly FaultCase[]): void {
             env: { DATABASE_URL: '', DATABASE_URL_DEV: '', DATABASE_URL_STAGING: '', DATABASE_URL_PROD: '', PGPASSWORD: '', ...env, ...options.env },
             extendEnv: true,
             stdin: 'ignore',
+            detached: options.detached === true,
             ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}),
           }) as ResultPromise;
         const t: FaultRun = {
@@ -169,11 +179,12 @@ export function defineFaults(file: string, cases: readonly FaultCase[]): void {
           name: c.name,
           category: c.category,
           expected: c.expected,
-          observed: outcome.observed + (leaks.length ? ` — password found in ${leaks.join(', ')}` : ''),
+          observed: (outcome.limit ? `deliberate limit (README, Safety): ${outcome.limit} — ` : '') + outcome.observed + (leaks.length ? ` — password found in ${leaks.join(', ')}` : ''),
           dataLost: outcome.dataLost === true,
           secretLeaked: leaks.length > 0,
           held: outcome.held && leaks.length === 0 && outcome.dataLost !== true,
           owner: c.owner,
+          limit: outcome.limit,
         };
         rows.push(row);
         if (!row.held) throw new Error(`fault case did not hold: ${row.observed}${c.owner ? ` (owner: ${c.owner})` : ''}`);
@@ -206,10 +217,11 @@ async function findSecret(secret: string, dirs: string[], texts: string[], event
 }
 
 const yes = (b: boolean) => (b ? 'yes' : 'no');
+const resultOf = (r: Row) => (!r.held ? 'FAILED' : r.limit ? 'held (limit)' : 'held');
 
 export function formatTable(rows: readonly Row[]): string {
   const lines = rows.map((r) =>
-    `| ${r.held ? 'held  ' : 'FAILED'} | ${r.name} | ${r.category} | ${r.expected} | ${r.observed}${!r.held && r.owner ? ` [owner: ${r.owner}]` : ''} | ${yes(r.dataLost)} | ${yes(r.secretLeaked)} |`,
+    `| ${resultOf(r)} | ${r.name} | ${r.category} | ${r.expected} | ${r.observed}${!r.held && r.owner ? ` [owner: ${r.owner}]` : ''} | ${yes(r.dataLost)} | ${yes(r.secretLeaked)} |`,
   );
   return ['| result | case | category | expected | observed | data lost | secret leaked |', '|---|---|---|---|---|---|---|', ...lines].join('\n');
 }
@@ -223,6 +235,32 @@ export async function childProcesses(pid: number): Promise<Array<{ pid: number; 
     .split('\n')
     .map((l) => /^\s*(\d+)\s+(.*)$/.exec(l))
     .flatMap((m) => (m ? [{ pid: Number(m[1]), command: m[2]! }] : []));
+}
+
+/** Children of pid read from /proc: fast enough (a few ms) to catch a phase that lasts a fraction of a second. */
+export async function childrenNow(pid: number): Promise<Array<{ pid: number; command: string }>> {
+  const found: Array<{ pid: number; command: string }> = [];
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // pid (comm) state ppid …: comm may hold spaces and parentheses, so read after the last ')'.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (ppid !== pid) continue;
+    const command = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0').join(' ').trim();
+    if (command !== '') found.push({ pid: Number(entry), command });
+  }
+  return found;
+}
+
+/** Waits until check() returns a value, polling every intervalMs (default 50); undefined after timeoutMs. */
+export async function waitQuickly<T>(check: () => Promise<T | undefined>, timeoutMs: number, intervalMs = 5): Promise<T | undefined> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const value = await check();
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  return undefined;
 }
 
 /** Waits until check() returns a value, polling every 50 ms; undefined after timeoutMs. */

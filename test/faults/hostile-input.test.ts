@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { cp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
+import { cp, mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -9,6 +9,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { execa } from 'execa';
 import pg from 'pg';
 import { writeChecksumList } from '../../src/engine/backups/seal.js';
+import { parseConnectionUrl } from '../../src/engine/connection.js';
 import { sha256File } from '../../src/engine/checksums.js';
 import type { Manifest } from '../../src/engine/manifest.js';
 import { backupInto } from '../support/backups.js';
@@ -16,12 +17,14 @@ import { FAULT_HOSTILE_ROLE } from '../support/cluster-roles.js';
 import { FIXTURE, PROJECT_ROOT, withPg } from '../support/databases.js';
 import { fingerprint } from '../support/fingerprint.js';
 import { DBOPS_BIN, defineFaults, faultUrl, type FaultCase } from './harness.js';
+import { firstLine } from './restore-support.js';
 
 // Hostile input: paths and links given as backups, tampered backups, hostile object, role and
 // database names, huge and malformed arguments over the CLI, slash lines and MCP.
 
 const OUTSIDE = 'OUTSIDE-CONTENT-4f1a';
 const HUGE = 'H'.repeat(100_000);
+const UNDER = 'U'.repeat(4000);
 
 async function editManifest(dir: string, edit: (m: Manifest) => void | Promise<void>): Promise<void> {
   const manifest = JSON.parse(await readFile(path.join(dir, 'metadata.json'), 'utf8')) as Manifest;
@@ -221,6 +224,11 @@ const cases: FaultCase[] = [
         ['history', '--limit', '-5'],
         ['backup-db', `--${'x'.repeat(5000)}`],
         ['backup-db', '--url', `postgres://u:${t.secret}@[::1`],
+        // Just under the size limit: refused by what they are, and still not echoed whole.
+        ['backup-db', '--target', UNDER],
+        ['backup-db', `--${UNDER}`],
+        ['restore-db', '--from', UNDER, '--target', 'dev', '--yes'],
+        ['backup-db', '--label', UNDER],
       ];
       const problems: string[] = [];
       for (const argv of argvs) {
@@ -229,14 +237,18 @@ const cases: FaultCase[] = [
         const what = `${argv[0]} ${argv[1]!.slice(0, 20)} ${(argv[2] ?? '').slice(0, 12)}`;
         if (run.exitCode === 0 || run.exitCode === null) problems.push(`${what}: exit ${run.exitCode ?? run.signal}`);
         else if (/INTERNAL/.test(out)) problems.push(`${what}: INTERNAL error`);
-        if (out.includes(HUGE.slice(0, 200)) || out.includes('x,x,x,x,x,x,x,x') || !bounded(out)) problems.push(`${what}: echoed (${out.length} chars)`);
+        if (out.includes(HUGE.slice(0, 200)) || out.includes(UNDER.slice(0, 200)) || out.includes('x,x,x,x,x,x,x,x') || !bounded(out)) problems.push(`${what}: echoed (${out.length} chars)`);
       }
       const spool = (await Promise.all((await readdir(t.spoolDir, { recursive: true })).map((f) => readFile(path.join(t.spoolDir, f), 'utf8').catch(() => '')))).join('');
       const events = await withPg(t.env.DBOPS_EVENTS_URL!, async (c) => {
         const present = await c.query(`SELECT to_regclass('code_ops.artifact_events') IS NOT NULL AS p`);
         return present.rows[0]?.p ? (await c.query<{ row: string }>(`SELECT e::text AS row FROM code_ops.artifact_events e`)).rows.map((r) => r.row).join('') : '';
       });
-      if ((spool + events).includes(HUGE.slice(0, 200)) || (spool + events).includes('x,x,x,x,x,x')) problems.push(`the huge value was recorded (${events.length + spool.length} chars of events)`);
+      if ((spool + events).includes(HUGE.slice(0, 400)) || (spool + events).includes(UNDER.slice(0, 400)) || (spool + events).includes('x,'.repeat(200))) {
+        problems.push(`the huge value was recorded (${events.length + spool.length} chars of events)`);
+      }
+      // A recorded invocation says what was asked in a few hundred characters, never the value.
+      if (events.length + spool.length > 40_000) problems.push(`${events.length + spool.length} chars of events for ${argvs.length} refused runs`);
       return { observed: problems.length ? problems.slice(0, 5).join('; ') : `${argvs.length} refused, none echoed or recorded`, held: problems.length === 0 };
     },
   },
@@ -321,6 +333,94 @@ const cases: FaultCase[] = [
         await client.close();
       }
       return { observed: problems.length ? problems.join('; ') : 'label only inside the boundaries; 7 hostile calls refused, none echoed', held: problems.length === 0 };
+    },
+  },
+  {
+    name: 'a backup tampered with after it was written: a table\'s data swapped, with and without the checksums recomputed',
+    category: 'hostile input',
+    expected: 'refused as corrupt (BACKUP_CORRUPT) when the sums are left; when every sum is recomputed it cannot be told from a real backup: a deliberate limit of unsigned backups',
+    timeoutMs: 240_000,
+    async run(t) {
+      const source = await t.database([FIXTURE]);
+      const other = await t.database([FIXTURE]);
+      await withPg(other.url, (c) => c.query(`UPDATE public.settings SET value = 'TAMPERED'`));
+      const good = (await backupInto(source.url, await t.dir())).backupDir;
+      const foreign = (await backupInto(other.url, await t.dir())).backupDir;
+      // The data file of public.settings in the dump, by its entry in the table of contents.
+      const toc = (await execa('pg_restore', ['--list', path.join(good, 'dump')])).stdout;
+      const id = /^(\d+); \d+ \d+ TABLE DATA public settings /m.exec(toc)?.[1];
+      if (id === undefined) return { observed: 'no data entry for public.settings in the dump', held: false };
+      const file = (await readdir(path.join(good, 'dump'))).find((f) => f.startsWith(`${id}.dat`));
+      const tampered = await copyBackup(good, t.backupsDir, '20261101_020000_staging');
+      await cp(path.join(foreign, 'dump', file!), path.join(tampered, 'dump', file!));
+      const target = await t.database([FIXTURE]);
+      const before = await fingerprint(target.url);
+      const refused = await t.cli(['restore-db', tampered, '--target', 'dev', '--yes'], { env: { DATABASE_URL_DEV: target.url } });
+      const untouched = JSON.stringify(await fingerprint(target.url)) === JSON.stringify(before);
+      // As a tamperer who knows the format would: every sum recomputed, metadata.json's too.
+      await editManifest(tampered, async (m) => void (m.files[`dump/${file!}`] = await sha256File(path.join(tampered, 'dump', file!))));
+      const accepted = await t.cli(['restore-db', tampered, '--target', 'dev', '--yes'], { env: { DATABASE_URL_DEV: target.url } });
+      const value = await withPg(target.url, async (c) => (await c.query<{ v: string }>(`SELECT string_agg(value, ',') AS v FROM public.settings`)).rows[0]?.v);
+      return {
+        observed: `sums left: exit ${refused.exitCode} (${/BACKUP_CORRUPT/.test(refused.stderr) ? 'BACKUP_CORRUPT' : firstLine(refused.stderr).slice(0, 80)}), target ${untouched ? 'untouched' : 'CHANGED'}; sums recomputed: exit ${accepted.exitCode}, settings now "${value}"`,
+        held: refused.exitCode !== 0 && /BACKUP_CORRUPT/.test(refused.stderr) && untouched,
+        limit: 'a backup whose every checksum was recomputed is restored as it stands (no signature without an encryption key)',
+      };
+    },
+  },
+  {
+    name: 'a rollback marker that is not dbops\'s own (tampered: it names another database\'s snapshot)',
+    category: 'hostile input',
+    expected: 'the restore refuses (ROLLBACK_FAILED naming the marker file) before changing anything; the target untouched',
+    timeoutMs: 180_000,
+    async run(t) {
+      const other = await t.database([FIXTURE]);
+      const target = await t.database([FIXTURE]);
+      const backup = (await backupInto(other.url, t.backupsDir)).backupDir;
+      const before = await fingerprint(target.url);
+      const spec = parseConnectionUrl(target.url, 'target');
+      const markerFile = path.join(t.backupsDir, `.rollback-${spec.host}_${spec.port}_${spec.database}.json`);
+      const shape = { schemas: [], tables: [], extensions: [], functions: [], types: [] };
+      await writeFile(markerFile, JSON.stringify({ format: 'dbops-rollback', version: 1, target: { host: spec.host, port: spec.port, database: spec.database }, phase: 'restore', snapshotDir: backup, backupDir: backup, dropEntries: null, shape, historyAside: null, application: 'dbops restore 00000000', pid: 1, startedAt: new Date().toISOString() }));
+      const run = await t.cli(['restore-db', backup, '--target', 'dev', '--yes'], { env: { DATABASE_URL_DEV: target.url } });
+      const untouched = JSON.stringify(await fingerprint(target.url)) === JSON.stringify(before);
+      return {
+        observed: `exit ${run.exitCode}; "${firstLine(run.stderr).slice(0, 220)}"; target ${untouched ? 'untouched' : 'CHANGED'}`,
+        held: run.exitCode === 1 && /ROLLBACK_FAILED/.test(run.stderr) && /not a pre-restore snapshot of this database/.test(run.stderr) && run.stderr.includes(path.basename(markerFile)) && untouched,
+        dataLost: !untouched,
+      };
+    },
+  },
+  {
+    name: 'restore.sh and restore-full.sh run from a hostile path (quotes, $(…), backquotes, a newline)',
+    category: 'hostile input',
+    expected: 'both restore the backup (rows equal to the source); nothing in the path runs; no marker file appears',
+    timeoutMs: 240_000,
+    async run(t) {
+      const source = await t.database([FIXTURE]);
+      const stamp = randomBytes(3).toString('hex');
+      const hostile = `it's "q" $(touch pwned-${stamp}-1)\n\`touch pwned-${stamp}-2\` ;touch pwned-${stamp}-3 #`;
+      const work = await t.dir();
+      await mkdir(path.join(work, hostile));
+      const dir = await copyBackup((await backupInto(source.url, await t.dir())).backupDir, path.join(work, hostile), 'backup');
+      // The project, reached through the same hostile path: restore-full.sh cds there (DBOPS_HOME).
+      const home = path.join(work, hostile, 'dbops');
+      await symlink(PROJECT_ROOT, home);
+      const [a, b] = [await t.database(), await t.database()];
+      const target = parseConnectionUrl(a.url, 'a');
+      const pgEnv = { PGHOST: target.host, PGPORT: String(target.port), PGUSER: target.user, PGPASSWORD: target.password ?? '', PGDATABASE: target.database };
+      const sh = await execa('bash', [path.join(dir, 'restore.sh'), '--yes'], { cwd: work, env: { ...process.env, ...pgEnv }, reject: false, stdin: 'ignore' });
+      t.record(String(sh.stdout) + String(sh.stderr));
+      const full = await execa('bash', [path.join(dir, 'restore-full.sh'), '--target', 'dev', '--yes'], { cwd: work, env: { ...process.env, ...t.env, DATABASE_URL: '', DATABASE_URL_DEV: b.url, DBOPS_HOME: home }, reject: false, stdin: 'ignore' });
+      t.record(String(full.stdout) + String(full.stderr));
+      const rows = async (url: string) => JSON.stringify((await fingerprint(url)).tables);
+      const want = await rows(source.url);
+      const [okA, okB] = [(await rows(a.url)) === want, (await rows(b.url)) === want];
+      const pwned = [work, path.join(work, hostile), dir, PROJECT_ROOT].some((d) => existsSync(d) && readdirSync(d).some((f) => f.startsWith(`pwned-${stamp}`)));
+      return {
+        observed: `restore.sh exit ${sh.exitCode} (rows ${okA ? 'equal' : 'DIFFER'}); restore-full.sh exit ${full.exitCode} (rows ${okB ? 'equal' : 'DIFFER'})${full.exitCode ? ` "${firstLine(String(full.stderr)).slice(0, 100)}"` : ''}; marker ${pwned ? 'CREATED' : 'absent'}`,
+        held: sh.exitCode === 0 && full.exitCode === 0 && okA && okB && !pwned,
+      };
     },
   },
   {

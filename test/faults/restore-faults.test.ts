@@ -1,38 +1,14 @@
-import { readdir } from 'node:fs/promises';
-import { listBackups } from '../../src/engine/lifecycle/list-backups.js';
-import { backupInto, engineContext } from '../support/backups.js';
-import { FIXTURE, withPg } from '../support/databases.js';
-import { fingerprint, type Fingerprint } from '../support/fingerprint.js';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parseConnectionUrl } from '../../src/engine/connection.js';
 import { runTool } from '../../src/engine/tools/pg-tools.js';
-import { alive, childProcesses, defineFaults, processLines, waitFor, type FaultCase, type FaultRun } from './harness.js';
+import { FIXTURE } from '../support/databases.js';
+import { fingerprint } from '../support/fingerprint.js';
+import { defineFaults, type FaultCase, type FaultRun } from './harness.js';
+import { firstLine, PHASES, preRestoreSnapshots, restoreSetup, restoreUntil, same, sameRows, signal, stateOf, waitGone } from './restore-support.js';
 
 // Faults while a restore runs: dbops killed or interrupted with pg_restore loading data,
 // pg_restore killed, two restores into one database, a backup with nothing to verify against.
-
-/** A source with enough rows that pg_restore's data phase lasts long enough to be caught. */
-async function restoreSetup(t: FaultRun) {
-  const source = await t.database([FIXTURE]);
-  await withPg(source.url, (c) => c.query(`CREATE TABLE public.bulk AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 600000) g`));
-  const backup = await backupInto(source.url, t.backupsDir);
-  const target = await t.database([FIXTURE]);
-  // The target holds other data than the backup: "as before" and "as the backup" differ.
-  await withPg(target.url, (c) => c.query(`DELETE FROM public.settings; INSERT INTO public.settings VALUES ('only-in-target', 'x')`));
-  return { source, backup, target, before: await fingerprint(target.url), expected: await fingerprint(source.url) };
-}
-
-/** Starts the restore and returns once pg_restore loads data (or undefined when it was never seen). */
-async function restoreUntilData(t: FaultRun, backupDir: string, targetUrl: string) {
-  const child = t.start(['restore-db', backupDir, '--target', 'dev', '--yes'], { env: { DATABASE_URL_DEV: targetUrl } });
-  const loader = await waitFor(async () => {
-    if (child.exitCode !== null) return null;
-    return (await childProcesses(child.pid!)).find((p) => /pg_restore/.test(p.command) && /--section=data|--clean/.test(p.command));
-  }, 60_000);
-  t.record(await processLines());
-  return { child, loader: loader ?? undefined };
-}
 
 /** The pnpm script's prod_<time>/ layout: plain SQL and nothing to verify against (no row counts, no checksums). */
 async function writeProdSql(sourceUrl: string, backupsDir: string, at: string): Promise<{ dir: string }> {
@@ -42,22 +18,9 @@ async function writeProdSql(sourceUrl: string, backupsDir: string, at: string): 
   return { dir };
 }
 
-const same = (a: Fingerprint, b: Fingerprint) => JSON.stringify(a) === JSON.stringify(b);
-const sameRows = (a: Fingerprint, b: Fingerprint) => JSON.stringify(a.tables) === JSON.stringify(b.tables);
-
-function stateOf(now: Fingerprint, before: Fingerprint, expected: Fingerprint): string {
-  return same(now, before) ? 'as before' : sameRows(now, expected) ? 'as the backup' : 'HALF-RESTORED';
-}
-
-async function waitGone(pid: number, ms: number): Promise<boolean> {
-  const gone = (await waitFor(async () => (alive(pid) ? undefined : true), ms)) === true;
-  if (!gone) process.kill(pid, 'SIGKILL');
-  return gone;
-}
-
-function firstLine(text: string): string {
-  return (text.split('\n').find((l) => /error/i.test(l)) ?? text.split('\n').find((l) => l.trim() !== '') ?? '').trim().slice(0, 160);
-}
+/** Starts the restore and returns once pg_restore loads data. */
+const restoreUntilData = (t: FaultRun, backupDir: string, targetUrl: string) =>
+  restoreUntil(t, backupDir, targetUrl, PHASES.data).then(({ child, found }) => ({ child, loader: found }));
 
 const cases: FaultCase[] = [
   {
@@ -75,7 +38,7 @@ const cases: FaultCase[] = [
       // pg_restore outlives its parent: the state that matters is the one it leaves.
       await waitGone(loader.pid, 90_000);
       const after = stateOf(await fingerprint(target.url), before, expected);
-      const snapshots = (await listBackups({}, engineContext({ env: { DBOPS_BACKUP_DIR: t.backupsDir } }))).backups.filter((b) => b.label === 'pre-restore' && b.status === 'valid');
+      const snapshots = await preRestoreSnapshots(t.backupsDir);
       const rerun = after === 'HALF-RESTORED' ? await t.cli(['restore-db', backup.backupDir, '--target', 'dev', '--yes', '--no-safety-backup'], { env: { DATABASE_URL_DEV: target.url } }) : undefined;
       const final = rerun ? stateOf(await fingerprint(target.url), before, expected) : after;
       return {
@@ -116,7 +79,7 @@ const cases: FaultCase[] = [
       const { backup, target, before, expected } = await restoreSetup(t);
       const { child, loader } = await restoreUntilData(t, backup.backupDir, target.url);
       if (!loader) return { observed: `pg_restore was never seen loading data (exit ${(await t.finish(child)).exitCode})`, held: false };
-      process.kill(loader.pid, 'SIGKILL');
+      if (!signal(loader.pid, 'SIGKILL')) return { observed: `pg_restore ended before it could be killed (exit ${(await t.finish(child)).exitCode})`, held: false };
       const run = await t.finish(child);
       const state = stateOf(await fingerprint(target.url), before, expected);
       const line = firstLine(run.stderr);

@@ -108,8 +108,8 @@ describe('a full backup', () => {
     expect(grants).toContain('GRANT SELECT ON TABLE public.agents TO anon;');
     expect(grants).toMatch(/ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT ALL ON TABLES {2}TO service_role;/);
     expect(grants).toContain('GRANT ALL ON FUNCTION auth.uid() TO authenticated;');
-    expect(await readFile(path.join(backupDir, 'roles.sql'), 'utf8')).toMatch(/CREATE ROLE dbops_fixture_owner;/);
-    expect(await readFile(path.join(backupDir, 'roles.sql'), 'utf8')).not.toMatch(/CREATE ROLE (anon|authenticated|service_role|postgres);/);
+    expect(await readFile(path.join(backupDir, 'roles.sql'), 'utf8')).toMatch(/CREATE ROLE "dbops_fixture_owner" NOLOGIN;/);
+    expect(await readFile(path.join(backupDir, 'roles.sql'), 'utf8')).not.toMatch(/CREATE ROLE "?(anon|authenticated|service_role|postgres)\b/);
     const members = await withPg(target.url, (c) => c.query<{ t: string }>(`SELECT schemaname || '.' || tablename AS t FROM pg_publication_tables WHERE pubname = 'supabase_realtime' ORDER BY 1`));
     expect(members.rows.map((r) => r.t)).toEqual(['public.agents', 'public.conversations', 'public.tasks', 'rag_data.Mixed Case "Quoted" Table']);
     expect(await readFile(path.join(backupDir, 'extensions.tsv'), 'utf8')).toMatch(/^pgcrypto\t1\.\d+\tpublic$/m);

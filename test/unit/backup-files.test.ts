@@ -3,7 +3,7 @@ import { loadConfig } from '../../src/engine/config.js';
 import { PROJECT_ROOT } from '../support/databases.js';
 import { dumpArgs, exactPattern } from '../../src/engine/backup/dump.js';
 import { normaliseSql } from '../../src/engine/backup/normalise-sql.js';
-import { parseRoleDump, readIdentifier, rolesSql } from '../../src/engine/backup/roles-sql.js';
+import { membershipsIn, parseRoleDump, readIdentifier, rolesSql } from '../../src/engine/backup/roles-sql.js';
 import { chooseCategories, matchesPattern, selectTables } from '../../src/engine/backup/selection.js';
 import { backupFolderName, backupPaths } from '../../src/engine/paths.js';
 
@@ -55,13 +55,32 @@ describe('roles.sql from pg_dumpall', () => {
     expect(parseRoleDump(dump).memberships).toEqual([{ role: 'Report "Writer"', member: 'authenticated', statement: 'GRANT "Report ""Writer""" TO authenticated;' }]);
   });
 
-  it('keeps needed custom roles, NOLOGIN, inside create-if-missing blocks', () => {
-    const { sql, roles } = rolesSql(dump, ['anon', 'Report "Writer"', 'supabase_admin'], config.reserved_roles);
-    expect(roles).toEqual(['Report "Writer"']);
-    expect(sql).toContain(`IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'Report "Writer"') THEN`);
-    expect(sql).toContain('ALTER ROLE "Report ""Writer""" WITH NOSUPERUSER INHERIT NOLOGIN;');
+  it('creates a missing needed role NOLOGIN with no other attribute, never alters one, grants memberships only among roles it created', () => {
+    const withSuper = `${dump}\nCREATE ROLE admins;\nALTER ROLE admins WITH SUPERUSER CREATEROLE NOLOGIN BYPASSRLS;\nGRANT admins TO "Report ""Writer""" GRANTED BY postgres;`;
+    const { sql, roles } = rolesSql(withSuper, ['anon', 'Report "Writer"', 'supabase_admin', 'admins'], config.reserved_roles);
+    expect(roles).toEqual(['Report "Writer"', 'admins']);
+    expect(sql).toContain(`IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'Report "Writer"') THEN`);
+    expect(sql).toContain('CREATE ROLE "Report ""Writer""" NOLOGIN;');
+    expect(sql).not.toMatch(/ALTER ROLE|SUPERUSER|CREATEROLE|BYPASSRLS| LOGIN/);
     expect(sql).not.toMatch(/CREATE ROLE (anon|supabase_admin)/);
-    expect(sql).toContain('GRANT "Report ""Writer""" TO authenticated;');
+    // Granted only when both were created by this file: authenticated exists, so that one is left out.
+    expect(sql).not.toContain('TO authenticated');
+    expect(sql).toContain(`IF pg_catalog.current_setting('dbops.created_roles')::jsonb ? 'admins' AND pg_catalog.current_setting('dbops.created_roles')::jsonb ? 'Report "Writer"' THEN`);
+    expect(membershipsIn(sql)).toEqual([{ role: 'admins', member: 'Report "Writer"', admin: false }]);
+  });
+
+  it('reads names holding newlines and semicolons (pg_dumpall writes them inside their quotes)', () => {
+    const name = 'a\nb; "c"';
+    const quoted = '"a\nb; ""c"""';
+    const withNewline = `--\n-- Roles\n--\n\nCREATE ROLE ${quoted};\nALTER ROLE ${quoted} WITH NOSUPERUSER;\nCREATE ROLE g;\nGRANT g TO ${quoted} GRANTED BY postgres;\n`;
+    const { sql, roles } = rolesSql(withNewline, [name, 'g'], []);
+    expect(roles).toEqual([name, 'g']);
+    expect(membershipsIn(sql)).toEqual([{ role: 'g', member: name, admin: false }]);
+  });
+
+  it('picks a dollar-quote tag no role name contains', () => {
+    const { sql } = rolesSql('CREATE ROLE "x$dbops$y";', ['x$dbops$y'], []);
+    expect(sql).toContain('DO $dbops1$');
   });
 });
 

@@ -18,6 +18,7 @@ function result(countsRecorded: boolean): RestoreResult {
     },
     safetyBackupDir: null,
     createdRoles: [],
+    changedRoles: [],
     historyRowsKept: 0,
     notes: [],
     verification: {

@@ -1,4 +1,4 @@
-import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { checksumFiles, listFiles, sha256File, writeSummedFile, type FileSum } from '../checksums.js';
@@ -8,7 +8,7 @@ import { DbopsError } from '../errors.js';
 import { parseInput } from '../input.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, type ContentHashes, type Manifest, type ObjectsFile, type RowCounts } from '../manifest.js';
 import { backupPaths, backupsRoot, partialFolderName } from '../paths.js';
-import { ensureWritable, freeFolderName, restrictModes } from './backup-folder.js';
+import { ensureWritable, freeFolderName, publishFolder, restrictModes } from './backup-folder.js';
 import { writeChecksumList } from '../backups/seal.js';
 import { listExtensions, listForeignKeys, listInheritance, listPublications, listSchemas, listTables, listViewReloptions, referencedRoles, serverInfo } from '../pg/catalog.js';
 import { connect } from '../pg/client.js';
@@ -239,13 +239,10 @@ export async function backupTarget(
     // Then the list of every file's sum, metadata.json's included (seal.ts says why in this order).
     await writeChecksumList(workDir, fileSums);
     signal.throwIfAborted();
-    const backupDir = path.join(parent, folder);
-    await rename(workDir, backupDir).catch((error: NodeJS.ErrnoException) => {
-      throw new DbopsError('BACKUP_EXISTS', `Cannot publish backup ${folder}: ${error.code ?? error.message}.`, { cause: error });
-    });
+    const { backupDir, folder: published } = await publishFolder(workDir, parent, folder, { createdAt, target: target.name, label: options.label });
     workDir = undefined;
     onProgress({ phase: 'done', backupDir });
-    return { backupDir, folder, manifest, tables: counted.length, rows: counted.reduce((n, c) => n + c.rows, 0) };
+    return { backupDir, folder: published, manifest, tables: counted.length, rows: counted.reduce((n, c) => n + c.rows, 0) };
   } catch (error) {
     throw signal.aborted && ctx.signal?.aborted ? new DbopsError('INTERRUPTED', 'The backup was interrupted; the unfinished folder was removed.', { cause: error }) : error;
   } finally {

@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { DbopsError } from '../errors.js';
+import { cutShort, DbopsError } from '../errors.js';
 import type { CatalogTable, InheritanceEdge, TableRef } from '../pg/catalog.js';
 
 // Which schemas and tables a backup leaves out, from the categories in config, the flags,
@@ -46,7 +46,7 @@ export function chooseCategories(config: Config, input: SelectionInput): { inclu
   const excludable = names.filter((n) => config.categories[n]?.exclude !== 'never');
   for (const name of input.exclude) {
     if (!names.includes(name)) {
-      throw new DbopsError('OPTION_INVALID', `Unknown category "${name}"; categories that can be left out: ${excludable.join(', ')}.`);
+      throw new DbopsError('OPTION_INVALID', `Unknown category "${cutShort(name, 63)}"; categories that can be left out: ${excludable.join(', ')}.`);
     }
     if (!excludable.includes(name)) {
       throw new DbopsError('OPTION_INVALID', `Category "${name}" cannot be left out; categories that can: ${excludable.join(', ')}.`);

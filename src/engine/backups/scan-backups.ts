@@ -1,6 +1,6 @@
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { DbopsError, isDbopsError } from '../errors.js';
+import { cutShort, DbopsError, isDbopsError } from '../errors.js';
 import { PARTIAL_FOLDER } from '../paths.js';
 import { openBackup, verifyBackupFiles, type BackupHandle, type FileCheck } from './open-backup.js';
 
@@ -87,7 +87,7 @@ export async function findLatestBackup(root: string, filter: { fromTarget?: stri
     }
   }
   skipped.push(...passed.map((p) => ({ folder: p.handle.folder, reason: p.reason })));
-  const which = fromTarget === undefined ? 'valid dbops backup' : `valid dbops backup taken from target "${fromTarget}"`;
+  const which = fromTarget === undefined ? 'valid dbops backup' : `valid dbops backup taken from target "${cutShort(fromTarget, 63)}"`;
   const note = skipped.length > 0 ? ` (skipped: ${skipped.map((s) => s.folder).join(', ')})` : '';
   throw new DbopsError('NO_BACKUPS', `No ${which} in ${root}${note}.`);
 }

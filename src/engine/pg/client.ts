@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { applyLockTimeout } from '../connection-locks.js';
 import { refusedThisWay } from '../connection-tls.js';
 import { pgClientAttempts, type ConnectionSpec } from '../connection.js';
 import { DbopsError } from '../errors.js';
@@ -17,6 +18,8 @@ export async function connect(spec: ConnectionSpec, overrides: Partial<pg.Client
     client.on('error', () => undefined);
     try {
       await client.connect();
+      // Every statement of ours stops waiting on another session's lock after the limit (connection-locks.ts).
+      await applyLockTimeout(client, spec.lockTimeoutMs);
       return client;
     } catch (error) {
       await client.end().catch(() => undefined);

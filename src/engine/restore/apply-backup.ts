@@ -1,6 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { membershipsIn } from '../backup/roles-sql.js';
 import type { BackupHandle } from '../backups/open-backup.js';
 import type { ConnectionSpec } from '../connection.js';
 import { listForeignKeys } from '../pg/catalog.js';
@@ -35,6 +36,8 @@ export interface ApplyRequest {
 
 export interface ApplyResult {
   createdRoles: string[];
+  /** Roles the restore changed, each with what changed (memberships among roles it created). */
+  changedRoles?: string[];
   notes: string[];
 }
 
@@ -52,9 +55,11 @@ async function applyDbops({ handle, target, jobs, plan, signal, onStep }: ApplyR
   const work = await mkdtemp(path.join(tmpdir(), 'dbops-restore-'));
   try {
     onStep?.('roles');
-    const roles = await runTool('psql', psqlArgs(files.rolesSql), run);
-    const createdRoles = [...roles.stderr.matchAll(/dbops: created role (.+)$/gm)].map((m) => m[1]!.trim());
-    createdRoles.push(...(await createMissingRoles(target, handle.manifest?.rolesNeeded ?? [])));
+    // roles.sql is read for names only, never run: one written by an older dbops re-creates the
+    // source's attributes (SUPERUSER included) and memberships.
+    const roles = await createMissingRoles(target, handle.manifest?.rolesNeeded ?? [], membershipsIn(await readFile(files.rolesSql, 'utf8').catch(() => '')));
+    const createdRoles = roles.created;
+    notes.push(...roles.notes);
 
     const restored = plan.entries.filter((e) => e.action === 'restore').map((e) => e.toc);
     const appList = path.join(work, 'restore.list');
@@ -127,7 +132,7 @@ async function applyDbops({ handle, target, jobs, plan, signal, onStep }: ApplyR
     onStep?.('realtime');
     await runTool('psql', psqlArgs(files.realtimeSql), run);
     await reloadPostgrest(target, onStep);
-    return { createdRoles, notes };
+    return { createdRoles, changedRoles: roles.changed, notes };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -188,9 +193,18 @@ async function loadPlatformData(dumpDir: string, target: ConnectionSpec, tables:
   );
 }
 
-/** Roles the backup's owners and grants name that this cluster lacks: created NOLOGIN, never altered if present. */
-async function createMissingRoles(target: ConnectionSpec, needed: readonly string[]): Promise<string[]> {
-  if (needed.length === 0) return [];
+/**
+ * Roles the backup's owners and grants name that this cluster lacks: created NOLOGIN with no
+ * other attribute. A role that exists is never altered, and gains no membership: memberships
+ * the backup records are granted only between two roles created here, the rest are named in a
+ * note for a person to decide.
+ */
+async function createMissingRoles(
+  target: ConnectionSpec,
+  needed: readonly string[],
+  memberships: ReadonlyArray<{ role: string; member: string; admin: boolean }>,
+): Promise<{ created: string[]; changed: string[]; notes: string[] }> {
+  if (needed.length === 0) return { created: [], changed: [], notes: [] };
   return withClient(target, async (client) => {
     const existing = new Set((await query<{ rolname: string }>(client, 'roles', 'SELECT rolname FROM pg_roles')).map((r) => r.rolname));
     const created: string[] = [];
@@ -198,7 +212,22 @@ async function createMissingRoles(target: ConnectionSpec, needed: readonly strin
       await query(client, `role ${role}`, `CREATE ROLE ${ident(role)} NOLOGIN`);
       created.push(role);
     }
-    return created;
+    const present = new Set(
+      (await query<{ role: string; member: string }>(client, 'role memberships', `SELECT r.rolname AS role, m.rolname AS member FROM pg_auth_members a JOIN pg_roles r ON r.oid = a.roleid JOIN pg_roles m ON m.oid = a.member`)).map((x) => `${x.role}\u0000${x.member}`),
+    );
+    const changed: string[] = [];
+    const left: string[] = [];
+    for (const m of memberships) {
+      if ((!needed.includes(m.role) && !needed.includes(m.member)) || present.has(`${m.role}\u0000${m.member}`)) continue;
+      if (created.includes(m.role) && created.includes(m.member)) {
+        await query(client, `role ${m.member}`, `GRANT ${ident(m.role)} TO ${ident(m.member)}${m.admin ? ' WITH ADMIN OPTION' : ''}`);
+        changed.push(`${m.member}: member of ${m.role}${m.admin ? ' (with admin option)' : ''}`);
+      } else {
+        left.push(`${m.member} in ${m.role}`);
+      }
+    }
+    const notes = left.length === 0 ? [] : [`Memberships the backup records were not granted, because they would change roles this restore did not create: ${left.slice(0, 20).join(', ')}${left.length > 20 ? ` and ${left.length - 20} more` : ''}. Grant the ones you want by hand.`];
+    return { created, changed, notes };
   });
 }
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadRowCounts, tableKey, type BackupHandle } from '../backups/open-backup.js';
 import type { ConnectionSpec } from '../connection.js';
-import { DbopsError } from '../errors.js';
+import { cutShort, DbopsError } from '../errors.js';
 import { listForeignKeys } from '../pg/catalog.js';
 import { query, withClient } from '../pg/client.js';
 import { fkLoadOrder } from '../pg/fk-order.js';
@@ -26,7 +26,7 @@ export function parseTableList(list: readonly string[]): Array<{ schema: string;
   return list.map((item) => {
     const dot = item.indexOf('.');
     if (dot <= 0 || dot === item.length - 1) {
-      throw new DbopsError('OPTION_INVALID', `--tables takes schema.table names; "${item}" has no schema.`);
+      throw new DbopsError('OPTION_INVALID', `--tables takes schema.table names; "${cutShort(item)}" has no schema.`);
     }
     return { schema: item.slice(0, dot), table: item.slice(dot + 1) };
   });
@@ -41,7 +41,7 @@ export async function planTableData(handle: BackupHandle, target: ConnectionSpec
   const counts = (await loadRowCounts(handle))!;
   const notInBackup = wanted.filter((t) => counts.get(tableKey(t))?.dataIncluded !== true).map(tableKey);
   if (notInBackup.length > 0) {
-    throw new DbopsError('OPTION_INVALID', `The backup holds no data for ${notInBackup.join(', ')}; tables with data: ${[...counts].filter(([, c]) => c.dataIncluded).map(([k]) => k).slice(0, 20).join(', ')}.`);
+    throw new DbopsError('OPTION_INVALID', `The backup holds no data for ${cutShort(notInBackup.join(', '), 300)}; tables with data: ${[...counts].filter(([, c]) => c.dataIncluded).map(([k]) => k).slice(0, 20).join(', ')}.`);
   }
 
   const ordered = await withClient(target, async (client) => {

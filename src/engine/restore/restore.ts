@@ -1,21 +1,27 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { backupTarget, type BackupResult } from '../backup/backup.js';
-import { openBackup, verifyBackupFiles, type BackupHandle } from '../backups/open-backup.js';
+import { verifyBackupFiles, type BackupHandle } from '../backups/open-backup.js';
 import { chooseBackup } from '../backups/scan-backups.js';
-import { describeConnection } from '../connection.js';
+import { DEFAULT_LOCK_TIMEOUT_MS } from '../connection-locks.js';
+import { describeConnection, withApplicationName } from '../connection.js';
 import type { EngineContext } from '../context.js';
-import { DbopsError, toDbopsError } from '../errors.js';
+import { cutShort, DbopsError } from '../errors.js';
 import { parseInput } from '../input.js';
 import { backupsRoot } from '../paths.js';
 import { lockForRestore } from '../pg/advisory-lock.js';
 import { withClient } from '../pg/client.js';
+import { formatSession } from '../pg/lock-sessions.js';
+import { waitForLockHolders, watchLocks, type LockWatch } from '../pg/lock-watch.js';
 import { resolveTarget, type ResolvedTarget } from '../targets.js';
-import { applyBackup, type RestoreStep } from './apply-backup.js';
-import { HISTORY_SCHEMA, restoreHistory, setHistoryAside } from './keep-history.js';
-import { loadTableData, planTableData } from './restore-table-data.js';
-import { captureShape, dropAddedSince, dropRestoredEntries, type DatabaseShape } from './database-shape.js';
+import type { RestoreStep } from './apply-backup.js';
+import { captureShape } from './database-shape.js';
+import { finishInterruptedRestore } from './finish-rollback.js';
+import { HISTORY_SCHEMA, setHistoryAside } from './keep-history.js';
 import type { EntryPlan } from './plan-entries.js';
 import { prepareRestore } from './prepare-restore.js';
+import { replaceTarget, rollbackMarker } from './replace-target.js';
+import { planTableData, type TableDataPlan } from './restore-table-data.js';
 import { verifyRestore, type Verification } from './verify-restore.js';
 
 export const restoreOptionsSchema = z.strictObject({
@@ -67,12 +73,16 @@ export type RestoreProgress =
   | { phase: 'safety-backup' }
   | { phase: 'step'; step: RestoreStep | 'data-only' | 'history' }
   | { phase: 'rollback'; snapshotDir: string }
+  | { phase: 'recover'; snapshotDir: string }
+  | { phase: 'waiting'; sessions: string[]; timeoutMs: number }
   | { phase: 'verify' };
 
 export interface RestoreResult {
   plan: RestorePlan;
   safetyBackupDir: string | null;
   createdRoles: string[];
+  /** Roles the restore changed, each with what changed (only memberships among roles it created). */
+  changedRoles: string[];
   historyRowsKept: number;
   notes: string[];
   verification: Verification;
@@ -107,53 +117,68 @@ export async function restoreDatabase(input: RestoreOptions, ctx: EngineContext,
   await confirmRestore(plan, target, options, hooks.ask);
 
   const lock = await lockForRestore(target.spec);
+  // Every session of this run carries one application_name, so the lock watch can tell the
+  // run's own waits from a wait on someone else's lock (lock-watch.ts).
+  const application = `dbops restore ${randomBytes(4).toString('hex')}`;
+  const run: ResolvedTarget = { ...target, spec: withApplicationName(target.spec, application) };
+  const timeoutMs = target.spec.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+  const backupsDir = backupsRoot(ctx.root, ctx.config.backup.dir, ctx.env);
+  const jobs = options.jobs ?? ctx.config.backup.jobs;
+  const notes: string[] = [];
+  let watch: LockWatch | undefined;
   try {
+    watch = await watchLocks(target.spec, application, timeoutMs);
+    // A restore into this target killed part-way is finished before anything else.
+    const recovered = await finishInterruptedRestore(backupsDir, run.spec, jobs, ctx.config.platform_roles, (snapshotDir) => progress({ phase: 'recover', snapshotDir }));
+    if (recovered !== undefined) notes.push(recovered.note);
+    // Sessions holding locks on what will be replaced: waited for up to the limit, else named, and nothing changed.
+    await withClient(run.spec, (client) =>
+      waitForLockHolders(client, { schemas: schemasReplaced(handle, tableData), exceptApplication: application }, timeoutMs, (sessions) =>
+        progress({ phase: 'waiting', sessions: sessions.map(formatSession), timeoutMs }),
+      ),
+    ).catch((error: unknown) => {
+      throw watch!.explain(error);
+    });
     let snapshot: BackupResult | undefined;
-    let shape: DatabaseShape | undefined;
     if (options.safetyBackup) {
       progress({ phase: 'safety-backup' });
-      snapshot = await backupTarget(target, { prod: false, exclude: [], label: 'pre-restore', contentHashes: true, plan: false }, ctx);
+      snapshot = await backupTarget(run, { prod: false, exclude: [], label: 'pre-restore', contentHashes: true, plan: false }, ctx).catch((error: unknown) => {
+        const e = watch!.explain(error, 'The pre-restore snapshot');
+        throw e.code === 'RESTORE_BLOCKED' ? new DbopsError('RESTORE_BLOCKED', `${e.message} Nothing was changed.`, { cause: e, details: [...e.details] }) : e;
+      });
     }
     // dbops's own history is moved out of the way first (a data-only restore drops nothing);
     // the shape of the target is read after that, so a rollback never takes it for an addition.
-    const history = tableData === undefined ? await withClient(target.spec, setHistoryAside) : undefined;
-    if (snapshot !== undefined) shape = await withClient(target.spec, captureShape);
-    const jobs = options.jobs ?? ctx.config.backup.jobs;
-    let createdRoles: string[] = [];
-    const notes: string[] = [];
-    try {
-      if (tableData !== undefined) {
-        progress({ phase: 'step', step: 'data-only' });
-        await loadTableData(handle, target.spec, tableData, ctx.signal);
-      } else {
-        const applied = await applyBackup({ handle, target: target.spec, jobs, plan: entries, signal: ctx.signal, onStep: (step) => progress({ phase: 'step', step }) });
-        createdRoles = applied.createdRoles;
-        notes.push(...applied.notes);
-      }
-    } catch (error) {
-      const undone = await undoRestore(error, { handle, entries, snapshot, shape }, target, jobs, ctx.config.platform_roles, progress);
-      await withClient(target.spec, (c) => restoreHistory(c, history)).catch(() => undefined);
-      throw undone;
-    }
-    progress({ phase: 'step', step: 'history' });
-    const historyRowsKept = await withClient(target.spec, (c) => restoreHistory(c, history));
+    const history = tableData === undefined ? await withClient(run.spec, setHistoryAside) : undefined;
+    const shape = snapshot === undefined ? undefined : await withClient(run.spec, captureShape);
+    const marker = snapshot === undefined || shape === undefined ? undefined : rollbackMarker(run, application, snapshot, handle, entries, shape, history);
+    const applied = await replaceTarget({ handle, tableData, entries, run, jobs, ctx, progress, watch, backupsDir, snapshot, shape, history, marker });
+    notes.push(...applied.notes);
     progress({ phase: 'verify' });
-    const verification = await verifyRestore(handle, target.spec, { content: options.verify === 'content', keptByTarget: entries === undefined ? [] : keptByTarget(entries) });
+    const verification = await verifyRestore(handle, run.spec, { content: options.verify === 'content', keptByTarget: entries === undefined ? [] : keptByTarget(entries) });
     if (options.dataOnly) narrowTo(verification, options.tables ?? []);
     if (options.verify === 'content' && !verification.contentChecked) notes.push('This backup recorded no content hashes (take it with --content-hashes); only row counts were compared.');
     return {
       plan,
       safetyBackupDir: snapshot?.backupDir ?? null,
-      createdRoles,
-      historyRowsKept,
+      createdRoles: applied.createdRoles,
+      changedRoles: applied.changedRoles,
+      historyRowsKept: applied.historyRowsKept,
       notes,
       verification,
       restoredAt: new Date().toISOString(),
       durationMs: Date.now() - started,
     };
   } finally {
+    await watch?.stop();
     await lock.release();
   }
+}
+
+/** What the restore replaces: the backup's schemas (a data-only restore: its tables' schemas; an old layout: every schema). */
+function schemasReplaced(handle: BackupHandle, tableData: TableDataPlan | undefined): string[] | undefined {
+  if (tableData !== undefined) return [...new Set(tableData.ordered.map((t) => t.schema))];
+  return handle.manifest?.schemas;
 }
 
 function describePlan(handle: BackupHandle, target: ResolvedTarget, tables: string[] | null, warnings: string[], skipped: RestorePlan['skipped'], ctx: EngineContext, entries: EntryPlan | undefined): RestorePlan {
@@ -198,7 +223,7 @@ async function confirmRestore(plan: RestorePlan, target: ResolvedTarget, options
       'CONFIRM_MISMATCH',
       options.confirm === undefined
         ? `Target "${target.name}" is protected: pass --confirm ${target.spec.database} to restore into it.`
-        : `--confirm "${options.confirm}" does not match the target database "${target.spec.database}".`,
+        : `--confirm "${cutShort(options.confirm, 63)}" does not match the target database "${target.spec.database}".`,
     );
   }
   if (options.yes) return;
@@ -206,37 +231,6 @@ async function confirmRestore(plan: RestorePlan, target: ResolvedTarget, options
     throw new DbopsError('CONFIRMATION_REQUIRED', `Restoring ${plan.backup.folder} overwrites database "${plan.target.database}" on ${plan.target.host}; no terminal to ask, so --yes is required.`);
   }
   if (!(await ask(plan))) throw new DbopsError('CANCELLED', 'Restore cancelled; nothing was changed.');
-}
-
-/** A failed restore puts the target back from the safety snapshot; the error says which happened. */
-async function undoRestore(
-  cause: unknown,
-  state: { handle: BackupHandle; entries: EntryPlan | undefined; snapshot: BackupResult | undefined; shape: DatabaseShape | undefined },
-  target: ResolvedTarget,
-  jobs: number,
-  platformRoles: readonly string[],
-  progress: (p: RestoreProgress) => void,
-): Promise<DbopsError> {
-  const error = toDbopsError(cause);
-  const { snapshot, shape } = state;
-  const keep = { hint: error.hint, details: [...error.details] };
-  if (snapshot === undefined || shape === undefined) {
-    return new DbopsError(error.code, `${error.message} No safety snapshot was taken (--no-safety-backup): the target may be partly restored.`, { ...keep, cause });
-  }
-  progress({ phase: 'rollback', snapshotDir: snapshot.backupDir });
-  try {
-    // No abort signal here: an interrupted restore must still finish putting the target back.
-    // First remove everything the failed restore may have created (its own objects, by the dump's
-    // own DROP statements; what the target also had comes back from the snapshot just after).
-    if (state.entries !== undefined) await dropRestoredEntries(state.handle, state.entries, target.spec);
-    await withClient(target.spec, (client) => dropAddedSince(client, shape));
-    const handle = await openBackup(snapshot.backupDir);
-    const entries = await prepareRestore(handle, target.spec, platformRoles);
-    await applyBackup({ handle, target: target.spec, jobs, plan: entries });
-  } catch (rollbackError) {
-    return new DbopsError('ROLLBACK_FAILED', `The restore failed (${error.message}) and putting the target back from ${snapshot.backupDir} failed too: ${toDbopsError(rollbackError).message}`, { ...keep, cause });
-  }
-  return new DbopsError('RESTORE_FAILED', `The restore failed (${error.message}); the target was put back from the pre-restore snapshot ${snapshot.folder}.`, { ...keep, cause });
 }
 
 /** Platform tables that keep the target's rows: their definitions were kept and their rows were not loaded. */

@@ -1,8 +1,12 @@
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { execa, ExecaError } from 'execa';
+import { lockWaitTimeoutArg } from '../connection-locks.js';
 import { libpqEnv, type ConnectionSpec } from '../connection.js';
+import { criticalWork } from '../critical-work.js';
 import { DbopsError } from '../errors.js';
+import { withClient } from '../pg/client.js';
+import { formatSessions, holdersOf } from '../pg/lock-sessions.js';
 
 // Each PostgreSQL client tool is run here and only here: located once, given argv arrays
 // (never a shell string), credentials through the environment, and its failures mapped
@@ -43,12 +47,16 @@ export async function runTool(tool: PgTool, args: readonly string[], run: ToolRu
   // A tool must never wait for a password nobody can type: libpq prompts on the terminal (or
   // stdin), which left pg_dump waiting forever with its snapshot open. --no-password makes a
   // missing password an error at once, and stdin is ours only when we feed it.
-  const argv = args[0] === '--version' ? [...args] : ['--no-password', ...args];
+  const argv = args[0] === '--version' ? [...args] : ['--no-password', ...lockArgs(tool, args, run.connection), ...args];
   try {
     const result = await execa(file, argv, {
       env,
       extendEnv: false,
       cancelSignal: run.signal,
+      // A tool that puts a target back (no cancel signal, critical work under way) runs in a
+      // process group of its own: a Ctrl-C at the terminal reaches the whole foreground group,
+      // and must not stop it half-way. dbops itself keeps going (critical-work.ts).
+      detached: run.signal === undefined && criticalWork() !== undefined,
       ...(run.input === undefined ? { stdin: 'ignore' as const } : { input: run.input }),
       stdout: run.stdoutFile === undefined ? 'pipe' : { file: run.stdoutFile },
       stderr: onLine === undefined ? 'pipe' : [function* (line: unknown) { onLine(String(line)); yield line; }],
@@ -57,7 +65,46 @@ export async function runTool(tool: PgTool, args: readonly string[], run: ToolRu
     });
     return { stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? '') };
   } catch (error) {
-    throw mapToolError(tool, error, run.stdoutFile);
+    const mapped = mapToolError(tool, error, run.stdoutFile);
+    throw mapped.code === 'LOCK_TIMEOUT' && run.connection !== undefined ? await namingHolders(mapped, run.connection) : mapped;
+  }
+}
+
+/** pg_dump's own limit on the lock it takes on every table (connection-locks.ts says why not PGOPTIONS). */
+function lockArgs(tool: PgTool, args: readonly string[], connection: ConnectionSpec | undefined): string[] {
+  if (tool !== 'pg_dump' || connection === undefined || args.some((a) => a.startsWith('--lock-wait-timeout'))) return [];
+  return [lockWaitTimeoutArg(connection.lockTimeoutMs)];
+}
+
+/**
+ * A wait for a lock that ran out of time, and the relations it waited for when the tool says:
+ * pg_dump's --lock-wait-timeout ends its LOCK TABLE by statement timeout ("Query was: LOCK TABLE
+ * public.t, public.u IN ACCESS SHARE MODE"); a session's own lock_timeout says so in its words.
+ */
+export function lockFailure(stderr: string): { line: string; relations: string[] } | undefined {
+  const lock = /^(?:pg_dump|pg_restore|psql)?:?\s*(?:detail: )?Query was: LOCK TABLE (.+?) IN [A-Z ]+ MODE/im.exec(stderr);
+  if (lock && /canceling statement due to statement timeout/i.test(stderr)) {
+    return { line: `waited too long for a lock on ${lock[1]!.slice(0, 200)}`, relations: lock[1]!.split(/,\s*/) };
+  }
+  const named = /could not obtain lock on relation "([^"]+)"/i.exec(stderr);
+  if (named) return { line: `could not obtain lock on relation "${named[1]}"`, relations: [named[1]!] };
+  return /canceling statement due to lock timeout/i.test(stderr) ? { line: 'waited too long for a lock (canceling statement due to lock timeout)', relations: [] } : undefined;
+}
+
+/** A lock wait that timed out, with the sessions that hold what it waited for (when they are still there). */
+async function namingHolders(error: DbopsError, connection: ConnectionSpec): Promise<DbopsError> {
+  const relations = lockFailure(error.details.join('\n'))?.relations ?? [];
+  if (relations.length === 0) return error;
+  try {
+    const holders = await withClient(connection, async (client) => {
+      const found = new Map<number, Awaited<ReturnType<typeof holdersOf>>[number]>();
+      for (const relation of relations.slice(0, 50)) for (const h of await holdersOf(client, relation).catch(() => [])) found.set(h.pid, h);
+      return [...found.values()];
+    });
+    if (holders.length === 0) return error;
+    return new DbopsError('LOCK_TIMEOUT', `${error.message}, held by ${formatSessions(holders)}.`, { cause: error, details: [...error.details] });
+  } catch {
+    return error;
   }
 }
 
@@ -84,6 +131,8 @@ function mapToolError(tool: PgTool, error: unknown, stdoutFile: string | undefin
     const why = first === undefined ? '.' : ` (after: ${first})`;
     return new DbopsError('TOOL_KILLED', `${tool} was killed by ${error.signal}${why}`, { cause: error, details });
   }
+  const lock = lockFailure(stderr);
+  if (lock !== undefined) return new DbopsError('LOCK_TIMEOUT', `${tool} ${lock.line}`, { cause: error, details });
   const classified = classifyLibpqFailure(stderr);
   if (classified) return new DbopsError(classified.code, `${tool}: ${classified.line}`, { cause: error, details });
   const last = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '').at(-1);
