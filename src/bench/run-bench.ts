@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -99,10 +99,18 @@ export async function runBench(options: BenchOptions): Promise<void> {
     const rows: Row[] = [];
     const rss: number[] = [];
 
-    // Start-up: one run to warm the file cache, then the median of eleven.
+    // Start-up: one run to warm the file cache, then the median of eleven; and a command that
+    // does nothing (lists an empty backups folder), for what loading a command costs.
+    const { DATABASE_URL: _database, DBOPS_EVENTS_URL: _events, ...quiet } = process.env;
+    const noopEnv = { ...quiet, DBOPS_CONFIG: configFile, DBOPS_SPOOL_DIR: path.join(work, 'spool'), DBOPS_BACKUP_DIR: path.join(work, 'empty') };
+    await mkdir(noopEnv.DBOPS_BACKUP_DIR);
     await timeProcess(process.execPath, [cli, '--help']);
     const help: number[] = [];
-    for (let i = 0; i < 11; i++) help.push((await timeProcess(process.execPath, [cli, '--help'])).ms);
+    const noop: number[] = [];
+    for (let i = 0; i < 11; i++) {
+      help.push((await timeProcess(process.execPath, [cli, '--help'])).ms);
+      noop.push((await timeProcess(process.execPath, [cli, 'list-backups', '--json'], { env: noopEnv })).ms);
+    }
 
     for (const name of DATABASES) await freshDatabase(name);
     const t0 = performance.now();
@@ -167,6 +175,7 @@ export async function runBench(options: BenchOptions): Promise<void> {
     // Restores, each into an empty database.
     const rawRestore: number[] = [];
     const dbopsRestore: number[] = [];
+    const countsRestore: number[] = [];
     let verified = true;
     const restoreRaw = async () => {
       await freshDatabase(RAW_TARGET);
@@ -174,36 +183,40 @@ export async function runBench(options: BenchOptions): Promise<void> {
       await runTool('pg_restore', ['-j2', dbnameArg(RAW_TARGET), rawDir], { connection: specOf(RAW_TARGET) });
       rawRestore.push(performance.now() - started);
     };
-    const restoreDbops = async () => {
+    const restoreDbops = async (verify: 'content' | 'counts') => {
       await freshDatabase(DBOPS_TARGET);
       const timed = await timeProcess(
         process.execPath,
-        [cli, 'restore-db', dbopsDir, '--url-env', 'DBOPS_BENCH_URL', '--yes', '--no-safety-backup', '--verify', 'content', '--json'],
+        [cli, 'restore-db', dbopsDir, '--url-env', 'DBOPS_BENCH_URL', '--yes', '--no-safety-backup', '--verify', verify, '--json'],
         { env: dbopsEnv(urlOf(DBOPS_TARGET)), rssFile },
       );
       const result = JSON.parse(timed.stdout) as { verified?: boolean; contentChecked?: boolean };
-      verified &&= result.verified === true && result.contentChecked === true;
-      dbopsRestore.push(timed.ms);
+      verified &&= result.verified === true && result.contentChecked === (verify === 'content');
+      (verify === 'content' ? dbopsRestore : countsRestore).push(timed.ms);
       record(rss, timed);
     };
     for (let round = 0; round < options.runs; round++) {
       if (round % 2 === 0) {
         await restoreRaw();
-        await restoreDbops();
+        await restoreDbops('content');
+        await restoreDbops('counts');
       } else {
-        await restoreDbops();
+        await restoreDbops('counts');
+        await restoreDbops('content');
         await restoreRaw();
       }
-      line(`   restore round ${round + 1}: raw ${seconds(rawRestore.at(-1)!)}, dbops ${seconds(dbopsRestore.at(-1)!)} (load ${load()})`);
+      line(`   restore round ${round + 1}: raw ${seconds(rawRestore.at(-1)!)}, dbops --verify content ${seconds(dbopsRestore.at(-1)!)}, --verify counts ${seconds(countsRestore.at(-1)!)} (load ${load()})`);
     }
     rows.push({ step: 'raw `pg_restore -j2` into an empty database', times: rawRestore });
     rows.push({ step: `\`dbops restore-db --verify content\` into an empty database (${verified ? 'verified: counts and content hashes' : 'NOT VERIFIED'})`, times: dbopsRestore });
+    rows.push({ step: '`dbops restore-db` (default `--verify counts`) into an empty database', times: countsRestore });
 
     line();
     line('| step | median | min | max | size |');
     line('|---|---|---|---|---|');
     for (const row of rows) line(`| ${row.step} | ${seconds(median(row.times))} | ${seconds(Math.min(...row.times))} | ${seconds(Math.max(...row.times))} | ${row.size ?? ''} |`);
     line(`| \`node bin/dbops.js --help\` | ${median(help).toFixed(0)} ms | ${Math.min(...help).toFixed(0)} ms | ${Math.max(...help).toFixed(0)} ms | |`);
+    line(`| \`node bin/dbops.js list-backups\` (empty folder: loading a command) | ${median(noop).toFixed(0)} ms | ${Math.min(...noop).toFixed(0)} ms | ${Math.max(...noop).toFixed(0)} ms | |`);
     line();
     line(`dbops backup phases (median ms, they overlap): ${Object.entries(phases).map(([k, v]) => `${k} ${median(v).toFixed(0)}`).join(', ')}`);
     line(`dbops peak RSS: ${rss.map((r) => r.toFixed(0)).join(', ')} MB (backups, then restores); load at the end ${load()}`);
