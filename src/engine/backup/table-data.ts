@@ -71,6 +71,10 @@ export async function readTableData(request: TableDataRequest): Promise<TableDat
   request.signal.addEventListener('abort', endAll, { once: true });
   try {
     const included = counted.filter((t) => !request.excludedData.has(t.oid));
+    const read = [...new Map([...included, ...request.critical].map((t) => [t.oid, t])).values()];
+    // Held until the readers commit, as pg_dump holds its own: DDL that would drop or rewrite a
+    // table (not MVCC-safe) waits until every read of it is done, instead of changing it under us.
+    if (read.length > 0) await query(readers[0]!, 'table locks', `LOCK TABLE ${read.map((t) => `ONLY ${qualifiedName(t)}`).join(', ')} IN ACCESS SHARE MODE`);
     const [sizes, columns] = await Promise.all([tableSizes(readers[0]!, request.tables), hashColumns(readers[readers.length > 1 ? 1 : 0]!, included.map((t) => t.oid))]);
     // Writing a CSV (COPY, gzip) costs a few times what counting and hashing the same bytes does.
     const tasks: Task[] = [
