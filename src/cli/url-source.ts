@@ -13,6 +13,8 @@ export const URL_SOURCE_HELP = [
   '  --url URL puts its password on the process list (ps); to keep it off, use --url-env NAME (the URL from',
   '  environment variable NAME) or --url-file PATH (the URL from the first line of a file). A password may also',
   '  come from PGPASSWORD, .pgpass (PGPASSFILE) or a service (PGSERVICE, PGSERVICEFILE), as for psql.',
+  'Locks: a wait for a lock another session holds stops after DBOPS_LOCK_TIMEOUT (default 30s, e.g. 5s, 2min),',
+  '  naming that session.',
 ].join('\n');
 
 /** Replaces --url-env / --url-file by the URL they name, in place. */
