@@ -51,6 +51,8 @@ interface Job {
   oid: number | null;
   expected: { rows: number; dataIncluded: boolean };
   recorded: RecordedHash | undefined;
+  /** The old scripts' row_counts.json counted with count(*): partitions and children included. */
+  withChildren: boolean;
 }
 
 export async function verifyRestore(
@@ -78,6 +80,7 @@ export async function verifyRestore(
     const jobs: Job[] = keys.map((key, index) => ({
       index, key, ref: splitKey(key), oid: found[index]?.oid ?? null, expected: counts!.get(key)!,
       recorded: kept.has(key) || key === HISTORY_TABLE ? undefined : recorded?.get(key),
+      withChildren: handle.layout !== 'dbops',
     }));
     const hashed = jobs.filter((j) => j.oid !== null && j.recorded?.format === 'column-hash-sum/1');
     const columns = hashed.length > 0 ? await hashColumns(first, hashed.map((j) => j.oid!)) : new Map<number, HashColumn[]>();
@@ -142,7 +145,7 @@ async function checkTable(client: pg.Client, job: Job, columns: Map<number, Hash
     }
     return { actual: await countRows(client, job.ref), contentOk: false };
   }
-  const actual = await countRows(client, job.ref);
+  const actual = await countRows(client, job.ref, job.withChildren);
   if (recorded?.format === 'legacy-md5') return { actual, contentOk: (await legacyContentHash(client, job.ref)) === recorded.hash };
   return { actual, contentOk: undefined };
 }
