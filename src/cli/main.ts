@@ -1,28 +1,40 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { criticalWork } from '../engine/critical-work.js';
 import { DbopsError, toDbopsError } from '../engine/errors.js';
-import { commandHelp } from './help.js';
 import { readCommandSummaries, type CommandSummary } from './help-index.js';
 import { PACKAGE_ROOT } from './paths.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, printError, printText } from './output.js';
 
 // argv → registry command → invoke() → formatted result and exit code. Modules load lazily so
-// `dbops --help` stays fast.
-
+// `dbops --help` and `dbops --version` stay fast: they read only package.json and two
+// frontmatter lines of each command's Markdown.
 
 const META = [
-  { name: 'run', usage: 'dbops run "/backup-db --no-transient"', summary: 'Run a slash-command line exactly as typed in the assistant' },
-  { name: 'mcp', usage: 'dbops mcp [--read-only]', summary: 'Start the MCP server on stdio (for .mcp.json)' },
+  {
+    name: 'run',
+    usage: 'dbops run "/backup-db --no-transient"',
+    summary: 'Run a slash-command line exactly as typed in the assistant',
+    help: 'Runs one slash-command line as Claude Code would: the line is split as the shell that runs the command body splits it (quotes, no operators), then the command runs with trigger "slash".\n\nExample: dbops run "/restore-db latest --target dev --yes"',
+  },
+  {
+    name: 'mcp',
+    usage: 'dbops mcp [--read-only]',
+    summary: 'Start the MCP server on stdio (for .mcp.json)',
+    help: 'Serves the commands as MCP tools on stdin/stdout until stdin closes.\n\n  --read-only   only the tools that change nothing (list_backups, verify_backup, artifact_history); no events written to any database\n\nExample (in .mcp.json): { "command": "node", "args": ["<dbops>/bin/dbops.js", "mcp"] }',
+  },
 ];
 
-async function loadRegistry() {
-  const [{ buildRegistry }, { BINDINGS }] = await Promise.all([import('../loader/registry.js'), import('../surface/bindings.js')]);
-  return buildRegistry(PACKAGE_ROOT, BINDINGS);
+function version(): string {
+  return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-/**
- * Help needs two frontmatter lines of each command's Markdown, not the engine behind it nor the
- * validating loader (its YAML and schema libraries were most of `dbops --help`'s start-up time).
- */
+async function loadRegistry() {
+  const [{ buildRegistry }, { COMMANDS }] = await Promise.all([import('../loader/registry.js'), import('../commands/index.js')]);
+  return buildRegistry(PACKAGE_ROOT, COMMANDS);
+}
+
+/** Help needs two frontmatter lines of each command's Markdown, not the engine nor the validating loader. */
 async function loadCommandDocs(): Promise<CommandSummary[]> {
   const summaries = await readCommandSummaries(PACKAGE_ROOT);
   if (summaries !== undefined) return summaries;
@@ -30,18 +42,19 @@ async function loadCommandDocs(): Promise<CommandSummary[]> {
   return (await loadArtifacts(PACKAGE_ROOT)).commands;
 }
 
-function overview(commands: Awaited<ReturnType<typeof loadCommandDocs>>): string {
+function overview(commands: CommandSummary[]): string {
   const rows = [...commands.map((c) => [c.name, c.frontmatter.description]), ...META.map((m) => [m.name, m.summary])];
   const width = Math.max(...rows.map(([n]) => n!.length));
   return [
-    'dbops — backup and restore for Supabase/PostgreSQL databases',
+    `dbops ${version()} — backup and restore for Supabase/PostgreSQL databases`,
     '',
     'Usage: dbops <command> [options]',
     '',
     'Commands:',
     ...rows.map(([n, d]) => `  ${n!.padEnd(width)}  ${d}`),
     '',
-    'Run dbops <command> --help for its options. Exit codes: 0 success, 1 failure, 2 usage error.',
+    'Run dbops <command> --help for its options. Every command takes --json, --quiet, --verbose and --help;',
+    'dbops --version prints the version. Exit codes: 0 success, 1 failure, 2 usage error.',
     'Keep passwords off the process list: --target NAME, --url-env NAME or --url-file PATH instead of --url URL.',
   ].join('\n');
 }
@@ -67,16 +80,18 @@ export async function main(argv: string[]): Promise<number> {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   try {
+    if (name === '--version' || name === '-v' || name === 'version' || (rest.length === 1 && rest[0] === '--version')) {
+      printText(version());
+      return EXIT_OK;
+    }
     if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
       printText(overview(await loadCommandDocs()));
       return name === undefined ? EXIT_USAGE : EXIT_OK;
     }
-    if (rest.length === 1 && (rest[0] === '--help' || rest[0] === '-h')) {
-      const doc = (await loadCommandDocs()).find((c) => c.name === name);
-      if (doc) {
-        printText(commandHelp(doc));
-        return EXIT_OK;
-      }
+    const meta = META.find((m) => m.name === name);
+    if (meta !== undefined && (rest.includes('--help') || rest.includes('-h'))) {
+      printText(`dbops ${meta.name} — ${meta.summary}\n\nUsage: ${meta.usage}\n\n${meta.help}`);
+      return EXIT_OK;
     }
     const registry = await loadRegistry();
     if (name === 'mcp') {
@@ -90,7 +105,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const command = registry.find(name);
     if (command === undefined) {
-      throw new DbopsError('COMMAND_UNKNOWN', `Unknown command "${name}"; commands: ${[...registry.commands.map((c) => c.name), ...META.map((m) => m.name)].join(', ')}.`);
+      throw new DbopsError('COMMAND_UNKNOWN', `Unknown command "${name.length > 40 ? `${name.slice(0, 40)}…` : name}"; commands: ${[...registry.commands.map((c) => c.name), ...META.map((m) => m.name)].join(', ')}.`);
     }
     return await runCommandLine(command, rest, 'cli', controller.signal);
   } catch (error) {

@@ -1,18 +1,17 @@
 import { createInterface } from 'node:readline/promises';
+import type { CommandIO } from '../commands/command.js';
+import { parseCommandLine } from '../commands/flags.js';
+import { commandHelp } from '../commands/help.js';
+import { invoke, type Trigger } from '../dispatch/invoke.js';
 import type { RegisteredCommand, Registry } from '../loader/registry.js';
 import { parseSlashLine } from '../loader/slash-line.js';
-import { invoke, type Trigger } from '../reporting/invoke.js';
-import { parseCommandArgs, type OptionSpec } from '../surface/args.js';
-import type { CommandIO } from '../surface/binding.js';
 import { cliContext } from './context.js';
-import { commandHelp } from './help.js';
 import { EXIT_FAILURE, EXIT_OK, printJson, printText } from './output.js';
-import { resolveUrlSource, URL_SOURCE_OPTIONS } from './url-source.js';
+import { progressFor } from './progress.js';
+import { resolveUrlSource } from './url-source.js';
 
-// One registry command from argv (CLI) or from a slash line, through invoke().
-
-/** Every command takes these; the bindings declare only their own flags. */
-const COMMON_OPTIONS: OptionSpec = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } };
+// One command from argv (CLI) or from a slash line: flags made from the command's schema,
+// invoke(), then its text or its output as JSON.
 
 async function askOnTerminal(question: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
@@ -23,27 +22,31 @@ async function askOnTerminal(question: string): Promise<boolean> {
   }
 }
 
-export async function runCommandLine(command: RegisteredCommand, argv: string[], trigger: Trigger, signal: AbortSignal): Promise<number> {
+export async function runCommandLine(registered: RegisteredCommand, argv: string[], trigger: Trigger, signal: AbortSignal): Promise<number> {
   const ctx = cliContext(signal);
-  const own = command.binding.options(ctx.config);
-  const takesUrl = 'url' in own;
-  const args = parseCommandArgs(command.name, argv, { ...own, ...(takesUrl ? URL_SOURCE_OPTIONS : {}), ...COMMON_OPTIONS }, command.binding.maxPositionals);
-  if (args.values.help === true) {
-    printText(commandHelp(command.doc));
+  const { command, doc } = registered;
+  const line = parseCommandLine(command, argv, ctx.config);
+  if (line.help) {
+    printText(commandHelp(command, doc.frontmatter.description, ctx.config));
     return EXIT_OK;
   }
-  if (takesUrl) resolveUrlSource(command.name, args.values, ctx.env);
-  const json = args.values.json === true;
-  const person = !json && process.stderr.isTTY === true;
+  if (line.urlSource !== undefined) resolveUrlSource(command.name, line.input, line.urlSource, ctx.env);
+  const person = !line.json && process.stdin.isTTY === true && process.stderr.isTTY === true;
+  const display = progressFor(command.name, line.verbosity);
   const io: CommandIO = {
-    progress: person ? (line) => process.stderr.write(`  … ${line}\n`) : () => undefined,
-    ask: person && process.stdin.isTTY === true ? askOnTerminal : undefined,
-    notice: json ? undefined : (text) => process.stderr.write(`${text}\n`),
+    progress: display.progress,
+    ask: person ? askOnTerminal : undefined,
+    notice: line.json || line.verbosity === 'quiet' ? undefined : (text) => process.stderr.write(`${text}\n`),
   };
-  const { result } = await invoke(command, command.binding.fromArgv(args, ctx.config), trigger, ctx, io);
-  if (json) printJson(command.binding.toJson(result));
-  else printText(command.binding.toText(result, process.cwd()));
-  return command.binding.succeeded(result) ? EXIT_OK : EXIT_FAILURE;
+  try {
+    const { output } = await invoke(command, line.input, trigger, ctx, io, { version: doc.frontmatter.version, readOnly: command.readOnly === true });
+    display.stop();
+    if (line.json) printJson({ ok: command.succeeded(output), ...(output as Record<string, unknown>) });
+    else printText(command.text(output, process.cwd()));
+    return command.succeeded(output) ? EXIT_OK : EXIT_FAILURE;
+  } finally {
+    display.stop();
+  }
 }
 
 export async function runSlashLine(registry: Registry, line: string, signal: AbortSignal): Promise<number> {

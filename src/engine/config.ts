@@ -107,6 +107,14 @@ const configSchema = z.strictObject({
   retention: retentionSchema.prefault({}),
   /** Off-site copies: name → S3-compatible bucket (see remote/). */
   remotes: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'remote names are lower-case letters, digits, - and _'), remoteSchema).default({}),
+  events: z
+    .strictObject({
+      /** The target whose database records every invocation (code_ops.artifact_events); null: the spool only. */
+      target: z.string().nullable().default('dev'),
+      /** A protected target records events only when this says so. */
+      allow_protected: z.boolean().default(false),
+    })
+    .prefault({}),
   mcp: z
     .strictObject({
       /** Register only read-only tools (no backup, restore or prune). */

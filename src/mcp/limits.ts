@@ -25,3 +25,8 @@ export function agentInput<Shape extends z.ZodRawShape>(shape: Shape) {
 export function describedAs(schema: z.ZodObject, field: string): string {
   return (schema.shape[field] as z.ZodType | undefined)?.description ?? '';
 }
+
+/** A connection URL: long enough for any real host, user and options. */
+export const URL_MAX = 2048;
+/** A folder name in the backups directory (file systems stop at 255 bytes). */
+export const FOLDER_MAX = 255;

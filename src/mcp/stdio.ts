@@ -3,14 +3,20 @@ import path from 'node:path';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { cliContext } from '../cli/context.js';
 import type { Registry } from '../loader/registry.js';
-import { parseCommandArgs } from '../surface/args.js';
+import { parseArgs } from 'node:util';
+import { DbopsError } from '../engine/errors.js';
 import { createDbopsMcpServer } from './server.js';
 
 // `dbops mcp`: the server on stdin/stdout, as .mcp.json starts it. Stdout belongs to the
 // protocol; nothing else may be printed there. Ends when the client closes stdin.
 
 export async function runMcpStdio(argv: string[], registry: Registry, signal: AbortSignal, packageRoot: string): Promise<number> {
-  const args = parseCommandArgs('mcp', argv, { 'read-only': { type: 'boolean' } }, 0);
+  let args;
+  try {
+    args = parseArgs({ args: argv, options: { 'read-only': { type: 'boolean' } }, strict: true, allowPositionals: false });
+  } catch {
+    throw new DbopsError('USAGE', 'mcp: the only option is --read-only. Run dbops mcp --help.');
+  }
   const base = cliContext(signal);
   const version = (JSON.parse(await readFile(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
   const server = createDbopsMcpServer({

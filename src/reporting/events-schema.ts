@@ -31,7 +31,7 @@ SELECT i.run_id,
        coalesce(o.event_type, 'running') AS status,
        i.details->>'triggered_by' AS triggered_by,
        i.details->>'target' AS target,
-       coalesce(o.details->>'backup_dir', o.details->>'error') AS key_detail,
+       coalesce(o.details->>'backupDir', o.details->>'backup_dir', o.details->>'error', o.details->>'summary') AS key_detail,
        i.details AS invoked_details,
        o.details AS outcome_details
   FROM code_ops.artifact_events i

@@ -1,18 +1,11 @@
 import { z } from 'zod';
 import type { ConnectionSpec } from '../engine/connection.js';
 import { query, withClient } from '../engine/pg/client.js';
-import { ensureEventsSchema } from './events-schema.js';
 
 // Runs from code_ops.artifact_runs, newest first, with the filters of `dbops history`.
 
-export const historyOptionsSchema = z.strictObject({
-  artifact: z.string().optional().describe('Only runs of this command, e.g. backup-db'),
-  status: z.enum(['completed', 'failed', 'running']).optional().describe('Only runs with this outcome'),
-  since: z.string().regex(/^\d+[mhdw]$/, 'use a number and m, h, d or w, e.g. 7d').optional().describe('Only runs started within this period, e.g. 7d, 12h'),
-  limit: z.number().int().min(1).max(1000).default(20).describe('At most this many runs'),
-  target: z.string().optional().describe('Read history from this target when neither DBOPS_EVENTS_URL nor DATABASE_URL is set'),
-  url: z.string().optional().describe('Read history from this database'),
-});
+export { historyOptionsSchema } from './history-options.js';
+import { historyOptionsSchema } from './history-options.js';
 
 export type HistoryOptions = z.output<typeof historyOptionsSchema>;
 
@@ -33,7 +26,9 @@ const UNIT_SECONDS: Record<string, number> = { m: 60, h: 3600, d: 86400, w: 6048
 export async function queryHistory(spec: ConnectionSpec, options: HistoryOptions): Promise<HistoryRun[]> {
   const sinceSeconds = options.since === undefined ? null : Number(options.since.slice(0, -1)) * UNIT_SECONDS[options.since.slice(-1)]!;
   return withClient(spec, async (client) => {
-    await ensureEventsSchema(client);
+    // Reading history writes nothing: a database without dbops's schema simply has no runs yet.
+    const [present] = await query<{ present: boolean }>(client, 'invocation history', `SELECT to_regclass('code_ops.artifact_runs') IS NOT NULL AS present`);
+    if (!present?.present) return [];
     const rows = await query<{
       run_id: string; artifact_name: string; artifact_version: string | null; started_at: Date; duration_ms: string | null;
       status: HistoryRun['status']; triggered_by: string | null; target: string | null; key_detail: string | null;

@@ -21,7 +21,7 @@ export interface RestoreSetup {
  * backed up; a target holding other data. targetRows: rows of a table only the target has, so
  * putting it back takes long enough to be caught too.
  */
-export async function restoreSetup(t: FaultRun, options: { targetRows?: number; policies?: number } = {}): Promise<RestoreSetup> {
+export async function restoreSetup(t: FaultRun, options: { targetRows?: number; policies?: number; tables?: number } = {}): Promise<RestoreSetup> {
   const source = await t.database([FIXTURE]);
   await withPg(source.url, async (c) => {
     await c.query(`CREATE TABLE public.bulk AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 600000) g; ALTER TABLE public.bulk ADD PRIMARY KEY (id)`);
@@ -29,6 +29,11 @@ export async function restoreSetup(t: FaultRun, options: { targetRows?: number; 
     if (options.policies) {
       await c.query(`ALTER TABLE public.bulk ENABLE ROW LEVEL SECURITY`);
       await c.query(`DO $$ BEGIN FOR i IN 1..${options.policies} LOOP EXECUTE format('CREATE POLICY p%s ON public.bulk USING (id > %s)', i, i); END LOOP; END $$`);
+    }
+    // Tables are created by the pre-data run: enough of them make it last long enough to be caught
+    // on a fast machine (a few hundred milliseconds otherwise).
+    if (options.tables) {
+      await c.query(`DO $$ BEGIN FOR i IN 1..${options.tables} LOOP EXECUTE format('CREATE TABLE public.pad_%s (id int PRIMARY KEY, note text DEFAULT %L)', i, 'pad'); END LOOP; END $$`);
     }
   });
   const backup = await backupInto(source.url, t.backupsDir);

@@ -42,7 +42,7 @@ function ctrlCOfPgRestore(phase: keyof typeof PHASES, setupOptions: Parameters<t
 const rollingBack = (command: string) => /pre-restore/.test(command) || /ON_ERROR_STOP=0/.test(command);
 
 const cases: FaultCase[] = [
-  ctrlCOfPgRestore('pre-data'),
+  ctrlCOfPgRestore('pre-data', { tables: 1500 }),
   ctrlCOfPgRestore('data'),
   ctrlCOfPgRestore('post-data', { policies: 1500 }),
   {

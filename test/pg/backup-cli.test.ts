@@ -68,7 +68,7 @@ describe('dbops backup-db (CLI)', () => {
     const out = await tempDir();
     const run = await runCli(['backup-db', '--url', source.url, '--out', out, '--prod', '--plan', '--json']);
     expect(run.exitCode).toBe(0);
-    const plan = JSON.parse(run.stdout).plan as { mode: string; tables: Array<{ schema: string; table: string; category: string | null; rowsKept: boolean; reason: string | null }> };
+    const plan = JSON.parse(run.stdout) as { mode: string; tables: Array<{ schema: string; table: string; category: string | null; rowsKept: boolean; reason: string | null }> };
     expect(plan.mode).toBe('prod');
     expect(plan.tables).toContainEqual(expect.objectContaining({ schema: 'public', table: 'tasks', category: 'transient', rowsKept: false, reason: '--no-transient' }));
     expect(plan.tables).toContainEqual(expect.objectContaining({ schema: 'public', table: 'organizations', category: 'core', rowsKept: true }));

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConnectionUrl } from '../../src/engine/connection.js';
 import { runTool } from '../../src/engine/tools/pg-tools.js';
 import { useTempDirs } from '../support/backups.js';
-import { startCli, type CliRun } from '../support/cli.js';
+import { startCli, withoutProgress, type CliRun } from '../support/cli.js';
 import { withPg } from '../support/databases.js';
 import { startEmbedded } from '../support/server-providers.js';
 
@@ -50,7 +50,7 @@ async function cli(args: string[], env: Record<string, string>): Promise<CliRun 
   const timer = setTimeout(() => run.kill('SIGKILL'), KILL_AFTER);
   const result = await run;
   clearTimeout(timer);
-  return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr), ms: Date.now() - started };
+  return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: withoutProgress(String(result.stderr)), ms: Date.now() - started };
 }
 
 const noPasswordUrl = () => `postgres://postgres@${host}/envdb`;

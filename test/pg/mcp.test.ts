@@ -9,7 +9,7 @@ import { writeChecksumList } from '../../src/engine/backups/seal.js';
 import type { Manifest } from '../../src/engine/manifest.js';
 import { buildRegistry } from '../../src/loader/registry.js';
 import { createDbopsMcpServer } from '../../src/mcp/server.js';
-import { BINDINGS } from '../../src/surface/bindings.js';
+import { COMMANDS } from '../../src/commands/index.js';
 import { DEFAULT_CONFIG, useTempDirs } from '../support/backups.js';
 import { FIXTURE, PROJECT_ROOT, useTestDatabases, withPg } from '../support/databases.js';
 import { fingerprint } from '../support/fingerprint.js';
@@ -21,7 +21,7 @@ let dev: { name: string; url: string };
 let source: { name: string; url: string };
 
 async function connect(readOnly = false, config = DEFAULT_CONFIG) {
-  const registry = await buildRegistry(PROJECT_ROOT, BINDINGS);
+  const registry = await buildRegistry(PROJECT_ROOT, COMMANDS);
   const server = createDbopsMcpServer({ registry, readOnly, version: '0.1.0', context: (signal) => ({ root: PROJECT_ROOT, config, env, signal }) });
   const client = new Client({ name: 'dbops-test', version: '1.0.0' });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
@@ -94,7 +94,7 @@ describe('MCP server (in memory)', () => {
 
     const restore = (await client.callTool({ name: 'restore_db', arguments: { backup: folder, confirm: dev.name } })) as CallToolResult;
     expect(restore.isError, text(restore)).toBeFalsy();
-    expect(restore.structuredContent).toMatchObject({ verified: true, mismatches: [], target: { name: 'dev', database: dev.name } });
+    expect(restore.structuredContent).toMatchObject({ verified: true, verification: { mismatches: [] }, target: { name: 'dev', database: dev.name } });
     expect(text(restore)).not.toMatch(/agents|organizations/);
     const [a, b] = [await fingerprint(source.url), await fingerprint(dev.url)];
     expect(b.tables['public.agents']).toEqual(a.tables['public.agents']);
@@ -206,8 +206,9 @@ describe('MCP server (in memory)', () => {
       expect(all, name).not.toContain('HUGE');
     }
     const after = ((await client.callTool({ name: 'artifact_history', arguments: { limit: 1000 } })) as CallToolResult).structuredContent as { runs: unknown[] };
-    // Only the two history calls themselves were recorded.
-    expect(after.runs.length).toBe(before.runs.length + 1);
+    // Nothing was recorded into the database: the refused calls never ran, and the history calls
+    // are read-only (their own runs wait in the spool).
+    expect(after.runs.length).toBe(before.runs.length);
   });
 
   it('limits the size of every string and list an agent can send', async () => {

@@ -51,10 +51,11 @@ describe('dbops restore-db (CLI)', () => {
     const target = await dbs.create();
     const run = await runCli(['restore-db', backupDir, '--url', target.url, '--yes', '--json'], { env: { DBOPS_BACKUP_DIR: await tempDir() } });
     expect(run.exitCode).toBe(0);
-    const json = JSON.parse(run.stdout) as { verified: boolean; backupDir: string; target: { database: string }; tables: Array<{ schema: string; table: string; actual: number }> };
-    expect(json).toMatchObject({ verified: true, backupDir, target: { database: target.name } });
-    expect(json.tables.find((t) => t.table === 'agents')).toMatchObject({ actual: 12, expected: 12, ok: true });
-    expect(json.tables.find((t) => t.table === 'tasks')).toMatchObject({ actual: 0, dataIncluded: false, ok: true });
+    const json = JSON.parse(run.stdout) as { verified: boolean; backupDir: string; target: { database: string }; verification: { tables: Array<{ schema: string; table: string; actual: number }> } };
+    expect(json).toMatchObject({ ok: true, verified: true, backupDir, target: { database: target.name } });
+    const tables = json.verification.tables;
+    expect(tables.find((t) => t.table === 'agents')).toMatchObject({ actual: 12, expected: 12, ok: true });
+    expect(tables.find((t) => t.table === 'tasks')).toMatchObject({ actual: 0, dataIncluded: false, ok: true });
   });
 
   it('without a terminal and without --yes refuses with exit 2 and one line, after showing the plan', async () => {

@@ -91,7 +91,7 @@ describe('generated scripts with a hostile database name and hostile paths', () 
     const run = await execa(path.join(backupDir, 'restore-full.sh'), ['--help'], { cwd: work, reject: false, stdin: 'ignore' });
     expect(run.stderr).toBe('');
     expect(run.exitCode).toBe(0);
-    expect(run.stdout).toMatch(/^Restore a dbops backup/);
+    expect(run.stdout).toMatch(/^dbops restore-db — Restore a dbops backup/);
     expect(await markersIn(work, backupDir, PROJECT_ROOT, path.dirname(root))).toEqual([]);
   });
 
@@ -103,7 +103,7 @@ describe('generated scripts with a hostile database name and hostile paths', () 
       env: { DBOPS_HOME: PROJECT_ROOT },
     });
     expect(run.exitCode).toBe(0);
-    expect(run.stdout).toMatch(/^Restore a dbops backup/);
+    expect(run.stdout).toMatch(/^dbops restore-db — Restore a dbops backup/);
   });
 
   it('restore.sh restores the backup from its hostile folder with PG* variables alone', async () => {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTempDirs } from '../support/backups.js';
-import { runCli, type CliRun } from '../support/cli.js';
+import { runCli } from '../support/cli.js';
 import { withPg } from '../support/databases.js';
 import { startEmbedded } from '../support/server-providers.js';
 
@@ -45,8 +45,10 @@ afterAll(async () => {
 
 const rawUrl = (database = 'leaky_db') => `postgres://leaky:${PASSWORD}@${host}/${database}`;
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
-  return runCli(args, { env: { DBOPS_SPOOL_DIR: spool, PG_BIN_DIR: binDir, PGPASSWORD: '', PGPASSFILE: '', PGSERVICE: '', ...env } });
+function cli(args: string[], env: Record<string, string> = {}) {
+  // Events are recorded into the backed-up database itself, so they can be searched for the password.
+  const events = `postgres://leaky:${encodeURIComponent(PASSWORD)}@${host}/leaky_db`;
+  return runCli(args, { env: { DBOPS_SPOOL_DIR: spool, PG_BIN_DIR: binDir, PGPASSWORD: '', PGPASSFILE: '', PGSERVICE: '', DBOPS_EVENTS_URL: events, ...env } });
 }
 
 /** Every file under dir, read as bytes: the dump included. */
@@ -80,7 +82,7 @@ describe('a password with @, space, #, / and : in --url, unencoded', () => {
     expect(events).toContain('"event_type":"invoked"');
     expect(events).toContain(`url (leaky@${host}/leaky_db)`);
     for (const piece of [PASSWORD, 'Pw@1', '#x/y', 'y:z']) {
-      expect(run.stdout + run.stderr).not.toContain(piece);
+      expect(run.stdout + run.stderr + run.progress.join('\n')).not.toContain(piece);
       expect(events).not.toContain(piece);
       expect(await filesContaining(out, piece)).toEqual([]);
     }
@@ -98,7 +100,7 @@ describe('a password with @, space, #, / and : in --url, unencoded', () => {
     const spooled = await spoolText();
     expect(spooled).toContain('"event_type":"failed"');
     expect(spooled).toContain(`"url":"postgres://leaky:[redacted]@${host}/no_such_db"`);
-    for (const piece of ['Pw@1', '#x/y', 'y:z']) expect(spooled + run.stdout + run.stderr).not.toContain(piece);
+    for (const piece of ['Pw@1', '#x/y', 'y:z']) expect(spooled + run.stdout + run.stderr + run.progress.join('\n')).not.toContain(piece);
   });
 
   it('a lone % is refused (write it %25) and not recorded either', async () => {

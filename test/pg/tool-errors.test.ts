@@ -6,7 +6,7 @@ import { parseConnectionUrl } from '../../src/engine/connection.js';
 import { toDbopsError } from '../../src/engine/errors.js';
 import { dbnameArg, runTool } from '../../src/engine/tools/pg-tools.js';
 import { useTempDirs } from '../support/backups.js';
-import { DBOPS_BIN } from '../support/cli.js';
+import { DBOPS_BIN, withoutProgress } from '../support/cli.js';
 import { PROJECT_ROOT, useTestDatabases, withPg } from '../support/databases.js';
 
 // A failing tool's error names the cause: the first line that says why (not the "worker process
@@ -69,7 +69,7 @@ describe('a full disk', () => {
   it('is DISK_FULL with the tool\'s own line and a hint, and leaves no half backup', async () => {
     const { run, left } = await backupOntoSmallDisk(false);
     expect(run.exitCode).toBe(1);
-    expect(run.stderr).toBe(
+    expect(withoutProgress(String(run.stderr))).toBe(
       "error [DISK_FULL]: pg_dump: could not write to output file: No space left on device Hint: Free space on that disk and rerun (df -h shows it): the backups folder for a backup, the database server's disk for a restore.",
     );
     expect(left).toBe('');

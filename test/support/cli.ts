@@ -30,7 +30,24 @@ export function startCli(args: readonly string[], options: { env?: Record<string
   }) as ResultPromise<{ reject: false }>;
 }
 
-export async function runCli(args: readonly string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<CliRun> {
+/** A timestamped progress line, as the CLI writes them to stderr when it is not a terminal. */
+export const PROGRESS_LINE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z [a-z-]+: /;
+
+/** stderr without the progress lines (and any continuation line of one that held a newline). */
+export function withoutProgress(stderr: string): string {
+  const kept: string[] = [];
+  let inProgress = false;
+  for (const line of stderr.split('\n')) {
+    if (PROGRESS_LINE.test(line)) inProgress = true;
+    else if (inProgress && line !== '' && !/^(error \[|\S+ received|putting)/.test(line) && !/^[A-Z]/.test(line)) continue;
+    else inProgress = false;
+    if (!inProgress) kept.push(line);
+  }
+  return kept.join('\n').trim();
+}
+
+export async function runCli(args: readonly string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<CliRun & { progress: string[] }> {
   const result = await startCli(args, options);
-  return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
+  const stderr = String(result.stderr);
+  return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: withoutProgress(stderr), progress: stderr.split('\n').filter((l) => PROGRESS_LINE.test(l)) };
 }

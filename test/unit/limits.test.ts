@@ -4,7 +4,10 @@ import { cutShort } from '../../src/engine/errors.js';
 import { markerPath } from '../../src/engine/restore/rollback-marker.js';
 import { lockFailure } from '../../src/engine/tools/pg-tools.js';
 import { boundedForRecord } from '../../src/reporting/bounded.js';
-import { parseCommandArgs } from '../../src/surface/args.js';
+import { backupDb } from '../../src/commands/backup-db.js';
+import type { AnyCommand } from '../../src/commands/command.js';
+import { parseCommandLine } from '../../src/commands/flags.js';
+import { parseConfig } from '../../src/engine/config.js';
 
 // The small rules behind "nothing hangs, nothing huge is echoed or stored".
 
@@ -44,8 +47,10 @@ describe('what is echoed and recorded of an argument', () => {
   });
 
   it('refuses an argument longer than 4096 characters before parsing, naming its option, not its value', () => {
-    expect(() => parseCommandArgs('backup-db', ['--label', 'L'.repeat(5000)], { label: { type: 'string' } }, 0)).toThrow('backup-db: the value of --label is 5000 characters long; arguments are at most 4096.');
-    expect(() => parseCommandArgs('backup-db', [`--${'y'.repeat(3000)}`], { label: { type: 'string' } }, 0)).toThrow(/Unknown option '--y{38}… \(3002 characters\)'/);
+    const config = parseConfig('{}', 'defaults');
+    const command = backupDb as unknown as AnyCommand;
+    expect(() => parseCommandLine(command, ['--label', 'L'.repeat(5000)], config)).toThrow('backup-db: the value of --label is 5000 characters long; arguments are at most 4096.');
+    expect(() => parseCommandLine(command, [`--${'y'.repeat(3000)}`], config)).toThrow(/Unknown option '--y{38}… \(3002 characters\)'/);
   });
 
   it('records at most 300 characters a value and 50 items a list', () => {

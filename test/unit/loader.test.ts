@@ -4,12 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { loadArtifacts } from '../../src/loader/load-artifacts.js';
 import { buildRegistry } from '../../src/loader/registry.js';
 import { parseSlashLine } from '../../src/loader/slash-line.js';
-import { BINDINGS } from '../../src/surface/bindings.js';
+import { COMMANDS } from '../../src/commands/index.js';
 import { PROJECT_ROOT } from '../support/databases.js';
 
 describe('commands/ and skills/', () => {
   it('every file loads, every command is bound to the engine, and references link', async () => {
-    const registry = await buildRegistry(PROJECT_ROOT, BINDINGS);
+    const registry = await buildRegistry(PROJECT_ROOT, COMMANDS);
     expect(registry.commands.map((c) => c.name)).toEqual(['backup-db', 'history', 'list-backups', 'prune-backups', 'restore-db', 'verify-backup']);
     expect(registry.skills.map((s) => s.name)).toEqual(['database-backup-skill', 'database-restore-skill', 'self-reporting-skill']);
     const restore = registry.find('restore-db')!.doc.frontmatter;
@@ -45,7 +45,7 @@ describe('commands/ and skills/', () => {
 
 describe('slash lines', () => {
   it('split like the shell the command body runs in, quotes included', async () => {
-    const registry = await buildRegistry(PROJECT_ROOT, BINDINGS);
+    const registry = await buildRegistry(PROJECT_ROOT, COMMANDS);
     const parsed = parseSlashLine(`/backup-db --no-transient --label "pre upgrade" --url 'postgres://u:p w@h/d'`, registry);
     expect(parsed.command.name).toBe('backup-db');
     expect(parsed.argv).toEqual(['--no-transient', '--label', 'pre upgrade', '--url', 'postgres://u:p w@h/d']);
@@ -53,7 +53,7 @@ describe('slash lines', () => {
   });
 
   it('refuse unknown commands (listing the known ones) and shell operators', async () => {
-    const registry = await buildRegistry(PROJECT_ROOT, BINDINGS);
+    const registry = await buildRegistry(PROJECT_ROOT, COMMANDS);
     expect(() => parseSlashLine('/drop-db', registry)).toThrow('Unknown command /drop-db; known commands: /backup-db, /history, /list-backups, /prune-backups, /restore-db, /verify-backup.');
     expect(() => parseSlashLine('/backup-db; rm -rf /', registry)).toThrow(/\/backup-db: arguments may not contain ";"/);
     expect(() => parseSlashLine('backup-db', registry)).toThrow(/A slash line starts with \/command/);

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { COMMANDS_TAKING_URL } from '../../src/cli/help.js';
+import { commandHelp } from '../../src/commands/help.js';
 import { parseConnectionUrl } from '../../src/engine/connection.js';
 import { redact, redactText, REDACTED } from '../../src/reporting/redact.js';
-import { BINDINGS } from '../../src/surface/bindings.js';
+import { COMMANDS } from '../../src/commands/index.js';
 import { DEFAULT_CONFIG } from '../support/backups.js';
 
 // A password pasted into a URL unencoded may hold any character. The connection parser and the
@@ -113,7 +113,10 @@ describe('the redactor on other shapes', () => {
 
 describe('--help', () => {
   it('offers --url-env and --url-file on exactly the commands that take --url', () => {
-    const taking = BINDINGS.filter((b) => 'url' in b.options(DEFAULT_CONFIG)).map((b) => b.name);
-    expect([...COMMANDS_TAKING_URL].sort()).toEqual(taking.sort());
+    for (const command of COMMANDS) {
+      const help = commandHelp(command, 'description', DEFAULT_CONFIG);
+      const takesUrl = 'url' in command.input.shape;
+      expect(help.includes('--url-env NAME') && help.includes('--url-file PATH'), command.name).toBe(takesUrl);
+    }
   });
 });

@@ -12,9 +12,8 @@ import { backupsRoot } from '../paths.js';
 // Every folder of the backups directory with what it is: valid, incomplete (left by an
 // interrupted run), corrupt (metadata or a checksum fails), or legacy (old layouts, no checksums).
 
-export const listOptionsSchema = z.strictObject({
-  target: z.string().optional().describe('Only backups taken from this target'),
-});
+export { listOptionsSchema } from '../options/list-options.js';
+import { listOptionsSchema } from '../options/list-options.js';
 
 export type BackupStatus = 'valid' | 'incomplete' | 'corrupt' | 'legacy';
 

@@ -13,10 +13,8 @@ import { decideRetention, partialFolderOf } from './retention.js';
 // recognises as backups, directly inside the backups directory, are ever removed; links,
 // corrupt folders and anything else are left alone.
 
-export const pruneOptionsSchema = z.strictObject({
-  target: z.string().optional().describe('Only prune backups taken from this target'),
-  dryRun: z.boolean().default(false).describe('Report what would be removed, remove nothing'),
-});
+export { pruneOptionsSchema } from '../options/prune-options.js';
+import { pruneOptionsSchema } from '../options/prune-options.js';
 
 export interface PruneDecision {
   folder: string;

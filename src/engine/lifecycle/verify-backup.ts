@@ -27,12 +27,8 @@ import { runTool } from '../tools/pg-tools.js';
 // dump's table of contents, the CSVs and their row counts. --drill also restores it into a
 // throwaway database (always dropped) and compares every table's rows with row_counts.json.
 
-export const verifyOptionsSchema = z.strictObject({
-  backup: z.string().optional().describe('Backup folder path, or "latest" (default)'),
-  drill: z.boolean().default(false).describe('Also restore into a throwaway database and compare row counts'),
-  target: z.string().optional().describe('Server for the drill database (default: the configured default target, else an embedded server)'),
-  url: z.string().optional().describe('Server for the drill database, as a URL'),
-});
+export { verifyOptionsSchema } from '../options/verify-options.js';
+import { verifyOptionsSchema } from '../options/verify-options.js';
 
 export interface Check {
   name: string;

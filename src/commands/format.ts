@@ -1,4 +1,4 @@
-// Numbers as people read them, shared by every face.
+// Numbers as people read them, shared by every command's text.
 
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
