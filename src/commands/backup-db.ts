@@ -22,6 +22,8 @@ export const backupOutput = z.object({
   categories: z.object({ included: z.array(z.string()), excluded: z.array(z.object({ name: z.string(), mode: z.enum(['schema', 'data']) })) }),
   /** Every table whose rows were left out (partitions included), with the category that left it out. */
   excludedDataTables: z.array(tableRef.extend({ category: z.string().optional() })),
+  /** Schemas left out whole (the platform's managed schemas, --no-<category> of a schema category). */
+  excludedSchemas: z.array(z.string()),
   tables: z.number(),
   rows: z.number(),
   criticalTables: z.number(),
@@ -110,6 +112,7 @@ export const backupDb: Command<typeof backupOptionsSchema, typeof output> = {
       createdAt: m.createdAt,
       categories: m.categories,
       excludedDataTables: m.excludedDataTables,
+      excludedSchemas: m.excludedSchemas,
       tables: result.tables,
       rows: result.rows,
       criticalTables: m.criticalTables.length,
@@ -163,6 +166,7 @@ function backupText(r: z.output<typeof backupOutput>, cwd: string): string {
     `⏱  Duration:  ${formatDuration(r.durationsMs.total ?? 0)}`,
     `🔧 Mode:      ${r.mode}; included: ${r.categories.included.join(', ')}${excluded.length > 0 ? `; excluded: ${excluded.join(', ')}` : ''}`,
     ...leftOut(r.excludedDataTables),
+    ...(r.excludedSchemas.length > 0 ? [`🚫 Schemas left out: ${r.excludedSchemas.join(', ')}`] : []),
     `🕒 Created:   ${r.createdAt}`,
     '',
     `Restore with: npx dbops restore-db ${shown}`,

@@ -1,9 +1,10 @@
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import matter from 'gray-matter';
+import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { DbopsError } from '../engine/errors.js';
-import { commandFrontmatterSchema, skillFrontmatterSchema, type CommandFrontmatter, type SkillFrontmatter } from './frontmatter.js';
+import { commandFrontmatterSchema, skillFrontmatterSchema, unknownKeys, type CommandFrontmatter, type SkillFrontmatter } from './frontmatter.js';
 
 // commands/*.md and skills/<name>/SKILL.md → validated documents. Every problem in every file
 // is collected, so one run reports them all, each naming the file and the field.
@@ -37,18 +38,22 @@ async function listSkillFiles(dir: string): Promise<string[]> {
   return entries.filter((e) => e.isDirectory()).map((e) => path.join(e.name, 'SKILL.md')).sort();
 }
 
-function parseFile<S extends z.ZodType>(schema: S, text: string, label: string, problems: string[]): { data: z.output<S>; body: string } | undefined {
+function parseFile<S extends z.ZodType>(schema: S, kind: 'command' | 'skill', text: string, label: string, problems: string[]): { data: z.output<S>; body: string } | undefined {
   let parsed: matter.GrayMatterFile<string>;
   try {
-    // An empty options object keeps gray-matter from caching by content across files.
-    parsed = matter(text, {});
+    // One YAML parser for everything dbops reads (the `yaml` package, YAML 1.2, as for
+    // dbops.config.yaml), not gray-matter's bundled js-yaml. A fresh options object also keeps
+    // gray-matter from caching by content across files.
+    parsed = matter(text, { engines: { yaml: (source: string) => (parseYaml(source) ?? {}) as object } });
   } catch (error) {
     problems.push(`${label}: frontmatter is not valid YAML (${(error as Error).message.split('\n')[0]})`);
     return undefined;
   }
   const result = schema.safeParse(parsed.data);
-  if (!result.success) {
-    for (const issue of result.error.issues) problems.push(`${label}: ${issue.path.join('.') || 'frontmatter'}: ${issue.message}`);
+  const unknown = unknownKeys(parsed.data, kind);
+  if (!result.success || unknown.length > 0) {
+    for (const issue of result.success ? [] : result.error.issues) problems.push(`${label}: ${issue.path.join('.') || 'frontmatter'}: ${issue.message}`);
+    for (const line of unknown) problems.push(`${label}: frontmatter: ${line}`);
     return undefined;
   }
   return { data: result.data, body: parsed.content };
@@ -60,7 +65,7 @@ export async function loadArtifacts(root: string): Promise<Artifacts> {
   const skills: SkillDoc[] = [];
   for (const file of await listMarkdown(path.join(root, 'commands'))) {
     const label = `commands/${file}`;
-    const parsed = parseFile(commandFrontmatterSchema, await readFile(path.join(root, 'commands', file), 'utf8'), label, problems);
+    const parsed = parseFile(commandFrontmatterSchema, 'command', await readFile(path.join(root, 'commands', file), 'utf8'), label, problems);
     if (parsed) commands.push({ name: file.replace(/\.md$/, ''), file: label, frontmatter: parsed.data, body: parsed.body });
   }
   for (const file of await listSkillFiles(path.join(root, 'skills'))) {
@@ -70,7 +75,7 @@ export async function loadArtifacts(root: string): Promise<Artifacts> {
       problems.push(`${label}: missing (every skill folder needs a SKILL.md)`);
       continue;
     }
-    const parsed = parseFile(skillFrontmatterSchema, text, label, problems);
+    const parsed = parseFile(skillFrontmatterSchema, 'skill', text, label, problems);
     if (!parsed) continue;
     const folder = path.dirname(file);
     if (parsed.data.name !== folder) problems.push(`${label}: name: "${parsed.data.name}" must equal its folder name "${folder}"`);

@@ -72,7 +72,7 @@ describe('MCP server (in memory)', () => {
     const { prompts } = await client.listPrompts();
     expect(prompts.map((p) => p.name).sort()).toEqual(['backup-db', 'history', 'list-backups', 'prune-backups', 'restore-db', 'verify-backup']);
     const prompt = await client.getPrompt({ name: 'backup-db', arguments: { arguments: '--no-transient' } });
-    expect((prompt.messages[0]?.content as { text: string }).text).toContain('npx dbops backup-db --no-transient');
+    expect((prompt.messages[0]?.content as { text: string }).text).toContain('\ndbops backup-db --no-transient\n');
   });
 
   let folder: string;

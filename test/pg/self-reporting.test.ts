@@ -144,9 +144,11 @@ describe('the bash line in each command body', () => {
   }
 
   async function runBody(name: string, argumentsText: string, env: Record<string, string>) {
-    // As the assistant does: $ARGUMENTS is replaced by the argument string as typed, then bash runs it.
+    // As the assistant does: $ARGUMENTS is replaced by the argument string as typed, then bash runs
+    // it, with the plugin's bin/ on PATH as Claude Code puts it for an installed plugin.
     const line = bashLine(name).replace('$ARGUMENTS', argumentsText);
-    return execa('bash', ['-c', line], { cwd: PROJECT_ROOT, reject: false, env: { DATABASE_URL: '', DATABASE_URL_STAGING: '', ...env } });
+    const PATH = `${path.join(PROJECT_ROOT, 'bin')}${path.delimiter}${process.env.PATH ?? ''}`;
+    return execa('bash', ['-c', line], { cwd: PROJECT_ROOT, reject: false, env: { DATABASE_URL: '', DATABASE_URL_STAGING: '', ...env, PATH } });
   }
 
   it('backup-db, restore-db and history run and succeed', async () => {

@@ -14,7 +14,7 @@ describe('commands/ and skills/', () => {
     expect(registry.skills.map((s) => s.name)).toEqual(['database-backup-skill', 'database-restore-skill', 'self-reporting-skill']);
     const restore = registry.find('restore-db')!.doc.frontmatter;
     expect(restore['disable-model-invocation']).toBe(true);
-    expect(restore['allowed-tools']).toEqual(['Bash(npx dbops restore-db:*)', 'Bash(npx dbops list-backups:*)']);
+    expect(restore['allowed-tools']).toEqual(['Bash(dbops restore-db:*)', 'Bash(npx dbops restore-db:*)', 'Bash(dbops list-backups:*)', 'Bash(npx dbops list-backups:*)']);
     expect(registry.find('backup-db')!.doc.frontmatter.version).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
@@ -24,7 +24,7 @@ describe('commands/ and skills/', () => {
     expect((error as { details: string[] }).details).toEqual([
       'commands/backup-db.md: description: must say what the command does',
       'commands/backup-db.md: version: must be a semantic version like 1.0.0',
-      'commands/backup-db.md: frontmatter: Unrecognized key: "surprise"',
+      'commands/backup-db.md: frontmatter: unknown key "surprise" (Claude Code reads description, argument-hint, allowed-tools, model, disable-model-invocation; dbops reads category, uses-skills, related-commands, version)',
       'skills/bad-skill/SKILL.md: name: "other-name" must equal its folder name "bad-skill"',
     ]);
   });
@@ -35,11 +35,8 @@ describe('commands/ and skills/', () => {
     const settings = JSON.parse(await readFile(path.join(PROJECT_ROOT, '.claude/settings.json'), 'utf8')) as { permissions: { allow: string[] } };
     for (const file of await readdir(path.join(PROJECT_ROOT, 'commands'))) {
       expect(settings.permissions.allow, file).toContain(`Bash(npx dbops ${file.replace(/\.md$/, '')}:*)`);
+      expect(settings.permissions.allow, file).toContain(`Bash(dbops ${file.replace(/\.md$/, '')}:*)`);
     }
-    const mcp = JSON.parse(await readFile(path.join(PROJECT_ROOT, '.mcp.json'), 'utf8')) as { mcpServers: Record<string, { command: string; args: string[] }> };
-    expect(mcp.mcpServers.dbops).toEqual({ command: 'npx', args: ['dbops', 'mcp'] });
-    const plugin = JSON.parse(await readFile(path.join(PROJECT_ROOT, '.claude-plugin/plugin.json'), 'utf8')) as Record<string, string>;
-    expect(Object.keys(plugin)).toEqual(['name', 'version', 'description']);
   });
 });
 
