@@ -57,6 +57,8 @@ export interface Command<Input extends z.ZodObject = z.ZodObject, Output extends
   cli: CliShape;
   /** Changes nothing anywhere: its runs are recorded to the spool only, never into a database. */
   readOnly?: boolean;
+  /** Read-only for some inputs only (restore-db --dry-run): recorded like a read-only command then. */
+  readOnlyFor?(input: z.output<Input>): boolean;
   /** The database the command works on, for the event and the events fallback. */
   target(input: z.output<Input>): { target?: string | undefined; url?: string | undefined; fallback?: string | undefined } | undefined;
   run(input: z.output<Input>, ctx: EngineContext, io: CommandIO): Promise<z.output<Output>>;

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { restoreOptionsSchema } from '../engine/options/restore-options.js';
 import type { RestorePlan } from '../engine/restore/restore.js';
 import { agentInput, describedAs, FOLDER_MAX, name, NAME_MAX, URL_MAX } from '../mcp/limits.js';
-import { checkRestoreAllowed, confineBackup } from '../mcp/policy.js';
+import { checkRestoreAllowed, checkUrlAllowed, confineBackup } from '../mcp/policy.js';
 import type { Command } from './command.js';
 import { formatAge, formatBytes, formatDuration } from './format.js';
 import { verificationOutput, verificationShape } from './verification.js';
@@ -25,7 +25,8 @@ const planShape = z.object({
   skipped: z.array(z.object({ folder: z.string(), reason: z.string() })),
 });
 
-const output = z.object({
+const restoreOutput = z.object({
+  kind: z.literal('restore'),
   /** Verified means compared with something: a backup that recorded no row counts leaves nothing to compare. */
   verified: z.boolean(),
   backupDir: z.string(),
@@ -40,7 +41,23 @@ const output = z.object({
   restoredAt: z.string(),
   durationMs: z.number(),
 });
-type Output = z.output<typeof output>;
+
+/** --dry-run: the plan, and nothing changed. */
+const planOutput = z.object({
+  kind: z.literal('plan'),
+  backupDir: z.string(),
+  target: restoreOutput.shape.target,
+  plan: planShape,
+});
+
+const output = z.union([restoreOutput, planOutput]);
+type Restored = z.output<typeof restoreOutput>;
+
+/**
+ * What agents get as outputSchema: MCP wants one object schema, so the two kinds in one object,
+ * `kind` saying which, the fields only a restore has optional. Both members of `output` fit it.
+ */
+const mcpOutput = restoreOutput.partial().extend({ kind: z.enum(['restore', 'plan']), backupDir: z.string(), target: restoreOutput.shape.target, plan: planShape });
 
 export const restoreDb: Command<typeof restoreOptionsSchema, typeof output> = {
   name: 'restore-db',
@@ -56,8 +73,13 @@ export const restoreDb: Command<typeof restoreOptionsSchema, typeof output> = {
     ],
   },
   target: (input) => ({ target: input.target, url: input.url, fallback: 'dev' }),
+  readOnlyFor: (input) => input.dryRun,
   async run(input, ctx, io) {
-    const { restoreDatabase } = await import('../engine/restore/restore.js');
+    const { planRestore, restoreDatabase } = await import('../engine/restore/restore.js');
+    if (input.dryRun) {
+      const plan = await planRestore(input, ctx);
+      return { kind: 'plan', backupDir: plan.backup.dir, target: { name: plan.target.name, host: plan.target.host, port: plan.target.port, database: plan.target.database }, plan };
+    }
     const ask = io.ask;
     const steps = ['roles', 'drop', 'schema', 'extensions', 'platform-data', 'schema-and-data', 'grants', 'realtime', 'reload'];
     const result = await restoreDatabase(input, ctx, {
@@ -75,6 +97,7 @@ export const restoreDb: Command<typeof restoreOptionsSchema, typeof output> = {
       },
     });
     return {
+      kind: 'restore',
       verified: result.verification.verified && result.verification.countsRecorded,
       backupDir: result.plan.backup.dir,
       target: { name: result.plan.target.name, host: result.plan.target.host, port: result.plan.target.port, database: result.plan.target.database },
@@ -89,36 +112,44 @@ export const restoreDb: Command<typeof restoreOptionsSchema, typeof output> = {
       durationMs: result.durationMs,
     };
   },
-  succeeded: (r) => r.verification.verified,
+  succeeded: (r) => r.kind === 'plan' || r.verification.verified,
   summary: (r) =>
-    !r.verification.verified
+    r.kind === 'plan'
+      ? `Dry run, nothing changed: ${r.plan.backup.folder} into "${r.plan.target.database}"${r.plan.objects ? `: ${r.plan.objects.restored} objects restored, ${r.plan.objects.keptAsTarget} left as the target has them, ${r.plan.objects.skipped} skipped` : ''}.`
+      : !r.verification.verified
       ? `Restore finished but verification FAILED: ${r.verification.tables.length - r.verification.mismatches.length}/${r.verification.tables.length} tables match; ${r.verification.mismatches.length} mismatches.`
       : r.verified
         ? `Restore verified: ${r.verification.tables.length}/${r.verification.tables.length} tables match.`
         : 'Restore complete, not verified: the backup recorded no row counts.',
-  text: restoreText,
+  text: (r, cwd) => (r.kind === 'plan' ? `${planText(r.plan).replace(/^⚠️ {2}This restore OVERWRITES data\./, 'Dry run: this restore would overwrite data. Nothing was changed.')}` : restoreText(r, cwd)),
   mcp: {
     tool: 'restore_db',
     title: 'Restore a backup into a database (overwrites data)',
-    description: 'Restore a backup into a configured target, after checksums, with a safety snapshot and rollback, then verify row counts. DESTRUCTIVE: overwrites the target. Requires confirm = the target database name.',
+    description: 'Restore a backup into a configured target, after checksums, with a safety snapshot and rollback, then verify row counts. DESTRUCTIVE: overwrites the target. Requires confirm = the target database name. With dryRun: only the plan (the backup checked, what is restored, left as the target has it, skipped), nothing changed, no confirm needed — show it to the user before asking.',
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     input: agentInput({
-      ...restoreOptionsSchema.pick({ jobs: true, dataOnly: true, verify: true }).shape,
+      ...restoreOptionsSchema.pick({ jobs: true, dataOnly: true, verify: true, dryRun: true }).shape,
       target: name(describedAs(restoreOptionsSchema, 'target')).optional(),
       url: z.string().max(URL_MAX).optional().describe(describedAs(restoreOptionsSchema, 'url')),
       from: name(describedAs(restoreOptionsSchema, 'from')).optional(),
       tables: z.array(z.string().min(1).max(2 * NAME_MAX + 5)).min(1).max(1000).optional().describe(describedAs(restoreOptionsSchema, 'tables')),
       backup: z.string().min(1).max(FOLDER_MAX).default('latest').describe('"latest", or the name of a folder in the backups directory'),
-      confirm: name('The exact name of the target database: check the target and the backup with the user first'),
+      confirm: name('The exact name of the target database: check the target and the backup with the user first (not needed with dryRun)').optional(),
     }),
+    output: mcpOutput,
     async prepare(args, ctx) {
-      checkRestoreAllowed(args, args.confirm, ctx);
+      if (args.dryRun) {
+        // A dry run changes nothing: the URL rule still holds, confirmation does not apply.
+        checkUrlAllowed(args.url, ctx);
+        return { ...args, backup: await confineBackup(args.backup, ctx) };
+      }
+      checkRestoreAllowed(args, args.confirm ?? '', ctx);
       return { ...args, backup: await confineBackup(args.backup, ctx), yes: true, safetyBackup: true };
     },
   },
 };
 
-function planText(plan: RestorePlan): string {
+function planText(plan: RestorePlan | z.output<typeof planShape>): string {
   const b = plan.backup;
   return [
     '⚠️  This restore OVERWRITES data.',
@@ -137,7 +168,7 @@ function planText(plan: RestorePlan): string {
   ].join('\n');
 }
 
-function restoreText(r: Output, cwd: string): string {
+function restoreText(r: Restored, cwd: string): string {
   const v = r.verification;
   const b = r.plan.backup;
   const shown = (dir: string) => (path.relative(cwd, dir).startsWith('..') ? dir : path.relative(cwd, dir));

@@ -41,7 +41,6 @@ export async function invoke<C extends AnyCommand>(
   options: InvokeOptions,
 ): Promise<Invocation<z.output<C['output']>>> {
   const runId = randomUUID();
-  const events = options.readOnly ? undefined : eventsDatabase(ctx);
   const spool = spoolFile(ctx.root, ctx.env);
   const event = (event_type: ArtifactEvent['event_type'], success: boolean | null, details: Record<string, unknown>): ArtifactEvent => ({
     run_id: runId,
@@ -61,6 +60,8 @@ export async function invoke<C extends AnyCommand>(
   } catch (error) {
     inputError = error;
   }
+  const readOnly = options.readOnly === true || (input !== undefined && command.readOnlyFor?.(input) === true);
+  const events = readOnly ? undefined : eventsDatabase(ctx);
   const target = input === undefined ? null : describeTarget(command, input, ctx);
   await recordEvent(events, spool, event('invoked', null, { triggered_by: trigger, args: boundedForRecord(redact(rawInput)), target: target === null ? null : boundedText(target) }));
   const started = Date.now();

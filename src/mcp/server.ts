@@ -6,6 +6,7 @@ import { invoke } from '../dispatch/invoke.js';
 import type { EngineContext } from '../engine/context.js';
 import { toDbopsError } from '../engine/errors.js';
 import type { Registry } from '../loader/registry.js';
+import { registerBackupResources } from './backup-resources.js';
 import { agentInput } from './limits.js';
 import { untrustedBlock } from './untrusted.js';
 
@@ -29,7 +30,8 @@ const HEARTBEAT_MS = 10_000;
 
 export function createDbopsMcpServer(options: McpServerOptions): McpServer {
   // Arguments past a few thousand values are refused before any schema runs.
-  const server = new McpServer({ name: 'dbops', version: options.version }, { capabilities: { logging: {} }, maxToolInputElements: 2000 });
+  const server = new McpServer({ name: 'dbops', version: options.version }, { capabilities: { logging: {}, resources: {} }, maxToolInputElements: 2000 });
+  registerBackupResources(server, () => options.context(new AbortController().signal));
   const tools = options.registry.commands.filter((c) => c.command.mcp !== undefined && (!options.readOnly || c.command.mcp.annotations.readOnlyHint === true));
   for (const { command, doc } of tools) registerTool(server, command, doc.frontmatter.version, options);
   registerTool(server, listCommands(options.registry), options.version, options);
@@ -103,8 +105,12 @@ async function callTool(command: AnyCommand, version: string, args: unknown, ext
   } catch (error) {
     const e = toDbopsError(error);
     // Messages quote folder names, table names and server errors: the code and hint are ours, the message is data.
+    // The code travels machine-readable in _meta, not structuredContent: clients validate any
+    // structuredContent against the tool's outputSchema, error or not (SDK 1.32 client), and an
+    // error is not a result of that shape.
     return {
       isError: true,
+      _meta: { 'dbops/error': { code: e.code, hint: e.hint } },
       content: [
         { type: 'text', text: `error [${e.code}]: see the message below. Hint: ${e.hint}` },
         // The tool's own output (stderr of pg_restore, every problem found) follows the one line, cut short.

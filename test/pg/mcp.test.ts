@@ -62,7 +62,7 @@ describe('MCP server (in memory)', () => {
     const ro = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
     expect(pinned).toEqual({
       backup_db: { annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false }, input: ['contentHashes', 'exclude', 'jobs', 'label', 'prod', 'target', 'url'], required: [], output: true },
-      restore_db: { annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false }, input: ['backup', 'confirm', 'dataOnly', 'from', 'jobs', 'tables', 'target', 'url', 'verify'], required: ['confirm'], output: true },
+      restore_db: { annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false }, input: ['backup', 'confirm', 'dataOnly', 'dryRun', 'from', 'jobs', 'tables', 'target', 'url', 'verify'], required: [], output: true },
       list_backups: { annotations: ro, input: ['target'], required: [], output: true },
       verify_backup: { annotations: ro, input: ['backup'], required: [], output: true },
       prune_backups: { annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false }, input: ['dryRun', 'target'], required: [], output: true },

@@ -5,9 +5,14 @@ import { execa, type ResultPromise } from 'execa';
 import { afterAll } from 'vitest';
 import { PROJECT_ROOT } from './databases.js';
 
-// Spooled events of this test file's CLI runs land here, never in the repository's storage/.
+// Spooled events of this test file's CLI runs land here, never in the repository's storage/;
+// so do backups a run makes without saying where (a restore's pre-restore snapshot).
 const SPOOL = mkdtempSync(path.join(tmpdir(), 'dbops-spool-'));
-afterAll(() => rmSync(SPOOL, { recursive: true, force: true }));
+const BACKUPS = mkdtempSync(path.join(tmpdir(), 'dbops-cli-backups-'));
+afterAll(() => {
+  rmSync(SPOOL, { recursive: true, force: true });
+  rmSync(BACKUPS, { recursive: true, force: true });
+});
 
 // Runs the built CLI exactly as a user would (`npm test` builds dist/ first).
 
@@ -24,7 +29,7 @@ export function startCli(args: readonly string[], options: { env?: Record<string
     reject: false,
     cwd: options.cwd ?? PROJECT_ROOT,
     // The developer's own database URLs must never reach a test run.
-    env: { DATABASE_URL: '', DATABASE_URL_DEV: '', DATABASE_URL_STAGING: '', DATABASE_URL_PROD: '', DBOPS_EVENTS_URL: '', DBOPS_SPOOL_DIR: SPOOL, ...options.env },
+    env: { DATABASE_URL: '', DATABASE_URL_DEV: '', DATABASE_URL_STAGING: '', DATABASE_URL_PROD: '', DBOPS_EVENTS_URL: '', DBOPS_SPOOL_DIR: SPOOL, DBOPS_BACKUP_DIR: BACKUPS, ...options.env },
     extendEnv: true,
     stdin: 'ignore',
   }) as ResultPromise<{ reject: false }>;

@@ -1,3 +1,6 @@
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import pg from 'pg';
 import { CLUSTER_ROLES } from './cluster-roles.js';
@@ -16,7 +19,21 @@ declare module 'vitest' {
 let server: TestServer | undefined;
 let createdRoles: string[] = [];
 
+// Tests write backups and spooled events into temporary folders, never into the repository's
+// own storage/: what is there before the run must be all that is there after it.
+const STORAGE = ['storage/backups', 'storage/spool'].map((d) => path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..', d));
+const listed = (dir: string) => {
+  try {
+    return readdirSync(dir).filter((name) => name !== '.gitkeep').map((name) => path.join(dir, name));
+  } catch {
+    return []; // not there (a fresh clone): nothing to compare
+  }
+};
+const safeEntries = () => STORAGE.flatMap(listed).sort();
+let storageBefore: string[] = [];
+
 export async function setup(project: TestProject): Promise<void> {
+  storageBefore = safeEntries();
   server = await startTestServer();
   const client = new pg.Client({ connectionString: server.adminUrl });
   await client.connect();
@@ -49,4 +66,6 @@ export async function teardown(): Promise<void> {
     createdRoles = [];
   }
   await server.stop();
+  const left = safeEntries().filter((e) => !storageBefore.includes(e));
+  if (left.length > 0) throw new Error(`tests left files in the repository's storage/: ${left.join(', ')} (give the command a temporary DBOPS_BACKUP_DIR / DBOPS_SPOOL_DIR)`);
 }

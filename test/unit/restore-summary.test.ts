@@ -5,9 +5,10 @@ import { restoreDb } from '../../src/commands/restore-db.js';
 // What a person (text) and a script (--json) are told after a restore: "verified" only when
 // something was compared.
 
-function result(countsRecorded: boolean): z.output<typeof restoreDb.output> {
+function result(countsRecorded: boolean): Extract<z.output<typeof restoreDb.output>, { kind: 'restore' }> {
   // Asserted, not annotated: the plan grows fields this summary does not read.
   return {
+    kind: 'restore' as const,
     verified: countsRecorded,
     backupDir: '/b/prod_2025-02-03T04-05-06',
     target: { name: 'dev', host: '127.0.0.1', port: 5432, database: 'app_dev' },

@@ -15,4 +15,5 @@ export const restoreOptionsSchema = z.strictObject({
   dataOnly: z.boolean().default(false).describe('Restore only the data of --tables into the existing schema'),
   tables: z.array(z.string()).optional().describe('schema.table names for a data-only restore'),
   verify: z.enum(['counts', 'content']).default('counts').describe('counts: row counts; content: also per-table content hashes'),
+  dryRun: z.boolean().default(false).describe('Show the plan (the backup checked, what is restored, left as the target has it, skipped) and change nothing'),
 });

@@ -85,15 +85,20 @@ export interface RestoreHooks {
   ask?: (plan: RestorePlan) => Promise<boolean>;
 }
 
-export async function restoreDatabase(input: RestoreOptions, ctx: EngineContext, hooks: RestoreHooks = {}): Promise<RestoreResult> {
-  const options = parseInput('restore-db', restoreOptionsSchema, input);
-  const started = Date.now();
-  const progress = hooks.onProgress ?? (() => undefined);
+/**
+ * The plan of a restore, and nothing else: the backup chosen and checked, the target read (never
+ * written), what happens to each object, and whether the target can take it at all (TARGET_UNFIT
+ * otherwise). What `restore-db --dry-run` and an agent's dry run show.
+ */
+export async function planRestore(input: RestoreOptions, ctx: EngineContext): Promise<RestorePlan> {
+  return (await prepareRun(parseInput('restore-db', restoreOptionsSchema, input), ctx)).plan;
+}
+
+async function prepareRun(options: z.output<typeof restoreOptionsSchema>, ctx: EngineContext) {
   if (options.dataOnly !== (options.tables !== undefined && options.tables.length > 0)) {
     throw new DbopsError('USAGE', 'restore-db: --data-only and --tables go together (--data-only --tables schema.table,…).');
   }
   const target = resolveTarget(ctx.config, options, ctx.env, 'dev');
-
   // Nothing is touched before the backup has passed every check.
   const chosen = await chooseBackup(options.backup, { root: backupsRoot(ctx.root, ctx.config.backup.dir, ctx.env), cwd: ctx.root, fromTarget: options.from });
   const { handle, skipped } = chosen;
@@ -102,6 +107,14 @@ export async function restoreDatabase(input: RestoreOptions, ctx: EngineContext,
   // What happens to each object, and whether the target can take it at all: decided up front.
   const entries = options.dataOnly ? undefined : await prepareRestore(handle, target.spec, ctx.config.platform_roles, ctx.signal, [HISTORY_SCHEMA]);
   const plan = describePlan(handle, target, options.tables ?? null, fileCheck.warnings, skipped, ctx, entries);
+  return { target, handle, tableData, entries, plan };
+}
+
+export async function restoreDatabase(input: RestoreOptions, ctx: EngineContext, hooks: RestoreHooks = {}): Promise<RestoreResult> {
+  const options = parseInput('restore-db', restoreOptionsSchema, input);
+  const started = Date.now();
+  const progress = hooks.onProgress ?? (() => undefined);
+  const { target, handle, tableData, entries, plan } = await prepareRun(options, ctx);
   progress({ phase: 'plan', plan });
   await confirmRestore(plan, target, options, hooks.ask);
 
