@@ -30,7 +30,7 @@ export async function runCommandLine(registered: RegisteredCommand, argv: string
     printText(commandHelp(command, doc.frontmatter.description, ctx.config));
     return EXIT_OK;
   }
-  if (line.urlSource !== undefined) resolveUrlSource(command.name, line.input, line.urlSource, ctx.env);
+  if (line.urlSource !== undefined) resolveUrlSource(command.name, line.input, line.urlSource, ctx.env, ctx.root);
   const person = !line.json && process.stdin.isTTY === true && process.stderr.isTTY === true;
   const display = progressFor(command.name, line.verbosity);
   const io: CommandIO = {

@@ -41,6 +41,8 @@ export const COMMON_FLAGS: readonly Flag[] = [
 export const URL_SOURCE_FLAGS: readonly Flag[] = [
   { flag: '--url-env', kind: 'string', description: 'Read the connection URL from this environment variable (keeps the password off the process list)' },
   { flag: '--url-file', kind: 'string', description: 'Read the connection URL from this file (first line)' },
+  { flag: '--linked', kind: 'boolean', description: 'The Supabase project linked with `supabase link` (supabase/.temp), password from SUPABASE_DB_PASSWORD' },
+  { flag: '--local', kind: 'boolean', description: 'The local database of `supabase start` (port from supabase/config.toml)' },
 ];
 
 const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -106,7 +108,7 @@ export interface ParsedCommandLine {
   json: boolean;
   help: boolean;
   verbosity: 'quiet' | 'normal' | 'verbose';
-  urlSource?: { env?: string | undefined; file?: string | undefined };
+  urlSource?: { env?: string | undefined; file?: string | undefined; linked?: boolean | undefined; local?: boolean | undefined };
 }
 
 /** argv → the command's input (not yet validated: the engine's schema does that) and the common flags. */
@@ -144,8 +146,15 @@ export function parseCommandLine(command: AnyCommand, argv: readonly string[], c
     json: values.json === true,
     help: values.help === true,
     verbosity: values.quiet === true ? 'quiet' : values.verbose === true ? 'verbose' : 'normal',
-    ...(values['url-env'] !== undefined || values['url-file'] !== undefined
-      ? { urlSource: { env: values['url-env'] as string | undefined, file: values['url-file'] as string | undefined } }
+    ...(values['url-env'] !== undefined || values['url-file'] !== undefined || values.linked === true || values.local === true
+      ? {
+          urlSource: {
+            env: values['url-env'] as string | undefined,
+            file: values['url-file'] as string | undefined,
+            linked: values.linked === true ? true : undefined,
+            local: values.local === true ? true : undefined,
+          },
+        }
       : {}),
   };
 }

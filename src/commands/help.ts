@@ -18,6 +18,10 @@ const CONNECTION_HELP = [
   '  --url URL puts its password on the process list (ps); to keep it off, use --url-env NAME (the URL from',
   '  environment variable NAME) or --url-file PATH (the URL from the first line of a file). A password may also',
   '  come from PGPASSWORD, .pgpass (PGPASSFILE) or a service (PGSERVICE, PGSERVICEFILE), as for psql.',
+  'Supabase: --linked uses the project of `supabase link` (session pooler, port 5432) with SUPABASE_DB_PASSWORD;',
+  '  --local the database of `supabase start`. A transaction-pooler URL (port 6543, Prisma\'s ?pgbouncer=true) is',
+  '  refused with the session-pooler URL to use instead; DIRECT_URL is read before DATABASE_URL. Hosts that are',
+  '  not on this machine get TLS (sslmode=require) unless the URL says otherwise.',
   'Locks: a wait for a lock another session holds stops after DBOPS_LOCK_TIMEOUT (default 30s, e.g. 5s, 2min),',
   '  naming that session.',
 ].join('\n');

@@ -33,7 +33,9 @@ const targetSchema = z.strictObject({
 
 const DEFAULT_TARGETS = {
   dev: { env: ['DATABASE_URL_DEV'], protected: false },
-  staging: { env: ['DATABASE_URL_STAGING', 'DATABASE_URL'], protected: false },
+  // DIRECT_URL before DATABASE_URL: in a Prisma project DATABASE_URL is the pooled URL, which
+  // pg_dump cannot use, and DIRECT_URL the direct one.
+  staging: { env: ['DATABASE_URL_STAGING', 'DIRECT_URL', 'DATABASE_URL'], protected: false },
   prod: { env: ['DATABASE_URL_PROD'], protected: true },
 };
 

@@ -66,6 +66,7 @@ export function parseConnectionUrl(url: string, source: string, env: NodeJS.Proc
   const urlHost = params.host ?? decodeOrRefuse(parsed.hostname, 'host', source);
   const urlSslmode = params.sslmode;
   for (const key of ['host', 'sslmode', 'service', 'passfile']) delete params[key];
+  assertNotPoolerUrl(params, parsed, decodeURIComponentSafe(parts.user ?? ''), source);
   const unknown = Object.keys(params).filter((key) => !(key in PARAM_ENV));
   if (unknown.length > 0) {
     throw new DbopsError('URL_INVALID', `The connection URL from ${source} has unsupported parameters: ${unknown.join(', ')}.`);
@@ -100,7 +101,12 @@ export function parseConnectionUrl(url: string, source: string, env: NodeJS.Proc
     else params[key] = value;
   }
   const password =
-    urlPassword ?? given(service.password) ?? given(env.PGPASSWORD) ?? passwordFromPassfile({ host, port, database, user }, env, passfile ?? service.passfile);
+    urlPassword ??
+    given(service.password) ??
+    given(env.PGPASSWORD) ??
+    passwordFromPassfile({ host, port, database, user }, env, passfile ?? service.passfile) ??
+    // The Supabase CLI's own variable for a project's database password, for Supabase hosts only.
+    (isSupabaseHost(host) ? given(env.SUPABASE_DB_PASSWORD) : undefined);
   const sslmode = resolveSslmode(setting(urlSslmode, 'sslmode', 'PGSSLMODE'), host, source);
   const spec: ConnectionSpec = { host, port, database, user, password, sslmode, params, lockTimeoutMs: lockTimeoutFromEnv(env) };
   assertNotTransactionPooler(spec, source);
@@ -123,12 +129,46 @@ function given(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
+/** Supabase's hosted databases and poolers: db.<ref>.supabase.co, *.pooler.supabase.com. */
+export function isSupabaseHost(host: string): boolean {
+  return /(^|\.)supabase\.(co|com)$/i.test(host);
+}
+
+/** What to use instead of a transaction-pooler URL: the same host on the session port, never with the password. */
+function sessionPoolerHint(host: string, user: string, database: string): string {
+  return `pg_dump and a restore need a session of their own: use the session pooler, postgres://${user || 'USER'}:PASSWORD@${host}:5432/${database || 'postgres'} (same host, port 5432), or the direct connection (Prisma's DIRECT_URL, db.<project-ref>.supabase.co:5432).`;
+}
+
 function assertNotTransactionPooler(spec: ConnectionSpec, source: string): void {
   if (spec.port === TRANSACTION_POOLER_PORT) {
     throw new DbopsError(
       'URL_POOLER_TRANSACTION',
-      `The URL from ${source} points at port ${TRANSACTION_POOLER_PORT}, Supabase's transaction pooler.`,
+      `The URL from ${source} points at port ${TRANSACTION_POOLER_PORT}, Supabase's transaction pooler, which pg_dump and pg_restore cannot work through.`,
+      { hint: sessionPoolerHint(spec.host, spec.user, spec.database) },
     );
+  }
+}
+
+/**
+ * Prisma's pooled URL (DATABASE_URL with ?pgbouncer=true, connection_limit, pool_timeout, schema):
+ * parameters libpq does not know, meant for a transaction pooler. Said as such, with the URL to
+ * use instead, rather than "unsupported parameters".
+ */
+function assertNotPoolerUrl(params: Record<string, string>, parsed: URL, user: string, source: string): void {
+  const prisma = ['pgbouncer', 'connection_limit', 'pool_timeout', 'schema', 'statement_cache_size'].filter((key) => key in params);
+  if (prisma.length === 0) return;
+  throw new DbopsError(
+    'URL_POOLER_TRANSACTION',
+    `The URL from ${source} is a Prisma pooled URL (${prisma.join(', ')}): it is meant for a transaction pooler, which pg_dump and pg_restore cannot work through.`,
+    { hint: `${sessionPoolerHint(parsed.hostname, user, decodeURIComponentSafe(parsed.pathname.replace(/^\//, '')))} Prisma projects usually have it as DIRECT_URL.` },
+  );
+}
+
+function decodeURIComponentSafe(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
   }
 }
 

@@ -18,6 +18,7 @@ export const ERROR_CATALOGUE = {
     kind: 'usage',
     hint: 'Use the session pooler or the direct connection on port 5432: transaction pooling (port 6543) breaks pg_dump.',
   },
+  SUPABASE_NOT_LINKED: { kind: 'usage', hint: 'Run `supabase link` (for --linked) or `supabase init` (for --local) in the project, or pass --url/--target.' },
   USAGE: { kind: 'usage', hint: 'Run dbops --help for the commands and their options.' },
   OPTION_INVALID: { kind: 'usage', hint: 'Run dbops <command> --help for the valid options.' },
   TOOL_MISSING: {

@@ -15,7 +15,7 @@ describe('config', () => {
     expect(file).toBeUndefined();
     expect(config.default_target).toBe('staging');
     expect(config.targets.prod).toEqual({ env: ['DATABASE_URL_PROD'], protected: true });
-    expect(config.targets.staging?.env).toEqual(['DATABASE_URL_STAGING', 'DATABASE_URL']);
+    expect(config.targets.staging?.env).toEqual(['DATABASE_URL_STAGING', 'DIRECT_URL', 'DATABASE_URL']);
     // Built in: the platform's categories only; an app's names never match another app's tables.
     expect(Object.keys(config.categories)).toEqual(['auth', 'storage']);
     expect(config.categories.auth).toMatchObject({ exclude: 'data', patterns: ['auth.*'] });
