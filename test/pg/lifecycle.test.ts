@@ -2,12 +2,12 @@ import { cp, mkdir, readFile, readdir, symlink, writeFile, utimes } from 'node:f
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { writeChecksumList } from '../../src/engine/backups/seal.js';
-import { sha256File } from '../../src/engine/checksums.js';
+import { writeChecksumList } from '../../src/engine/folder/seal.js';
+import { sha256File } from '../../src/engine/folder/checksums.js';
 import { listBackups } from '../../src/engine/lifecycle/list-backups.js';
 import { pruneBackups } from '../../src/engine/lifecycle/prune-backups.js';
 import { verifyBackup } from '../../src/engine/lifecycle/verify-backup.js';
-import type { Manifest } from '../../src/engine/manifest.js';
+import type { Manifest } from '../../src/engine/folder/manifest.js';
 import { backupInto, engineContext, useTempDirs } from '../support/backups.js';
 import { FIXTURE, useTestDatabases, withPg } from '../support/databases.js';
 

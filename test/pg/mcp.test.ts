@@ -5,8 +5,8 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeChecksumList } from '../../src/engine/backups/seal.js';
-import type { Manifest } from '../../src/engine/manifest.js';
+import { writeChecksumList } from '../../src/engine/folder/seal.js';
+import type { Manifest } from '../../src/engine/folder/manifest.js';
 import { buildRegistry } from '../../src/loader/registry.js';
 import { createDbopsMcpServer } from '../../src/mcp/server.js';
 import { COMMANDS } from '../../src/commands/index.js';

@@ -1,4 +1,4 @@
-import { FUTURE_TOLERANCE_MS } from '../backups/scan-backups.js';
+import { FUTURE_TOLERANCE_MS } from '../folder/scan.js';
 import type { BackupStatus } from './list-backups.js';
 
 // Which backup folders retention keeps, and why: a pure decision over what the backups

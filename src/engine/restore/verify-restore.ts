@@ -1,11 +1,11 @@
 import path from 'node:path';
 import type pg from 'pg';
-import type { BackupHandle } from '../backups/open-backup.js';
-import { loadRowCounts } from '../backups/open-backup.js';
-import { MAX_METADATA_BYTES, readLimited } from '../backups/confine.js';
+import type { BackupHandle } from '../folder/open.js';
+import { loadRowCounts } from '../folder/open.js';
+import { MAX_METADATA_BYTES, readLimited } from '../folder/confine.js';
 import { hashColumns, hashSettingsSql, legacyContentHash, tableFacts, type HashColumn } from '../backup/content-hash.js';
 import type { ConnectionSpec } from '../connection.js';
-import { contentHashesSchema, type ContentHashes } from '../manifest.js';
+import { contentHashesSchema, type ContentHashes } from '../folder/manifest.js';
 import { countRows, type TableRef } from '../pg/catalog.js';
 import { connect, query } from '../pg/client.js';
 import { qualifiedName } from '../pg/sql.js';

@@ -1,7 +1,7 @@
 import { chmod, mkdir, readdir, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DbopsError } from '../errors.js';
-import { backupFolderName, PARTIAL_FOLDER } from '../paths.js';
+import { backupFolderName, PARTIAL_FOLDER } from './layout.js';
 
 // The backup folder's place on disk: a writable parent, a free name, owner-only modes.
 

@@ -3,7 +3,7 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { DbopsError } from '../errors.js';
-import { manifestSchema, MANIFEST_FORMAT, rowCountsSchema, type Manifest } from '../manifest.js';
+import { manifestSchema, MANIFEST_FORMAT, rowCountsSchema, type Manifest } from './manifest.js';
 import { assertNothingLeadsOut, MAX_METADATA_BYTES, MAX_SMALL_FILE_BYTES, readLimited } from './confine.js';
 import { manifestProblems } from './manifest-limits.js';
 

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { sha256File, sha256sumText } from '../checksums.js';
+import { sha256File, sha256sumText } from './checksums.js';
 
 // checksums.sha256 is written after metadata.json and lists every file of the backup,
 // metadata.json included, so `sha256sum -c checksums.sha256` (restore.sh) and dbops both catch a
