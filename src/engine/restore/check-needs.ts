@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type pg from 'pg';
-import { tableKey, type BackupHandle } from '../folder/open.js';
+import type { BackupHandle } from '../folder/open.js';
+import { tableKey } from '../folder/manifest.js';
 import { DbopsError } from '../errors.js';
 import { backupPaths } from '../folder/layout.js';
 import { query } from '../pg/client.js';

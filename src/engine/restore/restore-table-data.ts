@@ -1,7 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadRowCounts, tableKey, type BackupHandle } from '../folder/open.js';
+import { loadRowCounts, type BackupHandle } from '../folder/open.js';
+import { tableKey } from '../folder/manifest.js';
 import type { ConnectionSpec } from '../connection.js';
 import { cutShort, DbopsError } from '../errors.js';
 import { listForeignKeys } from '../pg/catalog.js';
