@@ -52,6 +52,7 @@ async function facts(url: string, table: string, settings = '', pinned = true) {
 }
 
 describe('content hash', () => {
+  // Read-only: tests that change a database's settings make their own.
   let source: { name: string; url: string };
   beforeAll(async () => {
     source = await dbs.create();
@@ -59,6 +60,8 @@ describe('content hash', () => {
   });
 
   it('is the same after a dump and restore into a database with other OIDs and other session settings', async () => {
+    const source = await dbs.create();
+    await withPg(source.url, (c) => c.query(TYPED));
     // Different enum OIDs in the target, a different time zone and date style in each database.
     await withPg(source.url, (c) => c.query(`ALTER DATABASE ${c.escapeIdentifier(source.name)} SET timezone = 'Asia/Tokyo'; ALTER DATABASE ${c.escapeIdentifier(source.name)} SET datestyle = 'SQL, DMY'`));
     const target = await dbs.create();
