@@ -4,7 +4,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { PACKAGE_ROOT } from '../cli/paths.js';
 import { parseConnectionUrl, withDatabase } from '../engine/connection.js';
-import { findLatestBackup } from '../engine/backups/scan-backups.js';
+import { findLatestBackup } from '../engine/folder/scan.js';
 import { DbopsError, toDbopsError } from '../engine/errors.js';
 import { startEmbeddedServer, type EmbeddedServer } from '../engine/pg/embedded-server.js';
 import { runTool, toolVersion } from '../engine/tools/pg-tools.js';

@@ -2,7 +2,7 @@ import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { EngineContext } from '../engine/context.js';
 import { DbopsError } from '../engine/errors.js';
-import { backupsRoot } from '../engine/paths.js';
+import { backupsRoot } from '../engine/folder/layout.js';
 import { resolveTarget, type ResolvedTarget } from '../engine/targets.js';
 
 // What an agent may touch: targets named in the config (URLs only when the config allows),

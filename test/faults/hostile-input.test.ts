@@ -8,10 +8,10 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { execa } from 'execa';
 import pg from 'pg';
-import { writeChecksumList } from '../../src/engine/backups/seal.js';
+import { writeChecksumList } from '../../src/engine/folder/seal.js';
 import { parseConnectionUrl } from '../../src/engine/connection.js';
-import { sha256File } from '../../src/engine/checksums.js';
-import type { Manifest } from '../../src/engine/manifest.js';
+import { sha256File } from '../../src/engine/folder/checksums.js';
+import type { Manifest } from '../../src/engine/folder/manifest.js';
 import { backupInto } from '../support/backups.js';
 import { FAULT_HOSTILE_ROLE } from '../support/cluster-roles.js';
 import { FIXTURE, PROJECT_ROOT, withPg } from '../support/databases.js';

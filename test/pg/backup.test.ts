@@ -2,8 +2,8 @@ import { chmod, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { sha256File } from '../../src/engine/checksums.js';
-import { manifestSchema, rowCountsSchema, type RowCounts } from '../../src/engine/manifest.js';
+import { sha256File } from '../../src/engine/folder/checksums.js';
+import { manifestSchema, rowCountsSchema, type RowCounts } from '../../src/engine/folder/manifest.js';
 import { runTool } from '../../src/engine/tools/pg-tools.js';
 import { backupInto, restoreDumpInto, useTempDirs } from '../support/backups.js';
 import { FIXTURE, psqlFile, tableCounts, useTestDatabases, withPg } from '../support/databases.js';
@@ -195,18 +195,25 @@ describe('one snapshot', () => {
     const db = await dbs.create({ load: [FIXTURE] });
     let stop = false;
     let inserted = 0;
+    let firstBatch!: () => void;
+    const writing = new Promise<void>((resolve) => (firstBatch = resolve));
     const writer = withPg(db.url, async (c) => {
       while (!stop) {
         await c.query(`INSERT INTO public.observability_events (payload) SELECT '{}' FROM generate_series(1, 50)`);
         await c.query(`INSERT INTO prediction.forecasts (market_id, p) VALUES (1, 0.5)`);
         inserted += 51;
+        firstBatch();
       }
     });
-    await new Promise((r) => setTimeout(r, 100));
+    writer.catch(() => firstBatch()); // a writer that fails is reported by `await writer` below
+    // The backup starts once the writer is under way (not after a guessed delay).
+    await writing;
+    const insertedBefore = inserted;
     const result = await backupInto(db.url, await tempDir());
     stop = true;
     await writer;
-    expect(inserted).toBeGreaterThan(0);
+    expect(insertedBefore).toBeGreaterThan(0);
+    expect(inserted).toBeGreaterThan(insertedBefore);
     const counts = countsOf(await readJson<RowCounts>(path.join(result.backupDir, 'row_counts.json')));
     const target = await dbs.create();
     await restoreDumpInto(result.backupDir, target.url);

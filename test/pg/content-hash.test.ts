@@ -2,11 +2,11 @@ import { cp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hashColumns, hashSettingsSql, legacyContentHash, tableFacts } from '../../src/engine/backup/content-hash.js';
-import { openBackup } from '../../src/engine/backups/open-backup.js';
-import { writeChecksumList } from '../../src/engine/backups/seal.js';
-import { sha256File } from '../../src/engine/checksums.js';
+import { openBackup } from '../../src/engine/folder/open.js';
+import { writeChecksumList } from '../../src/engine/folder/seal.js';
+import { sha256File } from '../../src/engine/folder/checksums.js';
 import { parseConnectionUrl } from '../../src/engine/connection.js';
-import type { Manifest } from '../../src/engine/manifest.js';
+import type { Manifest } from '../../src/engine/folder/manifest.js';
 import { verifyRestore } from '../../src/engine/restore/verify-restore.js';
 import { backupInto, restoreDumpInto, useTempDirs } from '../support/backups.js';
 import { useTestDatabases, withPg } from '../support/databases.js';
@@ -52,6 +52,7 @@ async function facts(url: string, table: string, settings = '', pinned = true) {
 }
 
 describe('content hash', () => {
+  // Read-only: tests that change a database's settings make their own.
   let source: { name: string; url: string };
   beforeAll(async () => {
     source = await dbs.create();
@@ -59,6 +60,8 @@ describe('content hash', () => {
   });
 
   it('is the same after a dump and restore into a database with other OIDs and other session settings', async () => {
+    const source = await dbs.create();
+    await withPg(source.url, (c) => c.query(TYPED));
     // Different enum OIDs in the target, a different time zone and date style in each database.
     await withPg(source.url, (c) => c.query(`ALTER DATABASE ${c.escapeIdentifier(source.name)} SET timezone = 'Asia/Tokyo'; ALTER DATABASE ${c.escapeIdentifier(source.name)} SET datestyle = 'SQL, DMY'`));
     const target = await dbs.create();

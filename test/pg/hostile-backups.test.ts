@@ -3,13 +3,13 @@ import { cp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { openBackup } from '../../src/engine/backups/open-backup.js';
-import { chooseBackup } from '../../src/engine/backups/scan-backups.js';
-import { writeChecksumList } from '../../src/engine/backups/seal.js';
-import { sha256File } from '../../src/engine/checksums.js';
+import { openBackup } from '../../src/engine/folder/open.js';
+import { chooseBackup } from '../../src/engine/folder/scan.js';
+import { writeChecksumList } from '../../src/engine/folder/seal.js';
+import { sha256File } from '../../src/engine/folder/checksums.js';
 import { listBackups } from '../../src/engine/lifecycle/list-backups.js';
 import { verifyBackup } from '../../src/engine/lifecycle/verify-backup.js';
-import type { Manifest } from '../../src/engine/manifest.js';
+import type { Manifest } from '../../src/engine/folder/manifest.js';
 import { backupInto, engineContext, useTempDirs } from '../support/backups.js';
 import { FIXTURE, useTestDatabases } from '../support/databases.js';
 

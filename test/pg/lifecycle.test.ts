@@ -2,12 +2,12 @@ import { cp, mkdir, readFile, readdir, symlink, writeFile, utimes } from 'node:f
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { writeChecksumList } from '../../src/engine/backups/seal.js';
-import { sha256File } from '../../src/engine/checksums.js';
+import { writeChecksumList } from '../../src/engine/folder/seal.js';
+import { sha256File } from '../../src/engine/folder/checksums.js';
 import { listBackups } from '../../src/engine/lifecycle/list-backups.js';
 import { pruneBackups } from '../../src/engine/lifecycle/prune-backups.js';
 import { verifyBackup } from '../../src/engine/lifecycle/verify-backup.js';
-import type { Manifest } from '../../src/engine/manifest.js';
+import type { Manifest } from '../../src/engine/folder/manifest.js';
 import { backupInto, engineContext, useTempDirs } from '../support/backups.js';
 import { FIXTURE, useTestDatabases, withPg } from '../support/databases.js';
 
@@ -43,8 +43,9 @@ async function rewriteWithChecksums(dir: string, file: string, text: string | Bu
   await writeChecksumList(dir, manifest.files);
 }
 
-async function drillDatabases(): Promise<string[]> {
-  return withPg(dbs.adminUrl, async (c) => (await c.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'dbops_drill_%'`)).rows.map((r) => r.datname));
+/** Whether the drill's own database is still there (other runs on the same server may be drilling too). */
+async function databaseExists(name: string): Promise<boolean> {
+  return withPg(dbs.adminUrl, async (c) => (await c.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [name])).rowCount === 1);
 }
 
 describe('list-backups', () => {
@@ -109,8 +110,8 @@ describe('verify-backup', () => {
   it('--drill restores a good backup into a throwaway database that is dropped afterwards', async () => {
     const report = await verifyBackup({ backup: template, drill: true, url: dbs.adminUrl }, ctxFor(await tempDir()));
     expect(report.ok).toBe(true);
-    expect(report.drill).toMatchObject({ dropped: true, error: null, verification: { verified: true, mismatches: [] } });
-    expect(await drillDatabases()).toEqual([]);
+    expect(report.drill).toMatchObject({ database: expect.stringMatching(/^dbops_drill_[0-9a-f]{8}$/), dropped: true, error: null, verification: { verified: true, mismatches: [] } });
+    expect(await databaseExists(report.drill!.database)).toBe(false);
   });
 
   it('--drill fails on a wrong row count, and still leaves no database behind', async () => {
@@ -122,7 +123,8 @@ describe('verify-backup', () => {
     const report = await verifyBackup({ backup: dir, drill: true, url: dbs.adminUrl }, ctxFor(dir));
     expect(report.ok).toBe(false);
     expect(report.drill?.verification?.mismatches).toEqual([expect.objectContaining({ table: 'llm_usage', expected: 201, actual: 200 })]);
-    expect(await drillDatabases()).toEqual([]);
+    expect(report.drill?.database).toMatch(/^dbops_drill_[0-9a-f]{8}$/);
+    expect(await databaseExists(report.drill!.database)).toBe(false);
   });
 });
 

@@ -1,8 +1,8 @@
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { writeChecksumList } from '../../src/engine/backups/seal.js';
-import type { Manifest } from '../../src/engine/manifest.js';
+import { writeChecksumList } from '../../src/engine/folder/seal.js';
+import type { Manifest } from '../../src/engine/folder/manifest.js';
 import { listRemoteBackups } from '../../src/engine/remote/list-remote-backups.js';
 import { pruneRemote } from '../../src/engine/remote/prune-remote.js';
 import { pushBackup } from '../../src/engine/remote/push-backup.js';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { listFiles, sha256File } from '../../src/engine/checksums.js';
+import { listFiles, sha256File } from '../../src/engine/folder/checksums.js';
 import { verifyBackup } from '../../src/engine/lifecycle/verify-backup.js';
 import { fetchBackup } from '../../src/engine/remote/fetch-backup.js';
 import { listRemoteBackups } from '../../src/engine/remote/list-remote-backups.js';

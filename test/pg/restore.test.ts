@@ -1,4 +1,4 @@
-import { appendFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -11,20 +11,29 @@ import { fingerprint } from '../support/fingerprint.js';
 
 const dbs = useTestDatabases('restore');
 const tempDir = useTempDirs();
+// Read-only fixtures: the source database and one full backup of it, in a folder of its own.
 let source: { name: string; url: string };
 let fullBackup: string;
-let backupsDir: string;
 
 const TRANSIENT = ['public.conversations', 'public.tasks', 'public.plans', 'public.deliverables', 'public.checkpoints', 'public.observability_events', 'public.llm_usage'];
 
-function restore(options: RestoreOptions, env: Record<string, string> = {}) {
-  return restoreDatabase(options, engineContext({ env: { DBOPS_BACKUP_DIR: backupsDir, ...env } }));
+/** A restore whose safety snapshot goes into a backups directory of its own, unless env names one. */
+async function restore(options: RestoreOptions, env: Record<string, string> = {}) {
+  return restoreDatabase(options, engineContext({ env: { DBOPS_BACKUP_DIR: await tempDir(), ...env } }));
+}
+
+/** The pre-restore safety snapshots in a backups directory: "<YYYYMMDD_HHMMSS>_url_pre-restore" for a --url target. */
+async function safetySnapshots(dir: string): Promise<Array<{ folder: string; label: string | null; database: string }>> {
+  const folders = (await readdir(dir)).filter((f) => /^\d{8}_\d{6}_url_pre-restore$/.test(f));
+  return Promise.all(folders.map(async (folder) => {
+    const m = JSON.parse(await readFile(path.join(dir, folder, 'metadata.json'), 'utf8')) as { label: string | null; source: { database: string } };
+    return { folder, label: m.label, database: m.source.database };
+  }));
 }
 
 beforeAll(async () => {
   source = await dbs.create({ load: [FIXTURE] });
-  backupsDir = await tempDir();
-  fullBackup = (await backupInto(source.url, backupsDir)).backupDir;
+  fullBackup = (await backupInto(source.url, await tempDir())).backupDir;
 });
 
 describe('restoring a backup', () => {
@@ -200,14 +209,19 @@ describe('refusals leave the target exactly as it was', () => {
 });
 
 describe('--data-only --tables', () => {
-  it('truncates and reloads just those tables, in FK order, in one transaction', async () => {
+  it('truncates and reloads just those tables, in FK order, in one transaction, after a safety snapshot', async () => {
     const target = await dbs.create({ load: [FIXTURE] });
     await withPg(target.url, async (c) => {
       await c.query(`UPDATE public.llm_models SET name = 'edited'`);
       await c.query(`DELETE FROM public.settings`);
       await c.query(`UPDATE public.agents SET name = 'kept'`);
     });
-    const result = await restore({ backup: fullBackup, url: target.url, yes: true, dataOnly: true, tables: ['public.settings', 'crawler.sites', 'crawler.pages'] });
+    const dir = await tempDir();
+    const result = await restore({ backup: fullBackup, url: target.url, yes: true, dataOnly: true, tables: ['public.settings', 'crawler.sites', 'crawler.pages'] }, { DBOPS_BACKUP_DIR: dir });
+    // The snapshot of the target taken before anything changed: what the refusal below must not leave.
+    const snapshots = await safetySnapshots(dir);
+    expect(snapshots).toEqual([{ folder: expect.any(String), label: 'pre-restore', database: target.name }]);
+    expect(result.safetyBackupDir).toBe(path.join(dir, snapshots[0]!.folder));
     expect(result.verification.tables.map((t) => `${t.schema}.${t.table}`).sort()).toEqual(['crawler.pages', 'crawler.sites', 'public.settings']);
     expect(result.verification.verified).toBe(true);
     const [expected, actual] = [await fingerprint(source.url), await fingerprint(target.url)];
@@ -219,12 +233,15 @@ describe('--data-only --tables', () => {
   it('refuses a table that tables outside the list reference, naming them, before touching anything', async () => {
     const target = await dbs.create({ load: [FIXTURE] });
     const before = await fingerprint(target.url);
-    await expect(restore({ backup: fullBackup, url: target.url, yes: true, dataOnly: true, tables: ['public.llm_models'] })).rejects.toMatchObject({
+    const dir = await tempDir();
+    await expect(restore({ backup: fullBackup, url: target.url, yes: true, dataOnly: true, tables: ['public.llm_models'] }, { DBOPS_BACKUP_DIR: dir })).rejects.toMatchObject({
       code: 'OPTION_INVALID',
       message: '--tables leave out public.agents, public.llm_usage, which reference the chosen tables: add them to --tables, or restore the full backup.',
     });
     expect(await fingerprint(target.url)).toEqual(before);
-    expect((await readdir(backupsDir)).filter((f) => f.includes(target.name))).toEqual([]);
+    // Refused before the safety snapshot: no snapshot, not even an unfinished one.
+    expect(await safetySnapshots(dir)).toEqual([]);
+    expect(await readdir(dir)).toEqual([]);
   });
 
   it('refuses a table the backup holds no data for, and leaves everything as it was', async () => {

@@ -47,16 +47,16 @@ describe.each(Object.entries(FIXTURES))('%s', (name, fixture) => {
     it.skip(fixture.skip, () => undefined);
     return;
   }
+  // Read-only fixtures; each test writes its backups into a directory of its own.
   let source: { name: string; url: string };
   let sourceImage: DatabaseImage;
-  let dir: string;
   beforeAll(async () => {
     source = await dbs.create({ load: fixture.files });
     sourceImage = await imageOf(source.url);
-    dir = await tempDir();
   });
 
   it.each(fixture.flags)(`backup %s → restore into a fresh database equals the source`, async (flag) => {
+    const dir = await tempDir();
     const backup = await backupDatabase({ url: source.url, out: dir, label: `${name}-${flag.replace(/^--/, '')}`, ...FLAG_OPTIONS[flag] }, engineContext());
     const target = await dbs.create();
     const restore = () => restoreDatabase({ backup: backup.backupDir, url: target.url, yes: true, verify: 'content', safetyBackup: false }, engineContext({ env: { DBOPS_BACKUP_DIR: dir } }));
@@ -69,14 +69,15 @@ describe.each(Object.entries(FIXTURES))('%s', (name, fixture) => {
     const result = await restore();
     expect(result.verification).toMatchObject({ verified: true, contentChecked: true, mismatches: [], contentMismatches: [] });
 
-    const excluded = backup.manifest.excludedDataTables.map((t) => `${t.schema}.${t.table}`);
+    const excludedRefs = backup.manifest.excludedDataTables;
+    const excluded = excludedRefs.map((t) => `${t.schema}.${t.table}`);
     if (flag !== 'full' && name === 'torture') expect(excluded.length).toBeGreaterThan(0);
     // Every descendant of a left-out table is left out too.
     const descendants = await withPg(source.url, async (c) =>
       (await c.query<{ child: string }>(
         `WITH RECURSIVE d(oid) AS (SELECT to_regclass(x)::oid FROM unnest($1::text[]) x UNION SELECT i.inhrelid FROM pg_inherits i JOIN d ON i.inhparent = d.oid)
          SELECT n.nspname || '.' || c.relname AS child FROM d JOIN pg_class c ON c.oid = d.oid JOIN pg_namespace n ON n.oid = c.relnamespace`,
-        [excluded.map((t) => { const [s, r] = [t.slice(0, t.indexOf('.')), t.slice(t.indexOf('.') + 1)]; return `"${s.replace(/"/g, '""')}"."${r.replace(/"/g, '""')}"`; })],
+        [excludedRefs.map((t) => `"${t.schema.replace(/"/g, '""')}"."${t.table.replace(/"/g, '""')}"`)],
       )).rows.map((r) => r.child),
     );
     expect(new Set(excluded)).toEqual(new Set(descendants));
@@ -88,6 +89,7 @@ describe.each(Object.entries(FIXTURES))('%s', (name, fixture) => {
   // Every object of the backup already there (and changed): each is dropped with the dump's own
   // DROP and made again, large objects included; the safety snapshot is taken and not needed.
   it('a full backup restored over a changed copy of the source equals the source', async () => {
+    const dir = await tempDir();
     const backup = await backupDatabase({ url: source.url, out: dir, label: `${name}-over` }, engineContext());
     const copy = await dbs.create({ template: source.name });
     await withPg(copy.url, async (c) => {

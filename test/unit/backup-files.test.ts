@@ -5,7 +5,7 @@ import { dumpArgs, exactPattern } from '../../src/engine/backup/dump.js';
 import { normaliseSql } from '../../src/engine/backup/normalise-sql.js';
 import { membershipsIn, parseRoleDump, readIdentifier, rolesSql } from '../../src/engine/backup/roles-sql.js';
 import { chooseCategories, matchesPattern, selectTables } from '../../src/engine/backup/selection.js';
-import { backupFolderName, backupPaths } from '../../src/engine/paths.js';
+import { backupFolderName, backupPaths } from '../../src/engine/folder/layout.js';
 
 // The project's shipped config: it defines the app categories (core, org_data, transient).
 const config = loadConfig(PROJECT_ROOT, {}).config;

@@ -1,8 +1,8 @@
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freeFolderName, publishFolder } from '../../src/engine/backup/backup-folder.js';
-import { partialFolderName } from '../../src/engine/paths.js';
+import { freeFolderName, publishFolder } from '../../src/engine/folder/publish.js';
+import { partialFolderName } from '../../src/engine/folder/layout.js';
 import { useTempDirs } from '../support/backups.js';
 
 // Two backups of one target in the same second: each publishes under its own name, none is lost.

@@ -101,10 +101,14 @@ describe('retention decision', () => {
     expect(removed).toEqual(['a@1', 'a@2', 'a@3', 'b@1', 'b@5']);
   });
 
-  it('reads the target of an unfinished folder from its name', () => {
-    expect(partialFolderOf('.20261123_071502_prod.partial-42', 'prod')).toBe(true);
-    expect(partialFolderOf('.20261123_071502_prod_pre-upgrade.partial-42', 'prod')).toBe(true);
-    expect(partialFolderOf('.20261123_071502_production.partial-42', 'prod')).toBe(false);
-    expect(partialFolderOf('20261123_071502_prod', 'prod')).toBe(false);
+  it.each([
+    ['.20261123_071502_prod.partial-42', true],
+    ['.20261123_071502_prod_pre-upgrade.partial-42', true],
+    ['.20261123_071502_production.partial-42', false],
+    ['.20261123_071502_staging.partial-42', false],
+    ['.prod.partial-42', false],
+    ['20261123_071502_prod', false],
+  ])('reads the target of an unfinished folder from its name: %s is prod\'s: %s', (folder, isProd) => {
+    expect(partialFolderOf(folder, 'prod')).toBe(isProd);
   });
 });

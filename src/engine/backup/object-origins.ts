@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { ObjectEntry, ObjectsFile } from '../manifest.js';
+import type { ObjectEntry, ObjectsFile } from '../folder/manifest.js';
 import { query } from '../pg/client.js';
 import { entryOwner, type TocEntry } from '../tools/dump-toc.js';
 import { globToRegExp } from './selection.js';

@@ -1,4 +1,4 @@
-import type { ObjectsFile } from '../manifest.js';
+import type { ObjectsFile } from '../folder/manifest.js';
 
 // Lists for `pg_restore --use-list`, in the dump's order, written into the backup so that
 // restore.sh — bash and PostgreSQL's tools, no dbops — restores the right entries into either kind

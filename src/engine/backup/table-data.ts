@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
-import { summingStream, type FileSum } from '../checksums.js';
+import { summingStream, type FileSum } from '../folder/checksums.js';
 import type { ConnectionSpec } from '../connection.js';
 import { DbopsError } from '../errors.js';
 import type { CatalogTable, TableRef } from '../pg/catalog.js';

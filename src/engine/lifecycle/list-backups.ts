@@ -1,13 +1,13 @@
 import path from 'node:path';
 import { stat } from 'node:fs/promises';
 import { z } from 'zod';
-import { verifyBackupFiles, type BackupHandle } from '../backups/open-backup.js';
-import { scanBackups, type ScannedFolder } from '../backups/scan-backups.js';
-import { listFiles } from '../checksums.js';
+import { verifyBackupFiles, type BackupHandle } from '../folder/open.js';
+import { scanBackups, type ScannedFolder } from '../folder/scan.js';
+import { listFiles } from '../folder/checksums.js';
 import type { EngineContext } from '../context.js';
 import { isDbopsError } from '../errors.js';
 import { parseInput } from '../input.js';
-import { backupsRoot } from '../paths.js';
+import { backupsRoot } from '../folder/layout.js';
 
 // Every folder of the backups directory with what it is: valid, incomplete (left by an
 // interrupted run), corrupt (metadata or a checksum fails), or legacy (old layouts, no checksums).

@@ -1,4 +1,5 @@
-import { FUTURE_TOLERANCE_MS } from '../backups/scan-backups.js';
+import { PARTIAL_FOLDER } from '../folder/layout.js';
+import { FUTURE_TOLERANCE_MS } from '../folder/scan.js';
 import type { BackupStatus } from './list-backups.js';
 
 // Which backup folders retention keeps, and why: a pure decision over what the backups
@@ -88,8 +89,8 @@ function decideGroup(group: RetentionEntry[], rules: RetentionRules, decide: (e:
   }
 }
 
-/** An unfinished folder's target is only in its name: ".<YYYYMMDD_HHMMSS>_<target>[_label].partial-<pid>". */
+/** An unfinished folder's target is only in its name: ".<YYYYMMDD_HHMMSS>_<target>[_label].partial-<pid>" (folder/layout.ts). */
 export function partialFolderOf(folder: string, target: string): boolean {
-  const m = /^\.\d{8}_\d{6}_(.+)\.partial-\d+$/.exec(folder);
+  const m = /^\d{8}_\d{6}_(.+)$/.exec(PARTIAL_FOLDER.exec(folder)?.[1] ?? '');
   return m !== null && (m[1] === target || m[1]!.startsWith(`${target}_`));
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { summingStream } from '../checksums.js';
+import { summingStream } from '../folder/checksums.js';
 import { cutShort, DbopsError, isDbopsError } from '../errors.js';
 import { decryptStream } from './cipher-stream.js';
 import type { RemoteFile } from './remote-manifest.js';

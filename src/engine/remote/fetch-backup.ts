@@ -1,11 +1,11 @@
 import { mkdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { openBackup, verifyBackupFiles } from '../backups/open-backup.js';
+import { openBackup, verifyBackupFiles } from '../folder/open.js';
 import type { EngineContext } from '../context.js';
 import { DbopsError, isDbopsError } from '../errors.js';
 import { parseInput } from '../input.js';
-import { backupsRoot, partialFolderName } from '../paths.js';
+import { backupsRoot, partialFolderName } from '../folder/layout.js';
 import { listObjects } from './bucket-ops.js';
 import { downloadFile } from './download-file.js';
 import { missingObjects } from './list-remote-backups.js';

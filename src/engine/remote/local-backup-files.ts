@@ -1,7 +1,7 @@
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { openBackup, verifyBackupFiles } from '../backups/open-backup.js';
-import { listFiles, sha256File, type FileSum } from '../checksums.js';
+import { openBackup, verifyBackupFiles } from '../folder/open.js';
+import { listFiles, sha256File, type FileSum } from '../folder/checksums.js';
 import type { RemoteManifest } from './remote-manifest.js';
 
 // A local backup folder as a push needs it: every file with its sha256 and size, and what the

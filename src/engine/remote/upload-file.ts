@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Upload } from '@aws-sdk/lib-storage';
-import { summingStream, type FileSum } from '../checksums.js';
+import { summingStream, type FileSum } from '../folder/checksums.js';
 import { DbopsError, toDbopsError } from '../errors.js';
 import { encryptStream } from './cipher-stream.js';
 import { deleteKeys } from './bucket-ops.js';

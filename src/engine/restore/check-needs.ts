@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import type pg from 'pg';
-import { tableKey, type BackupHandle } from '../backups/open-backup.js';
+import type { BackupHandle } from '../folder/open.js';
+import { tableKey } from '../folder/manifest.js';
 import { DbopsError } from '../errors.js';
-import { backupPaths } from '../paths.js';
+import { backupPaths } from '../folder/layout.js';
 import { query } from '../pg/client.js';
 import { qualifiedName } from '../pg/sql.js';
 import type { EntryPlan } from './plan-entries.js';

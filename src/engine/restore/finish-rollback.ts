@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { openBackup, verifyBackupFiles } from '../backups/open-backup.js';
+import { openBackup, verifyBackupFiles } from '../folder/open.js';
 import type { ConnectionSpec } from '../connection.js';
 import { critically } from '../critical-work.js';
 import { DbopsError, toDbopsError } from '../errors.js';

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import type pg from 'pg';
-import type { BackupHandle } from '../backups/open-backup.js';
+import type { BackupHandle } from '../folder/open.js';
 import { globToRegExp } from '../backup/selection.js';
 import { DbopsError } from '../errors.js';
-import { objectsSchema, type ObjectEntry } from '../manifest.js';
-import { backupPaths } from '../paths.js';
+import { objectsSchema, type ObjectEntry } from '../folder/manifest.js';
+import { backupPaths } from '../folder/layout.js';
 import { query } from '../pg/client.js';
 import { qualifiedName } from '../pg/sql.js';
 import { entryOwner, type TocEntry } from '../tools/dump-toc.js';

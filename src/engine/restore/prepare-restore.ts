@@ -1,7 +1,7 @@
-import type { BackupHandle } from '../backups/open-backup.js';
-import { loadRowCounts } from '../backups/open-backup.js';
+import type { BackupHandle } from '../folder/open.js';
+import { loadRowCounts } from '../folder/open.js';
 import type { ConnectionSpec } from '../connection.js';
-import { backupPaths } from '../paths.js';
+import { backupPaths } from '../folder/layout.js';
 import { withClient } from '../pg/client.js';
 import { readToc } from '../tools/dump-toc.js';
 import { checkNeeds } from './check-needs.js';

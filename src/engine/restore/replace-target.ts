@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { BackupResult } from '../backup/backup.js';
-import type { BackupHandle } from '../backups/open-backup.js';
+import type { BackupHandle } from '../folder/open.js';
 import type { EngineContext } from '../context.js';
 import { critically } from '../critical-work.js';
 import { DbopsError } from '../errors.js';

@@ -1,14 +1,15 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadRowCounts, tableKey, type BackupHandle } from '../backups/open-backup.js';
+import { loadRowCounts, type BackupHandle } from '../folder/open.js';
+import { tableKey } from '../folder/manifest.js';
 import type { ConnectionSpec } from '../connection.js';
 import { cutShort, DbopsError } from '../errors.js';
 import { listForeignKeys } from '../pg/catalog.js';
 import { query, withClient } from '../pg/client.js';
 import { fkLoadOrder } from '../pg/fk-order.js';
 import { qualifiedName } from '../pg/sql.js';
-import { backupPaths } from '../paths.js';
+import { backupPaths } from '../folder/layout.js';
 import { runTool } from '../tools/pg-tools.js';
 
 // --data-only --tables: just those tables' rows, into a schema that already exists. One psql

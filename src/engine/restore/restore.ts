@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { backupTarget, type BackupResult } from '../backup/backup.js';
-import { verifyBackupFiles, type BackupHandle } from '../backups/open-backup.js';
-import { chooseBackup } from '../backups/scan-backups.js';
+import { verifyBackupFiles, type BackupHandle } from '../folder/open.js';
+import { chooseBackup } from '../folder/scan.js';
 import { DEFAULT_LOCK_TIMEOUT_MS } from '../connection-locks.js';
 import { describeConnection, withApplicationName } from '../connection.js';
 import type { EngineContext } from '../context.js';
 import { cutShort, DbopsError } from '../errors.js';
 import { parseInput } from '../input.js';
-import { backupsRoot } from '../paths.js';
+import { backupsRoot } from '../folder/layout.js';
 import { lockForRestore } from '../pg/advisory-lock.js';
 import { withClient } from '../pg/client.js';
 import { formatSession } from '../pg/lock-sessions.js';

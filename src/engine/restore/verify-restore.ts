@@ -1,11 +1,11 @@
 import path from 'node:path';
 import type pg from 'pg';
-import type { BackupHandle } from '../backups/open-backup.js';
-import { loadRowCounts } from '../backups/open-backup.js';
-import { MAX_METADATA_BYTES, readLimited } from '../backups/confine.js';
+import type { BackupHandle, TableCount } from '../folder/open.js';
+import { loadRowCounts } from '../folder/open.js';
+import { MAX_METADATA_BYTES, readLimited } from '../folder/confine.js';
 import { hashColumns, hashSettingsSql, legacyContentHash, tableFacts, type HashColumn } from '../backup/content-hash.js';
 import type { ConnectionSpec } from '../connection.js';
-import { contentHashesSchema, type ContentHashes } from '../manifest.js';
+import { contentHashesSchema, tableKey, type ContentHashes } from '../folder/manifest.js';
 import { countRows, type TableRef } from '../pg/catalog.js';
 import { connect, query } from '../pg/client.js';
 import { qualifiedName } from '../pg/sql.js';
@@ -63,7 +63,7 @@ export async function verifyRestore(
   const kept = new Set(options.keptByTarget ?? []);
   const counts = await loadRowCounts(handle);
   const recorded = options.content && handle.manifest?.options.contentHashes ? await loadHashes(handle) : undefined;
-  const keys = [...(counts ?? new Map()).keys()];
+  const recordedCounts = [...(counts ?? new Map<string, TableCount>()).entries()];
 
   const clients: pg.Client[] = [];
   try {
@@ -75,10 +75,10 @@ export async function verifyRestore(
       'restored tables',
       `SELECT k AS key, c.oid::int AS oid, pg_table_size(c.oid)::text AS bytes
          FROM unnest($1::text[]) WITH ORDINALITY AS k(k, i) LEFT JOIN pg_class c ON c.oid = to_regclass(k) ORDER BY i`,
-      [keys.map((key) => qualifiedName(splitKey(key)))],
+      [recordedCounts.map(([, count]) => qualifiedName(count))],
     );
-    const jobs: Job[] = keys.map((key, index) => ({
-      index, key, ref: splitKey(key), oid: found[index]?.oid ?? null, expected: counts!.get(key)!,
+    const jobs: Job[] = recordedCounts.map(([key, count], index) => ({
+      index, key, ref: { schema: count.schema, table: count.table }, oid: found[index]?.oid ?? null, expected: count,
       recorded: kept.has(key) || key === HISTORY_TABLE ? undefined : recorded?.get(key),
       withChildren: handle.layout !== 'dbops',
     }));
@@ -154,11 +154,6 @@ async function checkTable(client: pg.Client, job: Job, columns: Map<number, Hash
 async function loadHashes(handle: BackupHandle): Promise<Map<string, RecordedHash>> {
   const file = path.join(handle.dir, 'content_hashes.json');
   const parsed: ContentHashes = contentHashesSchema.parse(JSON.parse((await readLimited(file, MAX_METADATA_BYTES, `${handle.folder}/content_hashes.json`)).toString('utf8')));
-  if ('algorithm' in parsed) return new Map(parsed.tables.map((t) => [`${t.schema}.${t.table}`, { format: parsed.algorithm, columns: t.columns, hash: t.hash }]));
-  return new Map(parsed.tables.map((t) => [`${t.schema}.${t.table}`, { format: 'legacy-md5', hash: t.hash }]));
-}
-
-function splitKey(key: string): TableRef {
-  const dot = key.indexOf('.');
-  return { schema: key.slice(0, dot), table: key.slice(dot + 1) };
+  if ('algorithm' in parsed) return new Map(parsed.tables.map((t) => [tableKey(t), { format: parsed.algorithm, columns: t.columns, hash: t.hash }]));
+  return new Map(parsed.tables.map((t) => [tableKey(t), { format: 'legacy-md5', hash: t.hash }]));
 }

@@ -1,8 +1,8 @@
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { cutShort, DbopsError, isDbopsError } from '../errors.js';
-import { PARTIAL_FOLDER } from '../paths.js';
-import { openBackup, verifyBackupFiles, type BackupHandle, type FileCheck } from './open-backup.js';
+import { PARTIAL_FOLDER } from './layout.js';
+import { openBackup, verifyBackupFiles, type BackupHandle, type FileCheck } from './open.js';
 
 // The folders of a backups directory, recognised but not yet checksummed (that costs a read
 // of every file, so only the chosen one is verified).

@@ -3,7 +3,7 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { DbopsError } from '../errors.js';
-import { manifestSchema, MANIFEST_FORMAT, rowCountsSchema, type Manifest } from '../manifest.js';
+import { manifestSchema, MANIFEST_FORMAT, rowCountsSchema, tableKey, type Manifest, type TableRef } from './manifest.js';
 import { assertNothingLeadsOut, MAX_METADATA_BYTES, MAX_SMALL_FILE_BYTES, readLimited } from './confine.js';
 import { manifestProblems } from './manifest-limits.js';
 
@@ -31,11 +31,15 @@ export interface BackupHandle {
   manifest: Manifest | undefined;
   /** sha256 of metadata.json exactly as it was read and parsed (dbops layout), for checksums.sha256 to confirm. */
   metadataSha256?: string | undefined;
-  /** "schema.table" → rows the backup holds (undefined when the layout recorded none). */
-  rowCounts: Map<string, { rows: number; dataIncluded: boolean }> | undefined;
+  /** Rows the backup holds per table, keyed by tableKey (undefined when the layout recorded none). */
+  rowCounts: Map<string, TableCount> | undefined;
 }
 
-export const tableKey = (t: { schema: string; table: string }) => `${t.schema}.${t.table}`;
+/** One table's rows as the backup recorded them; the table travels as a reference, never as a string to split. */
+export interface TableCount extends TableRef {
+  rows: number;
+  dataIncluded: boolean;
+}
 
 const legacyMetadataSchema = z.looseObject({ version: z.string().max(100).optional(), timestamp: z.string().max(100).optional(), created_at: z.string().max(100).optional() });
 
@@ -144,11 +148,20 @@ async function readLegacyMetadata(file: string, folder: string): Promise<{ creat
   return { created: created === undefined || Number.isNaN(created.getTime()) ? undefined : created };
 }
 
-/** Old row_counts.json: { "schema.table": n } (or "table": n for public). */
+/**
+ * Old row_counts.json: { "schema.table": n } (or "table": n for public). The one place a
+ * "schema.table" string is split: the old scripts wrote nothing else (at the first dot, as they
+ * joined them).
+ */
 async function readLegacyRowCounts(file: string, folder: string): Promise<BackupHandle['rowCounts']> {
   const parsed = z.record(z.string().max(300), z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)).safeParse(await readLegacyJson(file, folder));
   if (!parsed.success) return undefined;
-  return new Map(Object.entries(parsed.data).map(([k, rows]) => [k.includes('.') ? k : `public.${k}`, { rows, dataIncluded: true }]));
+  const counts = Object.entries(parsed.data).map(([name, rows]): TableCount => {
+    const dot = name.indexOf('.');
+    const ref = dot < 0 ? { schema: 'public', table: name } : { schema: name.slice(0, dot), table: name.slice(dot + 1) };
+    return { ...ref, rows, dataIncluded: true };
+  });
+  return new Map(counts.map((c) => [tableKey(c), c]));
 }
 
 /** Loads row_counts.json of a dbops backup (after its checksums were verified). */
@@ -156,7 +169,7 @@ export async function loadRowCounts(handle: BackupHandle): Promise<BackupHandle[
   if (handle.layout !== 'dbops') return handle.rowCounts;
   const bytes = await readLimited(path.join(handle.dir, 'row_counts.json'), MAX_METADATA_BYTES, `${handle.folder}/row_counts.json`);
   const counts = rowCountsSchema.parse(JSON.parse(bytes.toString('utf8')));
-  return new Map(counts.tables.map((t) => [tableKey(t), { rows: t.rows, dataIncluded: t.dataIncluded }]));
+  return new Map(counts.tables.map((t) => [tableKey(t), { schema: t.schema, table: t.table, rows: t.rows, dataIncluded: t.dataIncluded }]));
 }
 
 export { verifyBackupFiles, type FileCheck } from './verify-files.js';

@@ -1,9 +1,11 @@
-import { chmod, mkdir, readdir, rename, stat } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DbopsError } from '../errors.js';
-import { backupFolderName, PARTIAL_FOLDER } from '../paths.js';
+import type { FileSum } from './checksums.js';
+import { backupFolderName, backupPaths, partialFolderName, PARTIAL_FOLDER, type BackupPaths } from './layout.js';
 
-// The backup folder's place on disk: a writable parent, a free name, owner-only modes.
+// The backup folder's place on disk: a writable parent, a free name, a hidden work folder,
+// owner-only modes, and the one rename that publishes it.
 
 export async function ensureWritable(dir: string): Promise<void> {
   try {
@@ -31,6 +33,32 @@ export async function freeFolderName(parent: string, createdAt: Date, target: st
 }
 
 const PUBLISH_ATTEMPTS = 30;
+
+/** A backup folder being written: hidden under its partial name until it is published. */
+export interface WorkFolder {
+  /** The name it is to be published under (the next free one if taken meanwhile: see publishFolder). */
+  folder: string;
+  /** storage/backups/.20261123_071502_prod.partial-4242 */
+  dir: string;
+  files: BackupPaths;
+  /** Relative path → sum, taken as each file is written; sealing reads back only the files missing here. */
+  sums: Map<string, FileSum | Promise<FileSum>>;
+}
+
+/** The hidden work folder for a backup taken at createdAt, with data/ and lists/ made; removed again if that fails. */
+export async function startWorkFolder(parent: string, createdAt: Date, target: string, label: string | undefined): Promise<WorkFolder> {
+  const folder = await freeFolderName(parent, createdAt, target, label);
+  const dir = path.join(parent, partialFolderName(folder, process.pid));
+  const files = backupPaths(dir);
+  try {
+    await mkdir(files.dataDir, { recursive: true, mode: 0o700 });
+    await mkdir(files.lists, { mode: 0o700 });
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return { folder, dir, files, sums: new Map() };
+}
 
 async function takenNames(parent: string): Promise<Set<string>> {
   return new Set((await readdir(parent)).map((entry) => PARTIAL_FOLDER.exec(entry)?.[1] ?? entry));

@@ -1,9 +1,9 @@
 import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { listFiles, sha256File } from '../checksums.js';
+import { listFiles, sha256File } from './checksums.js';
 import { DbopsError } from '../errors.js';
 import { confinedFile, MAX_METADATA_BYTES, readLimited, shownPath } from './confine.js';
-import type { BackupHandle, BackupLayout } from './open-backup.js';
+import type { BackupHandle, BackupLayout } from './open.js';
 
 // Every file of a backup against its recorded sha256. Since checksums.sha256 lists every file,
 // metadata.json included (written after it: see seal.ts), a changed metadata.json is caught like

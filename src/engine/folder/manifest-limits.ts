@@ -1,4 +1,4 @@
-import type { Manifest } from '../manifest.js';
+import type { Manifest } from './manifest.js';
 import { relativePathProblem, shownPath } from './confine.js';
 
 // What the schema alone lets through in a hostile metadata.json: paths that leave the folder,

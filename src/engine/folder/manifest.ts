@@ -8,6 +8,12 @@ export const MANIFEST_VERSION = 1;
 
 const tableRef = z.strictObject({ schema: z.string(), table: z.string() });
 
+/** A table as every file of the format records it: schema and name apart (either may hold a dot). */
+export type TableRef = z.infer<typeof tableRef>;
+
+/** "schema.table": for messages and map keys only, never split again (a name may hold a dot). */
+export const tableKey = (t: TableRef) => `${t.schema}.${t.table}`;
+
 export const fileEntrySchema = z.strictObject({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   bytes: z.number().int().nonnegative(),
