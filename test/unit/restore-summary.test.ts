@@ -35,6 +35,7 @@ function result(countsRecorded: boolean): z.output<typeof restoreDb.output> {
     },
     restoredAt: '2026-11-29T00:00:00.000Z',
     durationMs: 10,
+    fetched: null,
   };
 }
 
