@@ -1,12 +1,23 @@
 import path from 'node:path';
 import { z } from 'zod';
+import type { EngineContext } from '../engine/context.js';
+import { DbopsError, toDbopsError } from '../engine/errors.js';
 import { backupOptionsSchema } from '../engine/options/backup-options.js';
-import type { Command } from './command.js';
+import { remoteReference } from '../engine/options/remote-options.js';
+import type { Command, CommandIO } from './command.js';
 import { formatBytes, formatDuration } from './format.js';
-import { agentInput, describedAs, name, NAME_MAX, URL_MAX } from '../mcp/limits.js';
-import { checkUrlAllowed } from '../mcp/policy.js';
+import { agentInput, describedAs, name, NAME_MAX, remoteName, URL_MAX } from '../mcp/limits.js';
+import { checkRemoteAllowed, checkUrlAllowed } from '../mcp/policy.js';
+import { pushedLine, pushedOutput, pushedShape, pushWithProgress, type PushedOutput } from './remote-copy.js';
 
-// backup-db: a timestamped, checksummed backup folder of a database; --plan says what one would hold.
+// backup-db: a timestamped, checksummed backup folder of a database; --plan says what one would
+// hold; --push then copies it, encrypted, to a remote (push-backup's engine call: the backup
+// itself knows nothing of S3).
+
+const input = backupOptionsSchema.extend({
+  push: z.boolean().default(false).describe('Then push the finished backup to a remote, encrypted (see --remote; push-backup retries a failed push)'),
+  remote: remoteReference.optional().describe('With --push: remote name from dbops.config.yaml, or s3://bucket/prefix (default: the only configured remote)'),
+});
 
 const tableRef = z.object({ schema: z.string(), table: z.string() });
 
@@ -31,6 +42,8 @@ export const backupOutput = z.object({
   durationsMs: z.record(z.string(), z.number()),
   /** Every file of the folder, relative to it. */
   files: z.array(z.string()),
+  /** With --push: the copy in the remote; null without. */
+  pushed: pushedOutput.nullable(),
 });
 
 export const planOutput = z.object({
@@ -60,9 +73,9 @@ export function categoryFlags(config: { categories: Record<string, { exclude: st
     }));
 }
 
-export const backupDb: Command<typeof backupOptionsSchema, typeof output> = {
+export const backupDb: Command<typeof input, typeof output> = {
   name: 'backup-db',
-  input: backupOptionsSchema,
+  input,
   output,
   cli: {
     hidden: ['exclude'],
@@ -79,18 +92,26 @@ export const backupDb: Command<typeof backupOptionsSchema, typeof output> = {
       'dbops backup-db --target prod --prod --label pre-upgrade',
       'dbops backup-db --prod --plan',
       'dbops backup-db --url-env DATABASE_URL --no-transient --json',
+      'dbops backup-db --target prod --prod --push --remote offsite',
     ],
   },
   target: (input) => ({ target: input.target, url: input.url }),
-  async run(input, ctx, io) {
-    if (input.plan) {
+  async run({ push, remote, ...options }, ctx, io) {
+    if (remote !== undefined && !push) throw new DbopsError('USAGE', 'backup-db: --remote says where --push sends the backup; add --push, or leave --remote out.');
+    if (options.plan) {
+      if (push) throw new DbopsError('USAGE', 'backup-db: --plan writes nothing, so there is nothing to --push.');
       const { planBackup } = await import('../engine/backup/plan-backup.js');
-      return { kind: 'plan', ...(await planBackup(input, ctx)) };
+      return { kind: 'plan', ...(await planBackup(options, ctx)) };
+    }
+    if (push) {
+      // An unknown remote or a missing key is found now, not after the backup has run.
+      const { checkRemoteSetup } = await import('../engine/remote/remote-session.js');
+      checkRemoteSetup(remote, ctx);
     }
     const { backupDatabase } = await import('../engine/backup/backup.js');
     let tables = 0;
     let dumped = 0;
-    const result = await backupDatabase(input, ctx, (p) => {
+    const result = await backupDatabase(options, ctx, (p) => {
       if (p.phase === 'connect') io.progress(`connecting to ${p.target}`);
       else if (p.phase === 'snapshot') {
         tables = p.tables;
@@ -119,30 +140,33 @@ export const backupDb: Command<typeof backupOptionsSchema, typeof output> = {
       sizes: m.sizes,
       durationsMs: m.durationsMs,
       files: Object.keys(m.files).sort(),
+      pushed: push ? await pushAfterBackup(result.backupDir, remote, ctx, io) : null,
     };
   },
   succeeded: () => true,
   summary: (r) =>
     r.kind === 'plan'
       ? `Plan (nothing written): ${r.tables.length} tables, rows left out of ${r.tables.filter((t) => !t.rowsKept).length}.`
-      : `Backup complete: ${r.folder} (${r.tables} tables, ${r.rows} rows, ${r.sizes.backupBytes} bytes, mode ${r.mode}).`,
+      : `Backup complete: ${r.folder} (${r.tables} tables, ${r.rows} rows, ${r.sizes.backupBytes} bytes, mode ${r.mode})${r.pushed ? `; pushed to ${r.pushed.url} (${r.pushed.uploaded} files uploaded, ${r.pushed.alreadyThere} already there)` : ''}.`,
   text: (r, cwd) => (r.kind === 'plan' ? planText(r) : backupText(r, cwd)),
   mcp: {
     tool: 'backup_db',
     title: 'Back up a database',
-    description: 'Back up a configured target into a timestamped, checksummed folder in the backups directory. Long-running: sends progress notifications (progress/total) when given a progress token.',
+    description: 'Back up a configured target into a timestamped, checksummed folder in the backups directory; with push, then copy it encrypted to a configured remote. Long-running: sends progress notifications (progress/total) when given a progress token.',
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     input: agentInput({
-      ...backupOptionsSchema.omit({ out: true, plan: true }).shape,
+      ...input.omit({ out: true, plan: true }).shape,
       target: name(describedAs(backupOptionsSchema, 'target')).optional(),
       // The engine's own label rule (1-40 of [A-Za-z0-9_-]), with its length visible in the JSON schema.
       label: (backupOptionsSchema.shape.label as z.ZodOptional<z.ZodString>).unwrap().max(40).optional().describe(describedAs(backupOptionsSchema, 'label')),
       url: z.string().max(URL_MAX).optional().describe(describedAs(backupOptionsSchema, 'url')),
       exclude: z.array(z.string().max(NAME_MAX)).max(20).default([]).describe(describedAs(backupOptionsSchema, 'exclude')),
+      remote: remoteName('With push: a remote named in dbops.config.yaml (default: the only configured one)').optional(),
     }),
     output: backupOutput,
     async prepare(args, ctx) {
       checkUrlAllowed(args.url, ctx);
+      checkRemoteAllowed(args.remote, ctx);
       return args;
     },
   },
@@ -168,9 +192,21 @@ function backupText(r: z.output<typeof backupOutput>, cwd: string): string {
     ...leftOut(r.excludedDataTables),
     ...(r.excludedSchemas.length > 0 ? [`🚫 Schemas left out: ${r.excludedSchemas.join(', ')}`] : []),
     `🕒 Created:   ${r.createdAt}`,
+    ...(r.pushed ? [pushedLine(r.pushed)] : []),
     '',
-    `Restore with: npx dbops restore-db ${shown}`,
+    `Restore with: npx dbops restore-db ${shown}${r.pushed ? `  (or, from the copy: npx dbops restore-db ${r.pushed.url})` : ''}`,
   ].join('\n');
+}
+
+/** A failed push leaves the backup as it is: the error says where it is and how to push it again. */
+async function pushAfterBackup(backupDir: string, remote: string | undefined, ctx: EngineContext, io: CommandIO): Promise<PushedOutput> {
+  try {
+    return pushedShape(await pushWithProgress(backupDir, remote, ctx, io));
+  } catch (error) {
+    const e = toDbopsError(error);
+    const retry = `dbops push-backup ${backupDir}${remote === undefined ? '' : ` --remote ${remote}`}`;
+    throw new DbopsError(e.code, `${e.message} The backup itself is complete at ${backupDir}; \`${retry}\` retries the push.`, { hint: e.hint, details: [...e.details], cause: error });
+  }
 }
 
 /** The exact tables whose rows a backup left out, never just the category's name. */

@@ -1,14 +1,20 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { DbopsError } from '../engine/errors.js';
+import { isRemoteUrl } from '../engine/options/remote-options.js';
 import { restoreOptionsSchema } from '../engine/options/restore-options.js';
 import type { RestorePlan } from '../engine/restore/restore.js';
 import { agentInput, describedAs, FOLDER_MAX, name, NAME_MAX, URL_MAX } from '../mcp/limits.js';
 import { checkRestoreAllowed, checkUrlAllowed, confineBackup } from '../mcp/policy.js';
 import type { Command } from './command.js';
 import { formatAge, formatBytes, formatDuration } from './format.js';
+import { fetchedOutput, fetchedText, fetchWithProgress, type FetchedOutput } from './remote-copy.js';
 import { verificationOutput, verificationShape } from './verification.js';
 
-// restore-db: a backup (latest, or a given folder) into a database, safely, then verified.
+// restore-db: a backup (latest, a given folder, or a copy in a remote) into a database, safely,
+// then verified. A remote copy is fetched into the backups directory first (decrypted, every
+// chunk and sha256 checked, then the backup's own checks): a damaged copy fails there, before
+// anything is restored, and the fetched folder is then restored like any other.
 
 const planShape = z.object({
   target: z.object({ name: z.string(), host: z.string(), port: z.number(), database: z.string(), protected: z.boolean() }),
@@ -40,6 +46,8 @@ const restoreOutput = z.object({
   verification: verificationOutput,
   restoredAt: z.string(),
   durationMs: z.number(),
+  /** The remote copy the backup was fetched from; null for a local folder. */
+  fetched: fetchedOutput.nullable(),
 });
 
 /** --dry-run: the plan, and nothing changed. */
@@ -70,11 +78,22 @@ export const restoreDb: Command<typeof restoreOptionsSchema, typeof output> = {
       'dbops restore-db storage/backups/20261123_070312_staging_nightly --target dev',
       'dbops restore-db latest --data-only --tables crawler.sites,crawler.pages --yes',
       'dbops restore-db --target prod --confirm app_prod',
+      'dbops restore-db s3://acme-db-backups/dbops/prod/20261123_071502_prod --target dev --yes',
     ],
   },
   target: (input) => ({ target: input.target, url: input.url, fallback: 'dev' }),
   readOnlyFor: (input) => input.dryRun,
   async run(input, ctx, io) {
+    let fetched: FetchedOutput | null = null;
+    if (isRemoteUrl(input.backup)) {
+      if (input.from !== undefined) throw new DbopsError('USAGE', 'restore-db: pass an s3:// copy or --from TARGET, not both.');
+      // A mistyped target is found before the download, not after it.
+      const { resolveTarget } = await import('../engine/targets.js');
+      resolveTarget(ctx.config, input, ctx.env, 'dev');
+      const copy = await fetchWithProgress(input.backup, undefined, ctx, io);
+      fetched = copy;
+      input = { ...input, backup: copy.dir };
+    }
     const { planRestore, restoreDatabase } = await import('../engine/restore/restore.js');
     if (input.dryRun) {
       const plan = await planRestore(input, ctx);
@@ -110,6 +129,7 @@ export const restoreDb: Command<typeof restoreOptionsSchema, typeof output> = {
       verification: verificationShape(result.verification),
       restoredAt: result.restoredAt,
       durationMs: result.durationMs,
+      fetched,
     };
   },
   succeeded: (r) => r.kind === 'plan' || r.verification.verified,
@@ -138,6 +158,7 @@ export const restoreDb: Command<typeof restoreOptionsSchema, typeof output> = {
     }),
     output: mcpOutput,
     async prepare(args, ctx) {
+      // confineBackup refuses s3:// copies: agents restore only folders in the backups directory.
       if (args.dryRun) {
         // A dry run changes nothing: the URL rule still holds, confirmation does not apply.
         checkUrlAllowed(args.url, ctx);
@@ -178,6 +199,7 @@ function restoreText(r: Restored, cwd: string): string {
     !v.verified ? '❌ Restore finished but verification FAILED' : v.countsRecorded ? '✅ Restore complete and verified' : '⚠️  Restore complete, not verified: the backup recorded no row counts',
     '',
     `📁 Restored from: ${shown(b.dir)}`,
+    ...(r.fetched ? [`☁️  Fetched from: ${fetchedText(r.fetched)}`] : []),
     `🎯 Into:          ${r.plan.target.name} (${r.plan.target.host}:${r.plan.target.port}/${r.plan.target.database})`,
     `📋 Backup:        ${b.createdAt} from ${b.source}; mode ${b.mode ?? 'old layout'}${b.excluded.length ? `; excluded: ${b.excluded.join(', ')}` : ''}`,
     ...(r.safetyBackupDir ? [`🛟 Safety snapshot: ${shown(r.safetyBackupDir)}`] : []),

@@ -10,6 +10,9 @@ export const NAME_MAX = 63;
 
 export const name = (description: string) => z.string().min(1).max(NAME_MAX).describe(description);
 
+/** A remote as an agent names it: from dbops.config.yaml only (policy.ts refuses s3:// URLs). */
+export const remoteName = (description = 'A remote named in dbops.config.yaml (default: the only configured one)') => name(description);
+
 /** A strict object whose "unknown argument" error cannot carry a huge key back. */
 export function agentInput<Shape extends z.ZodRawShape>(shape: Shape) {
   return z.strictObject(shape, {

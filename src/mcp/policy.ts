@@ -6,11 +6,15 @@ import { backupsRoot } from '../engine/folder/layout.js';
 import { resolveTarget, type ResolvedTarget } from '../engine/targets.js';
 
 // What an agent may touch: targets named in the config (URLs only when the config allows),
-// and backup folders inside the backups directory — no "..", no absolute paths elsewhere, no
-// links leading out.
+// backup folders inside the backups directory — no "..", no absolute paths elsewhere, no
+// links leading out — and remotes named in the config (never an inline s3:// URL: that would
+// let an agent send copies to, or read them from, any bucket the credentials reach).
 
 export async function confineBackup(reference: string, ctx: EngineContext): Promise<string> {
   if (reference === 'latest') return 'latest';
+  if (reference.startsWith('s3://')) {
+    throw new DbopsError('MCP_REFUSED', 'A copy in a remote (s3://…) is not a folder inside the backups directory: agents verify and restore only those. A person can run dbops verify-backup or dbops restore-db with the s3:// URL.');
+  }
   const root = backupsRoot(ctx.root, ctx.config.backup.dir, ctx.env);
   if (reference.split(/[\\/]/).includes('..')) {
     throw new DbopsError('MCP_REFUSED', `Backup "${reference}" contains "..": name a folder inside the backups directory.`);
@@ -21,6 +25,15 @@ export async function confineBackup(reference: string, ctx: EngineContext): Prom
     throw new DbopsError('MCP_REFUSED', `Backup "${reference}" is not a folder directly inside the backups directory ${root}.`);
   }
   return realCandidate;
+}
+
+/** A remote an agent names must be one of remotes: in dbops.config.yaml (undefined: the only one). */
+export function checkRemoteAllowed(remote: string | undefined, ctx: EngineContext): void {
+  if (remote === undefined || Object.hasOwn(ctx.config.remotes, remote)) return;
+  const known = Object.keys(ctx.config.remotes);
+  throw new DbopsError('MCP_REFUSED', `Agents name remotes from dbops.config.yaml (${known.length === 0 ? 'none is configured' : `configured: ${known.join(', ')}`}); ${remote.startsWith('s3://') ? 's3:// URLs are refused' : 'that name is not one of them'}.`, {
+    hint: 'Name a remote from remotes: in dbops.config.yaml, or leave the remote out when exactly one is configured.',
+  });
 }
 
 export function checkUrlAllowed(url: string | undefined, ctx: EngineContext): void {

@@ -84,16 +84,17 @@ describe('MCP server (in memory)', () => {
     );
     const ro = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
     expect(pinned).toEqual({
-      backup_db: { annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false }, input: ['contentHashes', 'exclude', 'jobs', 'label', 'prod', 'target', 'url'], required: [], output: true },
+      backup_db: { annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false }, input: ['contentHashes', 'exclude', 'jobs', 'label', 'prod', 'push', 'remote', 'target', 'url'], required: [], output: true },
       restore_db: { annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false }, input: ['backup', 'confirm', 'dataOnly', 'dryRun', 'from', 'jobs', 'tables', 'target', 'url', 'verify'], required: [], output: true },
-      list_backups: { annotations: ro, input: ['target'], required: [], output: true },
+      list_backups: { annotations: ro, input: ['remote', 'target'], required: [], output: true },
       verify_backup: { annotations: ro, input: ['backup'], required: [], output: true },
-      prune_backups: { annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false }, input: ['dryRun', 'target'], required: [], output: true },
+      prune_backups: { annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false }, input: ['dryRun', 'remote', 'target'], required: [], output: true },
+      push_backup: { annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false }, input: ['backup', 'remote'], required: [], output: true },
       artifact_history: { annotations: ro, input: ['artifact', 'limit', 'since', 'status', 'target'], required: [], output: true },
       list_commands: { annotations: ro, input: [], required: [], output: true },
     });
     const { prompts } = await client.listPrompts();
-    expect(prompts.map((p) => p.name).sort()).toEqual(['backup-db', 'history', 'list-backups', 'prune-backups', 'restore-db', 'verify-backup']);
+    expect(prompts.map((p) => p.name).sort()).toEqual(['backup-db', 'history', 'list-backups', 'prune-backups', 'push-backup', 'restore-db', 'verify-backup']);
     const prompt = await client.getPrompt({ name: 'backup-db', arguments: { arguments: '--no-transient' } });
     expect((prompt.messages[0]?.content as { text: string }).text).toContain('\ndbops backup-db --no-transient\n');
   });
@@ -173,6 +174,33 @@ describe('MCP server (in memory)', () => {
     expect(runs.every((run) => run.trigger === 'mcp')).toBe(true);
     expect(runs.filter((run) => run.command === 'backup-db').map((run) => run.status)).toEqual(['failed', 'completed']);
     expect(runs.filter((run) => run.command === 'restore-db').map((run) => run.status)).toEqual(['failed', 'failed']);
+  });
+
+  it('remotes for agents: configured names only (never an s3:// URL); copies in a remote are not restored or verified by agents', async () => {
+    const { env, dev } = await world();
+    const client = await connect(env);
+    const copy = 's3://dbops-nowhere/team/20261123_071502_staging';
+    const calls: Array<[string, Record<string, unknown>, RegExp]> = [
+      ['list_backups', { remote: 's3://dbops-nowhere/team' }, /^Agents name remotes from dbops\.config\.yaml \(none is configured\); s3:\/\/ URLs are refused\.$/],
+      ['prune_backups', { remote: 'offsite', dryRun: true }, /that name is not one of them/],
+      ['push_backup', { remote: 's3://dbops-nowhere/team' }, /s3:\/\/ URLs are refused/],
+      ['backup_db', { push: true, remote: 's3://dbops-nowhere/team' }, /s3:\/\/ URLs are refused/],
+      ['restore_db', { backup: copy, confirm: dev.name }, /^A copy in a remote \(s3:\/\/…\) is not a folder inside the backups directory/],
+      ['verify_backup', { backup: copy }, /^A copy in a remote/],
+    ];
+    const before = await readdir(env.DBOPS_BACKUP_DIR!);
+    for (const [name, args, message] of calls) {
+      const r = (await client.callTool({ name, arguments: args })) as CallToolResult;
+      expect(text(r), name).toMatch(/^error \[MCP_REFUSED\]/);
+      expect(untrusted(r), name).toMatch(message);
+    }
+    expect(await readdir(env.DBOPS_BACKUP_DIR!)).toEqual(before);
+    // A configured remote passes the policy and reaches the engine (which here finds no key: no request is made).
+    const configured = await connect(env, false, { ...DEFAULT_CONFIG, remotes: { offsite: { bucket: 'dbops-nowhere', prefix: 'team' } } });
+    for (const name of ['list_backups', 'push_backup']) {
+      const r = (await configured.callTool({ name, arguments: { remote: 'offsite' } })) as CallToolResult;
+      expect(text(r), name).toMatch(/^error \[ENCRYPTION_KEY_MISSING\]/);
+    }
   });
 
   it('a cancelled call stops the backup cleanly: no folder left, recorded as failed', async () => {
@@ -309,7 +337,7 @@ describe('MCP server over stdio, as .mcp.json starts it', () => {
     const stdio = new Client({ name: 'dbops-stdio-test', version: '1.0.0' });
     await stdio.connect(new ChildStdio(child));
     expect(stdio.getServerVersion()).toMatchObject({ name: 'dbops' });
-    expect((await stdio.listTools()).tools).toHaveLength(7);
+    expect((await stdio.listTools()).tools).toHaveLength(8);
     const r = (await stdio.callTool({ name: 'list_commands', arguments: {} })) as CallToolResult;
     expect((r.structuredContent as { commands: Array<{ name: string }> }).commands.map((c) => c.name)).toContain('restore-db');
     await stdio.close(); // ends stdin, nothing more

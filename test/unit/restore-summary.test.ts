@@ -36,6 +36,7 @@ function result(countsRecorded: boolean): Extract<z.output<typeof restoreDb.outp
     },
     restoredAt: '2026-11-29T00:00:00.000Z',
     durationMs: 10,
+    fetched: null,
   };
 }
 

@@ -1,10 +1,11 @@
 import { mkdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { openBackup, verifyBackupFiles } from '../folder/open.js';
 import type { EngineContext } from '../context.js';
 import { DbopsError, isDbopsError } from '../errors.js';
 import { parseInput } from '../input.js';
+import { fetchOptionsSchema } from '../options/remote-options.js';
 import { backupsRoot, partialFolderName } from '../folder/layout.js';
 import { listObjects } from './bucket-ops.js';
 import { downloadFile } from './download-file.js';
@@ -22,12 +23,7 @@ import { runPool } from './run-pool.js';
 // renamed into place only when every chunk authenticated, every file matched its sha256 and
 // the folder passed the same checks a local backup gets; any failure removes it whole.
 
-export const fetchOptionsSchema = z.strictObject({
-  url: z.string().optional().describe('The copy as s3://bucket/prefix/<folder> (instead of remote and folder)'),
-  remote: z.string().optional().describe('Remote name from dbops.config.yaml, or s3://bucket/prefix'),
-  folder: z.string().optional().describe('Backup folder name on the remote'),
-  into: z.string().optional().describe('Local directory to write the folder into (default: the backups directory)'),
-});
+export { fetchOptionsSchema } from '../options/remote-options.js';
 
 export type FetchProgress = { phase: 'plan'; files: number; bytes: number } | { phase: 'bytes'; received: number; total: number } | { phase: 'verify' };
 

@@ -1,6 +1,7 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { EngineContext } from '../context.js';
 import { parseInput } from '../input.js';
+import { listRemoteOptionsSchema } from '../options/remote-options.js';
 import { checkBucket, listObjects, type ListedObject } from './bucket-ops.js';
 import { readRemoteManifest, type RemoteManifest } from './remote-manifest.js';
 import { fileObjectKey, isFolderName, MANIFEST_OBJECT, remoteRootKey } from './remote-paths.js';
@@ -14,10 +15,7 @@ import { runPool } from './run-pool.js';
 // corrupt (a manifest that does not open, or objects missing), or other-key (pushed with another key).
 // Read-only: nothing is written, deleted or downloaded beyond the manifests.
 
-export const listRemoteOptionsSchema = z.strictObject({
-  remote: z.string().optional().describe('Remote name from dbops.config.yaml, or s3://bucket/prefix (default: the only configured remote)'),
-  target: z.string().optional().describe('Only copies of backups taken from this target'),
-});
+export { listRemoteOptionsSchema } from '../options/remote-options.js';
 
 export type RemoteStatus = 'valid' | 'incomplete' | 'corrupt' | 'other-key';
 
@@ -45,6 +43,8 @@ export interface RemoteBackup {
 
 export interface RemoteListing {
   remote: string;
+  /** s3://bucket/prefix */
+  url: string;
   keyId: string;
   backups: RemoteBackup[];
 }
@@ -54,7 +54,7 @@ export async function listRemoteBackups(input: z.input<typeof listRemoteOptionsS
   const session = openRemoteSession(options.remote, ctx, client);
   try {
     const backups = (await scanRemote(session)).filter((b) => options.target === undefined || b.target === options.target);
-    return { remote: session.remote.display, keyId: session.keys.keyId, backups };
+    return { remote: session.remote.display, url: session.remote.url, keyId: session.keys.keyId, backups };
   } finally {
     closeRemoteSession(session);
   }

@@ -1,7 +1,8 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { EngineContext } from '../context.js';
 import { DbopsError } from '../errors.js';
 import { parseInput } from '../input.js';
+import { pruneRemoteOptionsSchema } from '../options/remote-options.js';
 import { decideRetention, type RetentionEntry, type RetentionRules } from '../lifecycle/retention.js';
 import { abortUploads, deleteKeys, listObjects, objectLockEnabled } from './bucket-ops.js';
 import { scanRemote, type RemoteBackup } from './list-remote-backups.js';
@@ -16,11 +17,7 @@ import type { ClientOptions } from './s3-client.js';
 // leaves an incomplete folder that the next prune removes. Copies that are corrupt or pushed
 // with another key are never removed automatically, like corrupt local folders.
 
-export const pruneRemoteOptionsSchema = z.strictObject({
-  remote: z.string().optional().describe('Remote name from dbops.config.yaml, or s3://bucket/prefix (default: the only configured remote)'),
-  target: z.string().optional().describe('Only prune copies of backups taken from this target'),
-  dryRun: z.boolean().default(false).describe('Report what would be removed, remove nothing'),
-});
+export { pruneRemoteOptionsSchema } from '../options/remote-options.js';
 
 export interface RemotePruneDecision {
   folder: string;
@@ -33,6 +30,8 @@ export interface RemotePruneDecision {
 
 export interface RemotePruneReport {
   remote: string;
+  /** s3://bucket/prefix */
+  url: string;
   dryRun: boolean;
   rules: RetentionRules;
   decisions: RemotePruneDecision[];
@@ -55,7 +54,7 @@ export async function pruneRemote(input: z.input<typeof pruneRemoteOptionsSchema
     });
     const doomed = decisions.filter((d) => d.action === 'remove');
     const freedBytes = doomed.reduce((n, d) => n + copies.find((b) => b.folder === d.folder)!.storedBytes, 0);
-    const report = { remote: session.remote.display, dryRun: options.dryRun, rules: chosenRules, decisions, removed: [] as string[], freedBytes };
+    const report = { remote: session.remote.display, url: session.remote.url, dryRun: options.dryRun, rules: chosenRules, decisions, removed: [] as string[], freedBytes };
     if (options.dryRun || doomed.length === 0) return report;
     // Deletes in an Object Lock bucket only add delete markers: the data would stay, billed, while
     // the prune reported it gone.

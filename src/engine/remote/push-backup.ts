@@ -1,8 +1,11 @@
 import path from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { chooseBackup } from '../folder/scan.js';
 import type { EngineContext } from '../context.js';
 import { DbopsError } from '../errors.js';
 import { parseInput } from '../input.js';
+import { pushOptionsSchema } from '../options/remote-options.js';
+import { backupsRoot } from '../folder/layout.js';
 import { abortUploads, checkBucket, deleteKeys, listObjects } from './bucket-ops.js';
 import { encryptedSize } from './cipher-stream.js';
 import { objectName } from './encryption-key.js';
@@ -20,10 +23,7 @@ import { uploadFile } from './upload-file.js';
 // manifest goes last; only then are objects of an earlier, different push of this folder and
 // uploads a killed run left behind removed.
 
-export const pushOptionsSchema = z.strictObject({
-  backup: z.string().min(1).describe('Backup folder to push'),
-  remote: z.string().optional().describe('Remote name from dbops.config.yaml, or s3://bucket/prefix (default: the only configured remote)'),
-});
+export { pushOptionsSchema } from '../options/remote-options.js';
 
 export type PushProgress =
   | { phase: 'plan'; files: number; toUpload: number; bytesToUpload: number }
@@ -42,6 +42,8 @@ export interface PushHooks {
 export interface PushResult {
   remote: string;
   folder: string;
+  /** The local backup folder that was pushed. */
+  backupDir: string;
   /** s3://bucket/prefix/<folder>, what restore-db and verify-backup take. */
   url: string;
   files: number;
@@ -65,7 +67,7 @@ export async function pushBackup(input: z.input<typeof pushOptionsSchema>, ctx: 
   // The key first: without one nothing leaves the machine, and no request is made.
   const session = openRemoteSession(options.remote, ctx, hooks.client);
   try {
-    const local = await readLocalBackup(path.resolve(ctx.root, options.backup));
+    const local = await readLocalBackup(await backupToPush(options.backup, ctx));
     const { remote, keys } = session;
     await checkBucket(session);
 
@@ -108,6 +110,7 @@ export async function pushBackup(input: z.input<typeof pushOptionsSchema>, ctx: 
     return {
       remote: remote.display,
       folder: local.folder,
+      backupDir: local.dir,
       url: `s3://${remote.bucket}/${folderKey(remote, local.folder).replace(/\/$/, '')}`,
       files: files.length,
       uploaded: missing.length,
@@ -122,6 +125,13 @@ export async function pushBackup(input: z.input<typeof pushOptionsSchema>, ctx: 
   } finally {
     closeRemoteSession(session);
   }
+}
+
+/** "latest" (the newest valid backup, as restore-db takes it) or a folder path. */
+async function backupToPush(reference: string, ctx: EngineContext): Promise<string> {
+  if (reference !== 'latest') return path.resolve(ctx.root, reference);
+  const root = backupsRoot(ctx.root, ctx.config.backup.dir, ctx.env);
+  return (await chooseBackup('latest', { root, cwd: ctx.root, now: ctx.now?.() })).handle.dir;
 }
 
 function sameFiles(a: RemoteManifest, b: RemoteManifest): boolean {

@@ -26,3 +26,12 @@ export function openRemoteSession(remote: string | Remote | undefined, ctx: Engi
 export function closeRemoteSession(session: RemoteSession): void {
   session.client.destroy();
 }
+
+/**
+ * What a remote operation will need, checked without a request: the remote resolves and the key
+ * loads. backup-db --push asks this before the backup, so a typo or a missing key costs nothing.
+ */
+export function checkRemoteSetup(remote: string | undefined, ctx: EngineContext): { url: string; display: string; keyId: string } {
+  const resolved = resolveRemote(remote, ctx.config, ctx.env);
+  return { url: resolved.url, display: resolved.display, keyId: loadEncryptionKeys(resolved, ctx.env, ctx.root).keyId };
+}

@@ -21,6 +21,8 @@ export interface Remote {
   storageClass: string | undefined;
   keyFile: string | undefined;
   retention: RemoteConfig['retention'];
+  /** "s3://bucket/prefix": what a copy's URL starts with. */
+  url: string;
   /** "s3://bucket/prefix" (plus the endpoint's host when not AWS): what messages show. */
   display: string;
 }
@@ -92,11 +94,11 @@ function configuredRemote(name: string, entry: RemoteConfig, env: NodeJS.Process
   });
 }
 
-function finish(remote: Omit<Remote, 'display'>): Remote {
-  const where = `s3://${remote.bucket}${remote.prefix === '' ? '' : `/${remote.prefix}`}`;
+function finish(remote: Omit<Remote, 'display' | 'url'>): Remote {
+  const url = `s3://${remote.bucket}${remote.prefix === '' ? '' : `/${remote.prefix}`}`;
   // The endpoint's host only: a URL's userinfo or query never reaches a message.
   const host = remote.endpoint === undefined ? '' : ` at ${new URL(remote.endpoint).host}`;
-  return { ...remote, display: `${where}${host}` };
+  return { ...remote, url, display: `${url}${host}` };
 }
 
 function cleanPrefix(prefix: string, where: string): string {
