@@ -69,7 +69,8 @@ describe.skipIf(s3.skip !== undefined)(`dbops off-site copies from the CLI${s3.s
     const remote = `remotes:\n  offsite:\n    bucket: ${bucket}\n    prefix: team/prod\n    endpoint: ${s3.server!.endpoint}\n    path_style: true\n    retention: { keep_last: 1 }\n`;
     expect(shipped).toContain('\nremotes: {}\n');
     await writeFile(path.join(project, 'dbops.config.yaml'), shipped.replace('\nremotes: {}\n', `\n${remote}`));
-    env = { ...remoteEnv(s3.server!), DBOPS_SPOOL_DIR: spool };
+    // The project's own storage/backups (the default), not the test helper's temporary one.
+    env = { ...remoteEnv(s3.server!), DBOPS_SPOOL_DIR: spool, DBOPS_BACKUP_DIR: path.join(project, 'storage/backups') };
   });
 
   let first: BackupJson;
