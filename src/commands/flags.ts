@@ -84,7 +84,8 @@ export function commandFlags(command: AnyCommand, config: Config): Flag[] {
     if (field === command.cli.positional || command.cli.hidden?.includes(field)) continue;
     const facts = describeField(schema);
     if (facts.kind === 'boolean') {
-      if (facts.default === true) flags.push({ flag: `--no-${kebab(field)}`, field, kind: 'boolean', negated: true, description: facts.description });
+      // The schema describes what the field turns on; the flag of a default-on field turns it off.
+      if (facts.default === true) flags.push({ flag: `--no-${kebab(field)}`, field, kind: 'boolean', negated: true, description: `Do not: ${lowerFirst(facts.description)} (on by default)` });
       else flags.push({ flag: `--${kebab(field)}`, field, kind: 'boolean', description: facts.description });
       // An optional boolean with no default (auto) can also be turned off explicitly.
       if (facts.default === undefined) flags.push({ flag: `--no-${kebab(field)}`, field, kind: 'boolean', negated: true, description: `Do not: ${lowerFirst(facts.description)}` });

@@ -15,7 +15,8 @@ async function backupHeldByLock(t: FaultRun) {
   const before = await fingerprint(source.url);
   const locker = await openLocker(source.url);
   const child = t.start(['backup-db', '--target', 'staging'], { env: { DATABASE_URL_STAGING: source.url } });
-  const dump = await waitFor(async () => (await childProcesses(child.pid!)).find((p) => /pg_dump/.test(p.command) && !/--version/.test(p.command)), 20_000);
+  // The dump itself (directory format), not pg_dumpall or a version check: those end on their own.
+  const dump = await waitFor(async () => (await childProcesses(child.pid!)).find((p) => /(^|\/)pg_dump\s/.test(p.command) && /--format=directory/.test(p.command)), 20_000);
   t.record(await processLines());
   return { source, before, locker, child, dump };
 }
