@@ -19,7 +19,13 @@ const run = spawnSync(process.execPath, [vitest, 'run', 'test/faults', '--report
 });
 
 const file = path.join(reportDir, 'rows.jsonl');
-const rows = existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+const rows = existsSync(file)
+  ? readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+  : [];
 rmSync(reportDir, { recursive: true, force: true });
 const order = ['backup', 'restore', 'rollback', 'locks', 'server', 'roles', 'hostile', 'properties'];
 const rank = (r) => (order.includes(r.file) ? order.indexOf(r.file) : order.length);
@@ -32,7 +38,9 @@ console.log('| result | case | category | expected | observed | data lost | secr
 console.log('|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const observed = `${r.observed}${!r.held && r.owner ? ` [owner: ${r.owner}]` : ''}`;
-  console.log(`| ${!r.held ? 'FAILED' : r.limit ? 'held (limit)' : 'held'} | ${cell(r.name)} | ${r.category} | ${cell(r.expected)} | ${cell(observed)} | ${yes(r.dataLost)} | ${yes(r.secretLeaked)} |`);
+  console.log(
+    `| ${!r.held ? 'FAILED' : r.limit ? 'held (limit)' : 'held'} | ${cell(r.name)} | ${r.category} | ${cell(r.expected)} | ${cell(observed)} | ${yes(r.dataLost)} | ${yes(r.secretLeaked)} |`,
+  );
 }
 const held = rows.filter((r) => r.held).length;
 console.log('');

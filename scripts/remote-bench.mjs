@@ -30,9 +30,10 @@ const context = (env) => ({ root, config: loadConfig(root, {}).config, env });
 if (process.argv[2] === '--child') {
   const [, , , op, a, b] = process.argv;
   const started = performance.now();
-  const result = op === 'push'
-    ? await (await import(dist('engine/remote/push-backup.js'))).pushBackup({ backup: a, remote: b }, context(process.env))
-    : await (await import(dist('engine/remote/fetch-backup.js'))).fetchBackup({ url: a, into: b }, context(process.env));
+  const result =
+    op === 'push'
+      ? await (await import(dist('engine/remote/push-backup.js'))).pushBackup({ backup: a, remote: b }, context(process.env))
+      : await (await import(dist('engine/remote/fetch-backup.js'))).fetchBackup({ url: a, into: b }, context(process.env));
   const seconds = (performance.now() - started) / 1000;
   process.stdout.write(`${JSON.stringify({ seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, result })}\n`);
   process.exit(0);
@@ -67,13 +68,23 @@ try {
   log('backing up');
   const backup = await backupDatabase({ url: url.toString(), out: path.join(work, 'backups') }, context({}));
 
-  const s3 = new S3Client({ endpoint: server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey } });
+  const s3 = new S3Client({
+    endpoint: server.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+  });
   const bucket = `dbops-bench-${randomBytes(4).toString('hex')}`;
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   cleanup.push(() => emptyBucket(s3, bucket));
   const env = {
-    ...process.env, AWS_ACCESS_KEY_ID: server.accessKeyId, AWS_SECRET_ACCESS_KEY: server.secretAccessKey, AWS_ENDPOINT_URL: server.endpoint,
-    AWS_REGION: 'us-east-1', DBOPS_S3_PATH_STYLE: '1', DBOPS_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+    ...process.env,
+    AWS_ACCESS_KEY_ID: server.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: server.secretAccessKey,
+    AWS_ENDPOINT_URL: server.endpoint,
+    AWS_REGION: 'us-east-1',
+    DBOPS_S3_PATH_STYLE: '1',
+    DBOPS_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
   };
   const remote = `s3://${bucket}/bench`;
   log('pushing');
@@ -87,9 +98,18 @@ try {
   const rate = (bytes, s) => `${(bytes / 1e6 / s).toFixed(1)} MB/s`;
   const rows = [
     ['backup', `${size.toFixed(1)} MB in ${push.result.files} files (${backup.backupDir})`],
-    ['push', `${push.seconds.toFixed(1)} s, ${rate(push.result.uploadedBytes, push.seconds)} (${(push.result.uploadedBytes / 1e6).toFixed(1)} MB encrypted, ${push.result.uploaded} objects), peak RSS ${push.maxRssMb.toFixed(0)} MB`],
-    ['push again', `${again.seconds.toFixed(1)} s, ${again.result.uploaded} objects uploaded, ${again.result.alreadyThere} already there, peak RSS ${again.maxRssMb.toFixed(0)} MB`],
-    ['fetch', `${fetched.seconds.toFixed(1)} s, ${rate(fetched.result.downloadedBytes, fetched.seconds)} (decrypted, sha256-checked and verified), peak RSS ${fetched.maxRssMb.toFixed(0)} MB`],
+    [
+      'push',
+      `${push.seconds.toFixed(1)} s, ${rate(push.result.uploadedBytes, push.seconds)} (${(push.result.uploadedBytes / 1e6).toFixed(1)} MB encrypted, ${push.result.uploaded} objects), peak RSS ${push.maxRssMb.toFixed(0)} MB`,
+    ],
+    [
+      'push again',
+      `${again.seconds.toFixed(1)} s, ${again.result.uploaded} objects uploaded, ${again.result.alreadyThere} already there, peak RSS ${again.maxRssMb.toFixed(0)} MB`,
+    ],
+    [
+      'fetch',
+      `${fetched.seconds.toFixed(1)} s, ${rate(fetched.result.downloadedBytes, fetched.seconds)} (decrypted, sha256-checked and verified), peak RSS ${fetched.maxRssMb.toFixed(0)} MB`,
+    ],
   ];
   process.stdout.write(`off-site copy bench: ${server.note}; node ${process.version}\n`);
   for (const [name, text] of rows) process.stdout.write(`  ${name.padEnd(11)} ${text}\n`);
@@ -100,14 +120,24 @@ try {
 
 function startServer() {
   if (process.env.S3_ENDPOINT && process.env.S3_ACCESS_KEY_ID && process.env.S3_SECRET_ACCESS_KEY) {
-    return { endpoint: process.env.S3_ENDPOINT, accessKeyId: process.env.S3_ACCESS_KEY_ID, secretAccessKey: process.env.S3_SECRET_ACCESS_KEY, note: `S3 server ${process.env.S3_ENDPOINT}` };
+    return {
+      endpoint: process.env.S3_ENDPOINT,
+      accessKeyId: process.env.S3_ACCESS_KEY_ID,
+      secretAccessKey: process.env.S3_SECRET_ACCESS_KEY,
+      note: `S3 server ${process.env.S3_ENDPOINT}`,
+    };
   }
   const tool = path.resolve(root, '../shared/tools/s3-server');
   log('starting radosgw (../shared/tools/s3-server/start.sh)');
   const out = execFileSync('bash', [path.join(tool, 'start.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const env = Object.fromEntries([...out.matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1], m[2]]));
   cleanup.push(async () => execFileSync('bash', [path.join(tool, 'stop.sh'), env.S3_SERVER_DIR], { stdio: 'ignore' }));
-  return { endpoint: env.S3_ENDPOINT, accessKeyId: env.S3_ACCESS_KEY_ID, secretAccessKey: env.S3_SECRET_ACCESS_KEY, note: `radosgw 16 (memstore) started for this run at ${env.S3_ENDPOINT}` };
+  return {
+    endpoint: env.S3_ENDPOINT,
+    accessKeyId: env.S3_ACCESS_KEY_ID,
+    secretAccessKey: env.S3_SECRET_ACCESS_KEY,
+    note: `radosgw 16 (memstore) started for this run at ${env.S3_ENDPOINT}`,
+  };
 }
 
 /** 4 tables, each `mb/4` rows of 1 MiB of random bytes, streamed in with COPY (never whole in memory). */

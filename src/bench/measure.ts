@@ -14,7 +14,11 @@ export interface Timed {
 }
 
 /** Runs a command to completion; its wall time from spawn to exit. A non-zero exit is an error with its stderr. */
-export async function timeProcess(file: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; rssFile?: string } = {}): Promise<Timed> {
+export async function timeProcess(
+  file: string,
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; rssFile?: string } = {},
+): Promise<Timed> {
   if (options.rssFile !== undefined) await rm(options.rssFile, { force: true });
   const started = performance.now();
   const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
@@ -27,7 +31,8 @@ export async function timeProcess(file: string, args: readonly string[], options
     child.on('close', (exitCode) => resolve({ code: exitCode, stdout: out, stderr: err }));
   });
   const ms = performance.now() - started;
-  if (code !== 0) throw new Error(`${path.basename(file)} ${args.slice(0, 2).join(' ')} exited with ${code}: ${stderr.trim().split('\n').slice(-3).join(' / ')}`);
+  if (code !== 0)
+    throw new Error(`${path.basename(file)} ${args.slice(0, 2).join(' ')} exited with ${code}: ${stderr.trim().split('\n').slice(-3).join(' / ')}`);
   let rssMb: number | undefined;
   if (options.rssFile !== undefined) {
     const kib = Number(await readFile(options.rssFile, 'utf8').catch(() => 'NaN'));

@@ -29,14 +29,14 @@ export interface BenchOptions {
 
 export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   const quick = argv.includes('--quick');
-  const valueOf = (flag: string) => {
+  const flagValue = (flag: string) => {
     const at = argv.indexOf(flag);
     if (at < 0) return undefined;
     const value = Number(argv[at + 1]);
     if (!Number.isInteger(value) || value <= 0) throw new Error(`${flag} takes a positive whole number`);
     return value;
   };
-  return { megabytes: valueOf('--scale') ?? (quick ? 150 : 800), runs: valueOf('--runs') ?? 3 };
+  return { megabytes: flagValue('--scale') ?? (quick ? 150 : 800), runs: flagValue('--runs') ?? 3 };
 }
 
 const SOURCE = 'dbops_bench_src';
@@ -93,7 +93,11 @@ export async function runBench(options: BenchOptions): Promise<void> {
     NODE_OPTIONS: [process.env.NODE_OPTIONS, rssProbeOptions(dist)].filter(Boolean).join(' '),
   });
 
-  const load = () => os.loadavg().map((n) => n.toFixed(2)).join(' ');
+  const load = () =>
+    os
+      .loadavg()
+      .map((n) => n.toFixed(2))
+      .join(' ');
   line(`== machine: ${os.availableParallelism()} cores (nproc), ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB memory, load ${load()}; node ${process.version}`);
   try {
     const rows: Row[] = [];
@@ -116,7 +120,9 @@ export async function runBench(options: BenchOptions): Promise<void> {
     const t0 = performance.now();
     const dbBytes = await buildBenchDatabase(urlOf(SOURCE), options.megabytes);
     const server = (await runTool('psql', ['-X', '-At', '-c', 'SHOW server_version'], { connection: specOf(SOURCE) })).stdout.trim();
-    line(`== database: ${megabytes(dbBytes)} (--scale ${options.megabytes}), built in ${seconds(performance.now() - t0)} on PostgreSQL ${server} at ${embedded ? 'an embedded server' : `${specOf(SOURCE).host}:${specOf(SOURCE).port}`}; critical tables ${CRITICAL_TABLES.join(', ')}`);
+    line(
+      `== database: ${megabytes(dbBytes)} (--scale ${options.megabytes}), built in ${seconds(performance.now() - t0)} on PostgreSQL ${server} at ${embedded ? 'an embedded server' : `${specOf(SOURCE).host}:${specOf(SOURCE).port}`}; critical tables ${CRITICAL_TABLES.join(', ')}`,
+    );
     line(`== ${options.runs} rounds of each comparison, A and B alternating`);
 
     // Backups.
@@ -139,7 +145,10 @@ export async function runBench(options: BenchOptions): Promise<void> {
     };
     const runDbops = async (round: number) => {
       const out = path.join(work, `dbops-${round}`);
-      const timed = await timeProcess(process.execPath, [cli, 'backup-db', '--url-env', 'DBOPS_BENCH_URL', '--out', out, '--json'], { env: dbopsEnv(urlOf(SOURCE)), rssFile });
+      const timed = await timeProcess(process.execPath, [cli, 'backup-db', '--url-env', 'DBOPS_BENCH_URL', '--out', out, '--json'], {
+        env: dbopsEnv(urlOf(SOURCE)),
+        rssFile,
+      });
       const result = JSON.parse(timed.stdout) as { backupDir: string; sizes: { backupBytes: number }; durationsMs: Record<string, number> };
       dbops.push(timed.ms);
       record(rss, timed);
@@ -205,20 +214,32 @@ export async function runBench(options: BenchOptions): Promise<void> {
         await restoreDbops('content');
         await restoreRaw();
       }
-      line(`   restore round ${round + 1}: raw ${seconds(rawRestore.at(-1)!)}, dbops --verify content ${seconds(dbopsRestore.at(-1)!)}, --verify counts ${seconds(countsRestore.at(-1)!)} (load ${load()})`);
+      line(
+        `   restore round ${round + 1}: raw ${seconds(rawRestore.at(-1)!)}, dbops --verify content ${seconds(dbopsRestore.at(-1)!)}, --verify counts ${seconds(countsRestore.at(-1)!)} (load ${load()})`,
+      );
     }
     rows.push({ step: 'raw `pg_restore -j2` into an empty database', times: rawRestore });
-    rows.push({ step: `\`dbops restore-db --verify content\` into an empty database (${verified ? 'verified: counts and content hashes' : 'NOT VERIFIED'})`, times: dbopsRestore });
+    rows.push({
+      step: `\`dbops restore-db --verify content\` into an empty database (${verified ? 'verified: counts and content hashes' : 'NOT VERIFIED'})`,
+      times: dbopsRestore,
+    });
     rows.push({ step: '`dbops restore-db` (default `--verify counts`) into an empty database', times: countsRestore });
 
     line();
     line('| step | median | min | max | size |');
     line('|---|---|---|---|---|');
-    for (const row of rows) line(`| ${row.step} | ${seconds(median(row.times))} | ${seconds(Math.min(...row.times))} | ${seconds(Math.max(...row.times))} | ${row.size ?? ''} |`);
+    for (const row of rows)
+      line(`| ${row.step} | ${seconds(median(row.times))} | ${seconds(Math.min(...row.times))} | ${seconds(Math.max(...row.times))} | ${row.size ?? ''} |`);
     line(`| \`node bin/dbops.js --help\` | ${median(help).toFixed(0)} ms | ${Math.min(...help).toFixed(0)} ms | ${Math.max(...help).toFixed(0)} ms | |`);
-    line(`| \`node bin/dbops.js list-backups\` (empty folder: loading a command) | ${median(noop).toFixed(0)} ms | ${Math.min(...noop).toFixed(0)} ms | ${Math.max(...noop).toFixed(0)} ms | |`);
+    line(
+      `| \`node bin/dbops.js list-backups\` (empty folder: loading a command) | ${median(noop).toFixed(0)} ms | ${Math.min(...noop).toFixed(0)} ms | ${Math.max(...noop).toFixed(0)} ms | |`,
+    );
     line();
-    line(`dbops backup phases (median ms, they overlap): ${Object.entries(phases).map(([k, v]) => `${k} ${median(v).toFixed(0)}`).join(', ')}`);
+    line(
+      `dbops backup phases (median ms, they overlap): ${Object.entries(phases)
+        .map(([k, v]) => `${k} ${median(v).toFixed(0)}`)
+        .join(', ')}`,
+    );
     line(`dbops peak RSS: ${rss.map((r) => r.toFixed(0)).join(', ')} MB (backups, then restores); load at the end ${load()}`);
     const ratio = (a: number, b: number) => (a / b).toFixed(2);
     line(

@@ -105,7 +105,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     const command = registry.find(name);
     if (command === undefined) {
-      throw new DbopsError('COMMAND_UNKNOWN', `Unknown command "${name.length > 40 ? `${name.slice(0, 40)}…` : name}"; commands: ${[...registry.commands.map((c) => c.name), ...META.map((m) => m.name)].join(', ')}.`);
+      throw new DbopsError(
+        'COMMAND_UNKNOWN',
+        `Unknown command "${name.length > 40 ? `${name.slice(0, 40)}…` : name}"; commands: ${[...registry.commands.map((c) => c.name), ...META.map((m) => m.name)].join(', ')}.`,
+      );
     }
     return await runCommandLine(command, rest, 'cli', controller.signal);
   } catch (error) {

@@ -22,12 +22,14 @@ export function resolveUrlSource(
     source.linked ? '--linked' : '',
     source.local ? '--local' : '',
   ].filter(Boolean);
-  if (given.length > 1) throw new DbopsError('USAGE', `${command}: pass one of --url, --url-env, --url-file, --linked and --local, not ${given.join(' and ')}.`);
+  if (given.length > 1)
+    throw new DbopsError('USAGE', `${command}: pass one of --url, --url-env, --url-file, --linked and --local, not ${given.join(' and ')}.`);
   if (source.linked) input.url = linkedProjectUrl(root, env);
   else if (source.local) input.url = localProjectUrl(root);
   else if (source.env !== undefined) {
     const url = env[source.env];
-    if (url === undefined || url === '') throw new DbopsError('TARGET_URL_MISSING', `${command}: --url-env ${cutShort(source.env, 63)}: that environment variable is not set.`);
+    if (url === undefined || url === '')
+      throw new DbopsError('TARGET_URL_MISSING', `${command}: --url-env ${cutShort(source.env, 63)}: that environment variable is not set.`);
     input.url = url;
   } else if (source.file !== undefined) {
     let text: string;
@@ -37,7 +39,10 @@ export function resolveUrlSource(
       throw new DbopsError('USAGE', `${command}: --url-file ${cutShort(source.file)} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`);
     }
     // The first non-empty line: a trailing newline from `echo … > file` is not part of the URL.
-    const url = text.split(/\r?\n/).find((line) => line.trim() !== '')?.trim();
+    const url = text
+      .split(/\r?\n/)
+      .find((line) => line.trim() !== '')
+      ?.trim();
     if (url === undefined) throw new DbopsError('USAGE', `${command}: --url-file ${cutShort(source.file)} is empty.`);
     input.url = url;
   }

@@ -54,16 +54,23 @@ export const planOutput = z.object({
   included: z.array(z.string()),
   excluded: z.array(z.object({ name: z.string(), mode: z.enum(['schema', 'data']) })),
   excludedSchemas: z.array(z.string()),
-  tables: z.array(tableRef.extend({
-    kind: z.enum(['table', 'partitioned']), category: z.string().nullable(), rowsKept: z.boolean(), reason: z.string().nullable(),
-  })),
+  tables: z.array(
+    tableRef.extend({
+      kind: z.enum(['table', 'partitioned']),
+      category: z.string().nullable(),
+      rowsKept: z.boolean(),
+      reason: z.string().nullable(),
+    }),
+  ),
 });
 
 const output = z.union([backupOutput, planOutput]);
 type Output = z.output<typeof output>;
 
 /** --no-<category> for every category that can be left out (--no-org-data → org_data). */
-export function categoryFlags(config: { categories: Record<string, { exclude: string; description: string }> }): Array<{ flag: string; category: string; description: string }> {
+export function categoryFlags(config: {
+  categories: Record<string, { exclude: string; description: string }>;
+}): Array<{ flag: string; category: string; description: string }> {
   return Object.entries(config.categories)
     .filter(([, c]) => c.exclude !== 'never')
     .map(([category, c]) => ({
@@ -97,7 +104,8 @@ export const backupDb: Command<typeof input, typeof output> = {
   },
   target: (input) => ({ target: input.target, url: input.url }),
   async run({ push, remote, ...options }, ctx, io) {
-    if (remote !== undefined && !push) throw new DbopsError('USAGE', 'backup-db: --remote says where --push sends the backup; add --push, or leave --remote out.');
+    if (remote !== undefined && !push)
+      throw new DbopsError('USAGE', 'backup-db: --remote says where --push sends the backup; add --push, or leave --remote out.');
     if (options.plan) {
       if (push) throw new DbopsError('USAGE', 'backup-db: --plan writes nothing, so there is nothing to --push.');
       const { planBackup } = await import('../engine/backup/plan-backup.js');
@@ -152,7 +160,8 @@ export const backupDb: Command<typeof input, typeof output> = {
   mcp: {
     tool: 'backup_db',
     title: 'Back up a database',
-    description: 'Back up a configured target into a timestamped, checksummed folder in the backups directory; with push, then copy it encrypted to a configured remote. Long-running: sends progress notifications (progress/total) when given a progress token.',
+    description:
+      'Back up a configured target into a timestamped, checksummed folder in the backups directory; with push, then copy it encrypted to a configured remote. Long-running: sends progress notifications (progress/total) when given a progress token.',
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     input: agentInput({
       ...input.omit({ out: true, plan: true }).shape,
@@ -205,7 +214,11 @@ async function pushAfterBackup(backupDir: string, remote: string | undefined, ct
   } catch (error) {
     const e = toDbopsError(error);
     const retry = `dbops push-backup ${backupDir}${remote === undefined ? '' : ` --remote ${remote}`}`;
-    throw new DbopsError(e.code, `${e.message} The backup itself is complete at ${backupDir}; \`${retry}\` retries the push.`, { hint: e.hint, details: [...e.details], cause: error });
+    throw new DbopsError(e.code, `${e.message} The backup itself is complete at ${backupDir}; \`${retry}\` retries the push.`, {
+      hint: e.hint,
+      details: [...e.details],
+      cause: error,
+    });
   }
 }
 
@@ -213,12 +226,16 @@ async function pushAfterBackup(backupDir: string, remote: string | undefined, ct
 function leftOut(tables: ReadonlyArray<{ schema: string; table: string; category?: string | undefined }>): string[] {
   if (tables.length === 0) return [];
   const shown = tables.slice(0, 30).map((t) => `${t.schema}.${t.table}${t.category ? ` (${t.category})` : ''}`);
-  return [`🚫 Rows left out of ${tables.length} table${tables.length === 1 ? '' : 's'}: ${shown.join(', ')}${tables.length > 30 ? `, … (all ${tables.length} in metadata.json excludedDataTables)` : ''}`];
+  return [
+    `🚫 Rows left out of ${tables.length} table${tables.length === 1 ? '' : 's'}: ${shown.join(', ')}${tables.length > 30 ? `, … (all ${tables.length} in metadata.json excludedDataTables)` : ''}`,
+  ];
 }
 
 function planText(plan: z.output<typeof planOutput>): string {
   const width = Math.max(5, ...plan.tables.map((t) => `${t.schema}.${t.table}`.length));
-  const rows = plan.tables.map((t) => `  ${`${t.schema}.${t.table}`.padEnd(width)}  ${(t.category ?? '—').padEnd(10)}  ${t.rowsKept ? 'rows kept' : `rows left out: ${t.reason}`}`);
+  const rows = plan.tables.map(
+    (t) => `  ${`${t.schema}.${t.table}`.padEnd(width)}  ${(t.category ?? '—').padEnd(10)}  ${t.rowsKept ? 'rows kept' : `rows left out: ${t.reason}`}`,
+  );
   const out = plan.tables.filter((t) => !t.rowsKept).length;
   return [
     `Plan for a ${plan.mode} backup of ${plan.source} (nothing written):`,

@@ -56,7 +56,10 @@ interface FieldFacts {
 
 /** What a zod field is, under its optional/default wrappers (zod 4 keeps them in _zod.def). */
 function describeField(schema: z.ZodType): FieldFacts {
-  let node = schema as unknown as { _zod: { def: { type: string; innerType?: unknown; defaultValue?: unknown; element?: unknown; entries?: Record<string, string> } }; description?: string };
+  let node = schema as unknown as {
+    _zod: { def: { type: string; innerType?: unknown; defaultValue?: unknown; element?: unknown; entries?: Record<string, string> } };
+    description?: string;
+  };
   const description = node.description ?? '';
   let fallback: unknown;
   for (;;) {
@@ -85,20 +88,32 @@ export function commandFlags(command: AnyCommand, config: Config): Flag[] {
     const facts = describeField(schema);
     if (facts.kind === 'boolean') {
       // The schema describes what the field turns on; the flag of a default-on field turns it off.
-      if (facts.default === true) flags.push({ flag: `--no-${kebab(field)}`, field, kind: 'boolean', negated: true, description: `Do not: ${lowerFirst(facts.description)} (on by default)` });
+      if (facts.default === true)
+        flags.push({
+          flag: `--no-${kebab(field)}`,
+          field,
+          kind: 'boolean',
+          negated: true,
+          description: `Do not: ${lowerFirst(facts.description)} (on by default)`,
+        });
       else flags.push({ flag: `--${kebab(field)}`, field, kind: 'boolean', description: facts.description });
       // An optional boolean with no default (auto) can also be turned off explicitly.
-      if (facts.default === undefined) flags.push({ flag: `--no-${kebab(field)}`, field, kind: 'boolean', negated: true, description: `Do not: ${lowerFirst(facts.description)}` });
+      if (facts.default === undefined)
+        flags.push({ flag: `--no-${kebab(field)}`, field, kind: 'boolean', negated: true, description: `Do not: ${lowerFirst(facts.description)}` });
       continue;
     }
     flags.push({
-      flag: `--${kebab(field)}`, field, kind: facts.kind, description: facts.description,
+      flag: `--${kebab(field)}`,
+      field,
+      kind: facts.kind,
+      description: facts.description,
       ...(facts.default !== undefined ? { default: Array.isArray(facts.default) ? facts.default.join(',') : String(facts.default) } : {}),
       ...(facts.choices ? { choices: facts.choices } : {}),
     });
     if (field === 'url') flags.push(...URL_SOURCE_FLAGS);
   }
-  for (const dynamic of command.cli.dynamicFlags?.(config) ?? []) flags.push({ flag: dynamic.flag, kind: 'boolean', description: dynamic.description, dynamic });
+  for (const dynamic of command.cli.dynamicFlags?.(config) ?? [])
+    flags.push({ flag: dynamic.flag, kind: 'boolean', description: dynamic.description, dynamic });
   return flags;
 }
 
@@ -168,9 +183,16 @@ function convert(command: string, flag: Flag, value: string | boolean): unknown 
     if (!Number.isInteger(n)) throw new DbopsError('USAGE', `${command}: ${flag.flag} takes a whole number, not "${cutShort(text, 40)}".`);
     return n;
   }
-  if (flag.kind === 'list') return text.split(',').map((t) => t.trim()).filter(Boolean);
+  if (flag.kind === 'list')
+    return text
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean);
   if (flag.kind === 'enum' && !flag.choices?.includes(text)) {
-    throw new DbopsError('USAGE', `${command}: ${flag.flag} takes ${flag.choices?.join(' or ')}, not ${text.length > 40 ? `a value of ${text.length} characters` : `"${text}"`}.`);
+    throw new DbopsError(
+      'USAGE',
+      `${command}: ${flag.flag} takes ${flag.choices?.join(' or ')}, not ${text.length > 40 ? `a value of ${text.length} characters` : `"${text}"`}.`,
+    );
   }
   return text;
 }

@@ -19,7 +19,7 @@ const CONNECTION_HELP = [
   '  environment variable NAME) or --url-file PATH (the URL from the first line of a file). A password may also',
   '  come from PGPASSWORD, .pgpass (PGPASSFILE) or a service (PGSERVICE, PGSERVICEFILE), as for psql.',
   'Supabase: --linked uses the project of `supabase link` (session pooler, port 5432) with SUPABASE_DB_PASSWORD;',
-  '  --local the database of `supabase start`. A transaction-pooler URL (port 6543, Prisma\'s ?pgbouncer=true) is',
+  "  --local the database of `supabase start`. A transaction-pooler URL (port 6543, Prisma's ?pgbouncer=true) is",
   '  refused with the session-pooler URL to use instead; DIRECT_URL is read before DATABASE_URL. Hosts that are',
   '  not on this machine get TLS (sslmode=require) unless the URL says otherwise.',
   'Locks: a wait for a lock another session holds stops after DBOPS_LOCK_TIMEOUT (default 30s, e.g. 5s, 2min),',
@@ -28,10 +28,18 @@ const CONNECTION_HELP = [
 
 export function commandHelp(command: AnyCommand, description: string, config: Config): string {
   const flags = commandFlags(command, config);
-  const rows = [...flags, ...COMMON_FLAGS].map((f) => [flagColumn(f), `${f.description}${f.default !== undefined && f.default !== '' ? ` (default: ${f.default})` : ''}`] as const);
+  const rows = [...flags, ...COMMON_FLAGS].map(
+    (f) => [flagColumn(f), `${f.description}${f.default !== undefined && f.default !== '' ? ` (default: ${f.default})` : ''}`] as const,
+  );
   const width = Math.min(34, Math.max(...rows.map(([c]) => c.length)));
   const positional = command.cli.positional === undefined ? '' : ` [${command.cli.positional.toUpperCase()}]`;
-  const positionalHelp = command.cli.positional === undefined ? [] : [`  ${command.cli.positional.toUpperCase().padEnd(width)}  ${(command.input.shape as Record<string, { description?: string }>)[command.cli.positional]?.description ?? ''}`, ''];
+  const positionalHelp =
+    command.cli.positional === undefined
+      ? []
+      : [
+          `  ${command.cli.positional.toUpperCase().padEnd(width)}  ${(command.input.shape as Record<string, { description?: string }>)[command.cli.positional]?.description ?? ''}`,
+          '',
+        ];
   return [
     `dbops ${command.name} — ${description}`,
     '',

@@ -7,10 +7,19 @@ import { formatDuration } from './format.js';
 // history: who ran which command, when, from where, and how it ended (code_ops.artifact_runs).
 
 const output = z.object({
-  runs: z.array(z.object({
-    runId: z.string(), command: z.string(), version: z.string().nullable(), startedAt: z.string(), durationMs: z.number().nullable(),
-    status: z.enum(['completed', 'failed', 'running']), trigger: z.string().nullable(), target: z.string().nullable(), detail: z.string().nullable(),
-  })),
+  runs: z.array(
+    z.object({
+      runId: z.string(),
+      command: z.string(),
+      version: z.string().nullable(),
+      startedAt: z.string(),
+      durationMs: z.number().nullable(),
+      status: z.enum(['completed', 'failed', 'running']),
+      trigger: z.string().nullable(),
+      target: z.string().nullable(),
+      detail: z.string().nullable(),
+    }),
+  ),
 });
 
 export const history: Command<typeof historyOptionsSchema, typeof output> = {
@@ -55,7 +64,12 @@ export const history: Command<typeof historyOptionsSchema, typeof output> = {
       ...historyOptionsSchema.omit({ url: true }).shape,
       artifact: z.string().min(1).max(100).optional().describe(describedAs(historyOptionsSchema, 'artifact')),
       // "7d", "12h": a few digits are enough, and more would overflow the interval.
-      since: z.string().max(6).regex(/^\d{1,5}[mhdw]$/, 'use a number and m, h, d or w, e.g. 7d').optional().describe(describedAs(historyOptionsSchema, 'since')),
+      since: z
+        .string()
+        .max(6)
+        .regex(/^\d{1,5}[mhdw]$/, 'use a number and m, h, d or w, e.g. 7d')
+        .optional()
+        .describe(describedAs(historyOptionsSchema, 'since')),
       target: name(describedAs(historyOptionsSchema, 'target')).optional(),
     }),
     prepare: async (args) => args,

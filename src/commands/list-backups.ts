@@ -13,30 +13,41 @@ import { formatAge, formatBytes } from './format.js';
 const ICON = { valid: '✅', legacy: '🗄 ', incomplete: '⏳', corrupt: '❌', 'other-key': '🔑' } as const;
 
 const input = listOptionsSchema.extend({
-  remote: remoteReference.optional().describe('List the copies in this remote instead of the backups directory: a name from dbops.config.yaml, or s3://bucket/prefix'),
+  remote: remoteReference
+    .optional()
+    .describe('List the copies in this remote instead of the backups directory: a name from dbops.config.yaml, or s3://bucket/prefix'),
 });
 
 const output = z.object({
   /** The backups directory, or the remote's s3://bucket/prefix. */
   root: z.string(),
   /** The remote listed; null for the backups directory. */
-  remote: z.object({
-    url: z.string(),
-    /** As messages show it: the URL plus the endpoint's host when not AWS. */
-    display: z.string(),
-    /** The key the copies were read with (derived from it; not the key). */
-    keyId: z.string(),
-  }).nullable(),
-  backups: z.array(z.object({
-    folder: z.string(), status: z.enum(['valid', 'incomplete', 'corrupt', 'legacy', 'other-key']), createdAt: z.string().nullable(), target: z.string().nullable(),
-    label: z.string().nullable(), mode: z.string().nullable(),
-    /** On disk, or as stored in the bucket. */
-    bytes: z.number(),
-    ageMs: z.number().nullable(), problem: z.string().nullable(),
-    /** s3://bucket/prefix/<folder> for a copy in a remote; null in the backups directory. */
-    url: z.string().nullable(),
-    pushedAt: z.string().nullable(),
-  })),
+  remote: z
+    .object({
+      url: z.string(),
+      /** As messages show it: the URL plus the endpoint's host when not AWS. */
+      display: z.string(),
+      /** The key the copies were read with (derived from it; not the key). */
+      keyId: z.string(),
+    })
+    .nullable(),
+  backups: z.array(
+    z.object({
+      folder: z.string(),
+      status: z.enum(['valid', 'incomplete', 'corrupt', 'legacy', 'other-key']),
+      createdAt: z.string().nullable(),
+      target: z.string().nullable(),
+      label: z.string().nullable(),
+      mode: z.string().nullable(),
+      /** On disk, or as stored in the bucket. */
+      bytes: z.number(),
+      ageMs: z.number().nullable(),
+      problem: z.string().nullable(),
+      /** s3://bucket/prefix/<folder> for a copy in a remote; null in the backups directory. */
+      url: z.string().nullable(),
+      pushedAt: z.string().nullable(),
+    }),
+  ),
 });
 type Output = z.output<typeof output>;
 
@@ -54,7 +65,19 @@ export const listBackups: Command<typeof input, typeof output> = {
     return {
       root,
       remote: null,
-      backups: backups.map(({ folder, status, createdAt, target, label, mode, bytes, ageMs, problem }) => ({ folder, status, createdAt, target, label, mode, bytes, ageMs, problem, url: null, pushedAt: null })),
+      backups: backups.map(({ folder, status, createdAt, target, label, mode, bytes, ageMs, problem }) => ({
+        folder,
+        status,
+        createdAt,
+        target,
+        label,
+        mode,
+        bytes,
+        ageMs,
+        problem,
+        url: null,
+        pushedAt: null,
+      })),
     };
   },
   succeeded: () => true,
@@ -63,7 +86,8 @@ export const listBackups: Command<typeof input, typeof output> = {
   mcp: {
     tool: 'list_backups',
     title: 'List backups',
-    description: 'List the backups in the backups directory, newest first, with status valid, incomplete, corrupt or legacy; with remote, the copies in that remote instead (valid, incomplete, corrupt or other-key).',
+    description:
+      'List the backups in the backups directory, newest first, with status valid, incomplete, corrupt or legacy; with remote, the copies in that remote instead (valid, incomplete, corrupt or other-key).',
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     input: agentInput({
       target: name(describedAs(listOptionsSchema, 'target')).optional(),
@@ -84,11 +108,18 @@ async function listRemote(remote: string, target: string | undefined, ctx: Engin
     root: listing.url,
     remote: { url: listing.url, display: listing.remote, keyId: listing.keyId },
     backups: listing.backups.map((b) => ({
-      folder: b.folder, status: b.status, createdAt: b.createdAt, target: b.target, label: b.label, mode: b.mode,
+      folder: b.folder,
+      status: b.status,
+      createdAt: b.createdAt,
+      target: b.target,
+      label: b.label,
+      mode: b.mode,
       bytes: b.storedBytes,
       // A copy is as old as its backup; one without a readable manifest, as its newest object.
       ageMs: now - new Date(b.createdAt ?? b.modifiedAt).getTime(),
-      problem: b.problem, url: b.url, pushedAt: b.pushedAt,
+      problem: b.problem,
+      url: b.url,
+      pushedAt: b.pushedAt,
     })),
   };
 }
@@ -112,6 +143,8 @@ function listText(r: Output): string {
       ].join(' '),
     ),
     ...r.backups.filter((b) => b.problem && b.status !== 'incomplete').map((b) => `  ${b.folder}: ${b.problem}`),
-    ...(r.remote && r.backups.some((b) => b.status === 'valid') ? ['', `Restore one with: npx dbops restore-db ${r.backups.find((b) => b.status === 'valid')!.url}`] : []),
+    ...(r.remote && r.backups.some((b) => b.status === 'valid')
+      ? ['', `Restore one with: npx dbops restore-db ${r.backups.find((b) => b.status === 'valid')!.url}`]
+      : []),
   ].join('\n');
 }

@@ -11,7 +11,9 @@ import { formatBytes } from './format.js';
 // if it has one, else the top-level one).
 
 const input = pruneOptionsSchema.extend({
-  remote: remoteReference.optional().describe('Prune the copies in this remote instead of the backups directory: a name from dbops.config.yaml, or s3://bucket/prefix'),
+  remote: remoteReference
+    .optional()
+    .describe('Prune the copies in this remote instead of the backups directory: a name from dbops.config.yaml, or s3://bucket/prefix'),
 });
 
 const output = z.object({
@@ -22,7 +24,16 @@ const output = z.object({
   dryRun: z.boolean(),
   removed: z.array(z.string()),
   freedBytes: z.number(),
-  decisions: z.array(z.object({ folder: z.string(), target: z.string().nullable(), label: z.string().nullable(), status: z.string(), action: z.enum(['keep', 'remove']), reason: z.string() })),
+  decisions: z.array(
+    z.object({
+      folder: z.string(),
+      target: z.string().nullable(),
+      label: z.string().nullable(),
+      status: z.string(),
+      action: z.enum(['keep', 'remove']),
+      reason: z.string(),
+    }),
+  ),
 });
 
 export const pruneBackups: Command<typeof input, typeof output> = {
@@ -42,7 +53,8 @@ export const pruneBackups: Command<typeof input, typeof output> = {
     return { root: r.root, remote: null, dryRun: r.dryRun, removed: r.removed, freedBytes: r.freedBytes, decisions: r.decisions };
   },
   succeeded: () => true,
-  summary: (r) => `${r.dryRun ? 'Would remove' : 'Removed'} ${r.decisions.filter((d) => d.action === 'remove').length} of ${r.decisions.length} ${r.remote ? 'copies in the remote' : 'folders'}.`,
+  summary: (r) =>
+    `${r.dryRun ? 'Would remove' : 'Removed'} ${r.decisions.filter((d) => d.action === 'remove').length} of ${r.decisions.length} ${r.remote ? 'copies in the remote' : 'folders'}.`,
   text(r) {
     const remove = r.decisions.filter((d) => d.action === 'remove');
     return [
@@ -53,7 +65,8 @@ export const pruneBackups: Command<typeof input, typeof output> = {
   mcp: {
     tool: 'prune_backups',
     title: 'Prune old backups',
-    description: 'Apply the retention policy to the backups directory, or with remote to the copies in that remote. DESTRUCTIVE unless dryRun: deletes backup folders (or remote copies) the policy does not keep.',
+    description:
+      'Apply the retention policy to the backups directory, or with remote to the copies in that remote. DESTRUCTIVE unless dryRun: deletes backup folders (or remote copies) the policy does not keep.',
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     input: agentInput({
       ...pruneOptionsSchema.shape,

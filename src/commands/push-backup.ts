@@ -44,7 +44,8 @@ export const pushBackup: Command<typeof pushOptionsSchema, typeof output> = {
   mcp: {
     tool: 'push_backup',
     title: 'Push a backup to a remote',
-    description: 'Copy a backup folder (latest by default), encrypted on this machine, to a remote configured in dbops.config.yaml. Additive: writes only this folder\'s objects in the remote; pushing again uploads only what is missing. Long-running: sends progress notifications when given a progress token.',
+    description:
+      "Copy a backup folder (latest by default), encrypted on this machine, to a remote configured in dbops.config.yaml. Additive: writes only this folder's objects in the remote; pushing again uploads only what is missing. Long-running: sends progress notifications when given a progress token.",
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     input: agentInput({
       backup: z.string().min(1).max(FOLDER_MAX).default('latest').describe('"latest", or the name of a folder in the backups directory'),
@@ -64,7 +65,9 @@ function pushText(r: Output, cwd: string): string {
     '',
     `📁 From:      ${shown} (${formatBytes(r.backupBytes)})`,
     pushedLine(r),
-    ...(r.removedStale + r.abortedUploads > 0 ? [`🧹 Cleaned:   ${r.removedStale} stale object(s) of an earlier push, ${r.abortedUploads} open upload(s) of a stopped one`] : []),
+    ...(r.removedStale + r.abortedUploads > 0
+      ? [`🧹 Cleaned:   ${r.removedStale} stale object(s) of an earlier push, ${r.abortedUploads} open upload(s) of a stopped one`]
+      : []),
     `⏱  Duration:  ${formatDuration(r.durationMs)}`,
     '',
     `Restore from it with: npx dbops restore-db ${r.url}`,

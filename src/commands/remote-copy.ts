@@ -59,7 +59,8 @@ export async function pushWithProgress(backup: string, remote: string | undefine
   const bytes = byteProgress(io, 'uploading bytes');
   const r = await pushBackup({ backup, remote }, ctx, {
     onProgress: (p) => {
-      if (p.phase === 'plan') io.progress(`pushing ${p.files} files: ${p.toUpload} to upload (${formatBytes(p.bytesToUpload)}), ${p.files - p.toUpload} already there`);
+      if (p.phase === 'plan')
+        io.progress(`pushing ${p.files} files: ${p.toUpload} to upload (${formatBytes(p.bytesToUpload)}), ${p.files - p.toUpload} already there`);
       else if (p.phase === 'bytes') bytes(p.sent, p.total);
       else if (p.phase === 'manifest') io.progress('writing the manifest (the copy is complete from now on)');
     },
@@ -69,8 +70,15 @@ export async function pushWithProgress(backup: string, remote: string | undefine
 
 export function pushedShape(r: PushResult): PushedOutput {
   return {
-    url: r.url, remote: r.remote, folder: r.folder, files: r.files, uploaded: r.uploaded, alreadyThere: r.alreadyThere,
-    uploadedBytes: r.uploadedBytes, keyId: r.keyId, durationMs: r.durationMs,
+    url: r.url,
+    remote: r.remote,
+    folder: r.folder,
+    files: r.files,
+    uploaded: r.uploaded,
+    alreadyThere: r.alreadyThere,
+    uploadedBytes: r.uploadedBytes,
+    keyId: r.keyId,
+    durationMs: r.durationMs,
   };
 }
 
@@ -82,14 +90,17 @@ export async function fetchWithProgress(url: string, into: string | undefined, c
     onProgress: (p) => {
       if (p.phase === 'plan') io.progress(`fetching ${url}: ${p.files} files (${formatBytes(p.bytes)})`);
       else if (p.phase === 'bytes') bytes(p.received, p.total);
-      else io.progress('checking the fetched copy (every sha256, then the backup\'s own checks)');
+      else io.progress("checking the fetched copy (every sha256, then the backup's own checks)");
     },
   });
   return { url, remote: r.remote, folder: r.folder, dir: r.dir, downloadedBytes: r.downloadedBytes, alreadyThere: r.alreadyThere, durationMs: r.durationMs };
 }
 
 export function pushedLine(p: PushedOutput): string {
-  const what = p.uploaded === 0 ? `nothing to upload, all ${p.files} files already there` : `${p.uploaded} of ${p.files} files uploaded (${formatBytes(p.uploadedBytes)})${p.alreadyThere > 0 ? `, ${p.alreadyThere} already there` : ''}`;
+  const what =
+    p.uploaded === 0
+      ? `nothing to upload, all ${p.files} files already there`
+      : `${p.uploaded} of ${p.files} files uploaded (${formatBytes(p.uploadedBytes)})${p.alreadyThere > 0 ? `, ${p.alreadyThere} already there` : ''}`;
   return `☁️  Pushed:    ${p.url} — ${what}; key id ${p.keyId}`;
 }
 

@@ -19,14 +19,28 @@ import { verificationOutput, verificationShape } from './verification.js';
 const planShape = z.object({
   target: z.object({ name: z.string(), host: z.string(), port: z.number(), database: z.string(), protected: z.boolean() }),
   backup: z.object({
-    dir: z.string(), folder: z.string(), layout: z.string(), createdAt: z.string(), ageMs: z.number(), source: z.string(),
-    mode: z.string().nullable(), included: z.array(z.string()), excluded: z.array(z.string()), bytes: z.number().nullable(),
+    dir: z.string(),
+    folder: z.string(),
+    layout: z.string(),
+    createdAt: z.string(),
+    ageMs: z.number(),
+    source: z.string(),
+    mode: z.string().nullable(),
+    included: z.array(z.string()),
+    excluded: z.array(z.string()),
+    bytes: z.number().nullable(),
   }),
   dataOnly: z.array(z.string()).nullable(),
-  objects: z.object({
-    restored: z.number(), keptAsTarget: z.number(), skipped: z.number(),
-    platformTablesLoaded: z.array(z.string()), platformTablesKept: z.array(z.string()), notes: z.array(z.string()),
-  }).nullable(),
+  objects: z
+    .object({
+      restored: z.number(),
+      keptAsTarget: z.number(),
+      skipped: z.number(),
+      platformTablesLoaded: z.array(z.string()),
+      platformTablesKept: z.array(z.string()),
+      notes: z.array(z.string()),
+    })
+    .nullable(),
   warnings: z.array(z.string()),
   skipped: z.array(z.object({ folder: z.string(), reason: z.string() })),
 });
@@ -65,7 +79,9 @@ type Restored = z.output<typeof restoreOutput>;
  * What agents get as outputSchema: MCP wants one object schema, so the two kinds in one object,
  * `kind` saying which, the fields only a restore has optional. Both members of `output` fit it.
  */
-const mcpOutput = restoreOutput.partial().extend({ kind: z.enum(['restore', 'plan']), backupDir: z.string(), target: restoreOutput.shape.target, plan: planShape });
+const mcpOutput = restoreOutput
+  .partial()
+  .extend({ kind: z.enum(['restore', 'plan']), backupDir: z.string(), target: restoreOutput.shape.target, plan: planShape });
 
 export const restoreDb: Command<typeof restoreOptionsSchema, typeof output> = {
   name: 'restore-db',
@@ -97,7 +113,12 @@ export const restoreDb: Command<typeof restoreOptionsSchema, typeof output> = {
     const { planRestore, restoreDatabase } = await import('../engine/restore/restore.js');
     if (input.dryRun) {
       const plan = await planRestore(input, ctx);
-      return { kind: 'plan', backupDir: plan.backup.dir, target: { name: plan.target.name, host: plan.target.host, port: plan.target.port, database: plan.target.database }, plan };
+      return {
+        kind: 'plan',
+        backupDir: plan.backup.dir,
+        target: { name: plan.target.name, host: plan.target.host, port: plan.target.port, database: plan.target.database },
+        plan,
+      };
     }
     const ask = io.ask;
     const steps = ['roles', 'drop', 'schema', 'extensions', 'platform-data', 'schema-and-data', 'grants', 'realtime', 'reload'];
@@ -110,8 +131,10 @@ export const restoreDb: Command<typeof restoreOptionsSchema, typeof output> = {
           const at = steps.indexOf(p.step);
           io.progress(`restoring: ${p.step}`, at >= 0 ? { done: at, total: steps.length } : undefined);
         } else if (p.phase === 'rollback') io.progress(`restore failed: putting the target back from ${p.snapshotDir}`);
-        else if (p.phase === 'recover') io.progress(`an earlier restore into this database was stopped part-way: putting the target back from ${p.snapshotDir} first`);
-        else if (p.phase === 'waiting') io.progress(`waiting up to ${Math.round(p.timeoutMs / 1000)} s for sessions holding locks on the target: ${p.sessions.join('; ')}`);
+        else if (p.phase === 'recover')
+          io.progress(`an earlier restore into this database was stopped part-way: putting the target back from ${p.snapshotDir} first`);
+        else if (p.phase === 'waiting')
+          io.progress(`waiting up to ${Math.round(p.timeoutMs / 1000)} s for sessions holding locks on the target: ${p.sessions.join('; ')}`);
         else if (p.phase === 'verify') io.progress('verifying row counts and content', { done: steps.length, total: steps.length });
       },
     });
@@ -137,22 +160,36 @@ export const restoreDb: Command<typeof restoreOptionsSchema, typeof output> = {
     r.kind === 'plan'
       ? `Dry run, nothing changed: ${r.plan.backup.folder} into "${r.plan.target.database}"${r.plan.objects ? `: ${r.plan.objects.restored} objects restored, ${r.plan.objects.keptAsTarget} left as the target has them, ${r.plan.objects.skipped} skipped` : ''}.`
       : !r.verification.verified
-      ? `Restore finished but verification FAILED: ${r.verification.tables.length - r.verification.mismatches.length}/${r.verification.tables.length} tables match; ${r.verification.mismatches.length} mismatches.`
-      : r.verified
-        ? `Restore verified: ${r.verification.tables.length}/${r.verification.tables.length} tables match.`
-        : 'Restore complete, not verified: the backup recorded no row counts.',
-  text: (r, cwd) => (r.kind === 'plan' ? `${planText(r.plan).replace(/^⚠️ {2}This restore OVERWRITES data\./, 'Dry run: this restore would overwrite data. Nothing was changed.')}` : restoreText(r, cwd)),
+        ? `Restore finished but verification FAILED: ${r.verification.tables.length - r.verification.mismatches.length}/${r.verification.tables.length} tables match; ${r.verification.mismatches.length} mismatches.`
+        : r.verified
+          ? `Restore verified: ${r.verification.tables.length}/${r.verification.tables.length} tables match.`
+          : 'Restore complete, not verified: the backup recorded no row counts.',
+  text: (r, cwd) =>
+    r.kind === 'plan'
+      ? `${planText(r.plan).replace(/^⚠️ {2}This restore OVERWRITES data\./, 'Dry run: this restore would overwrite data. Nothing was changed.')}`
+      : restoreText(r, cwd),
   mcp: {
     tool: 'restore_db',
     title: 'Restore a backup into a database (overwrites data)',
-    description: 'Restore a backup into a configured target, after checksums, with a safety snapshot and rollback, then verify row counts. DESTRUCTIVE: overwrites the target. Requires confirm = the target database name. With dryRun: only the plan (the backup checked, what is restored, left as the target has it, skipped), nothing changed, no confirm needed — show it to the user before asking.',
+    description:
+      'Restore a backup into a configured target, after checksums, with a safety snapshot and rollback, then verify row counts. DESTRUCTIVE: overwrites the target. Requires confirm = the target database name. With dryRun: only the plan (the backup checked, what is restored, left as the target has it, skipped), nothing changed, no confirm needed — show it to the user before asking.',
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     input: agentInput({
       ...restoreOptionsSchema.pick({ jobs: true, dataOnly: true, verify: true, dryRun: true }).shape,
       target: name(describedAs(restoreOptionsSchema, 'target')).optional(),
       url: z.string().max(URL_MAX).optional().describe(describedAs(restoreOptionsSchema, 'url')),
       from: name(describedAs(restoreOptionsSchema, 'from')).optional(),
-      tables: z.array(z.string().min(1).max(2 * NAME_MAX + 5)).min(1).max(1000).optional().describe(describedAs(restoreOptionsSchema, 'tables')),
+      tables: z
+        .array(
+          z
+            .string()
+            .min(1)
+            .max(2 * NAME_MAX + 5),
+        )
+        .min(1)
+        .max(1000)
+        .optional()
+        .describe(describedAs(restoreOptionsSchema, 'tables')),
       backup: z.string().min(1).max(FOLDER_MAX).default('latest').describe('"latest", or the name of a folder in the backups directory'),
       confirm: name('The exact name of the target database: check the target and the backup with the user first (not needed with dryRun)').optional(),
     }),
@@ -180,8 +217,10 @@ function planText(plan: RestorePlan | z.output<typeof planShape>): string {
     ...(b.mode ? [`   Mode:     ${b.mode}; included: ${b.included.join(', ')}${b.excluded.length ? `; excluded: ${b.excluded.join(', ')}` : ''}`] : []),
     ...(b.bytes !== null ? [`   Size:     ${formatBytes(b.bytes)}`] : []),
     ...(plan.objects
-      ? [`   Objects:  ${plan.objects.restored} restored, ${plan.objects.keptAsTarget} left as the target has them (the platform's), ${plan.objects.skipped} skipped`,
-         ...(plan.objects.platformTablesLoaded.length ? [`   Platform rows loaded into: ${plan.objects.platformTablesLoaded.join(', ')}`] : [])]
+      ? [
+          `   Objects:  ${plan.objects.restored} restored, ${plan.objects.keptAsTarget} left as the target has them (the platform's), ${plan.objects.skipped} skipped`,
+          ...(plan.objects.platformTablesLoaded.length ? [`   Platform rows loaded into: ${plan.objects.platformTablesLoaded.join(', ')}`] : []),
+        ]
       : []),
     ...(plan.dataOnly ? [`   Data only: ${plan.dataOnly.join(', ')} (truncated, then loaded)`] : []),
     ...plan.warnings.map((w) => `   ⚠️  ${w}`),
@@ -196,7 +235,11 @@ function restoreText(r: Restored, cwd: string): string {
   const key = v.tables.filter((t) => t.dataIncluded && t.expected > 0).slice(0, 8);
   const keyNames = new Set(key.map((t) => `${t.schema}.${t.table}`));
   return [
-    !v.verified ? '❌ Restore finished but verification FAILED' : v.countsRecorded ? '✅ Restore complete and verified' : '⚠️  Restore complete, not verified: the backup recorded no row counts',
+    !v.verified
+      ? '❌ Restore finished but verification FAILED'
+      : v.countsRecorded
+        ? '✅ Restore complete and verified'
+        : '⚠️  Restore complete, not verified: the backup recorded no row counts',
     '',
     `📁 Restored from: ${shown(b.dir)}`,
     ...(r.fetched ? [`☁️  Fetched from: ${fetchedText(r.fetched)}`] : []),
@@ -208,7 +251,9 @@ function restoreText(r: Restored, cwd: string): string {
     ...(r.historyRowsKept ? [`🗂  Kept ${r.historyRowsKept} invocation history rows of the target`] : []),
     `🔍 Verification:  ${v.countsRecorded ? `${v.tables.length - v.mismatches.length}/${v.tables.length} tables match row_counts.json` : 'not verified: the backup recorded no row counts'}${v.contentChecked ? `; content hashes ${v.contentMismatches.length === 0 ? 'match' : `differ for ${v.contentMismatches.join(', ')}`}` : ''}`,
     ...key.map((t) => `   ${t.ok ? '✅' : '❌'} ${t.schema}.${t.table}: ${t.actual ?? 'missing'} rows${t.ok ? '' : ` (expected ${t.expected})`}`),
-    ...v.tables.filter((t) => !t.ok && !keyNames.has(`${t.schema}.${t.table}`)).map((t) => `   ❌ ${t.schema}.${t.table}: ${t.actual ?? 'missing'} rows (expected ${t.expected})`),
+    ...v.tables
+      .filter((t) => !t.ok && !keyNames.has(`${t.schema}.${t.table}`))
+      .map((t) => `   ❌ ${t.schema}.${t.table}: ${t.actual ?? 'missing'} rows (expected ${t.expected})`),
     ...(v.emptyTables.length ? [`   ∅ ${v.emptyTables.length} tables have 0 rows: ${v.emptyTables.join(', ')}`] : []),
     ...r.notes.map((n) => `ℹ️  ${n}`),
     `🕒 Restored at:   ${r.restoredAt} (${formatDuration(r.durationMs)})`,

@@ -25,7 +25,9 @@ const output = z.object({
   /** Checks passed and there was something to verify them against (never for old layouts). */
   verified: z.boolean(),
   checks: z.array(z.object({ name: z.string(), ok: z.boolean(), detail: z.string() })),
-  drill: z.object({ server: z.string(), database: z.string(), dropped: z.boolean(), verification: verificationOutput.nullable(), error: z.string().nullable() }).nullable(),
+  drill: z
+    .object({ server: z.string(), database: z.string(), dropped: z.boolean(), verification: verificationOutput.nullable(), error: z.string().nullable() })
+    .nullable(),
   /** The remote copy fetched to be verified; null for a local folder. */
   fetched: fetchedOutput.nullable(),
 });
@@ -51,7 +53,12 @@ export const verifyBackup: Command<typeof verifyOptionsSchema, typeof output> = 
     const check = async (backup: string | undefined, fetched: FetchedOutput | null): Promise<Output> => {
       const r = await verify({ ...input, backup }, ctx, (message) => io.progress(message));
       return {
-        backupDir: fetched?.url ?? r.backupDir, folder: r.folder, layout: r.layout, ok: r.ok, verified: r.verified, checks: r.checks,
+        backupDir: fetched?.url ?? r.backupDir,
+        folder: r.folder,
+        layout: r.layout,
+        ok: r.ok,
+        verified: r.verified,
+        checks: r.checks,
         drill: r.drill === null ? null : { ...r.drill, verification: r.drill.verification === null ? null : verificationShape(r.drill.verification) },
         fetched,
       };
@@ -66,12 +73,14 @@ export const verifyBackup: Command<typeof verifyOptionsSchema, typeof output> = 
     }
   },
   succeeded: (r) => r.ok,
-  summary: (r) => `${r.verified ? 'Verified' : r.ok ? 'Checks passed, not verified (old layout, no checksums)' : 'FAILED'}: ${r.checks.filter((c) => c.ok).length}/${r.checks.length} checks passed.`,
+  summary: (r) =>
+    `${r.verified ? 'Verified' : r.ok ? 'Checks passed, not verified (old layout, no checksums)' : 'FAILED'}: ${r.checks.filter((c) => c.ok).length}/${r.checks.length} checks passed.`,
   text: verifyText,
   mcp: {
     tool: 'verify_backup',
     title: 'Verify a backup',
-    description: 'Check a backup without touching any database: metadata, every sha256, the dump, the CSVs and their row counts. (Restore drills are CLI-only: dbops verify-backup --drill.)',
+    description:
+      'Check a backup without touching any database: metadata, every sha256, the dump, the CSVs and their row counts. (Restore drills are CLI-only: dbops verify-backup --drill.)',
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     input: agentInput({ backup: z.string().min(1).max(FOLDER_MAX).optional().describe(describedAs(verifyOptionsSchema, 'backup')) }),
     async prepare(args, ctx) {
@@ -83,7 +92,11 @@ export const verifyBackup: Command<typeof verifyOptionsSchema, typeof output> = 
 function verifyText(r: Output): string {
   const drill = r.drill;
   return [
-    r.verified ? `✅ ${r.folder}: verified` : r.ok ? `⚠️  ${r.folder}: checks passed, not verified: an old layout carries no checksums` : `❌ ${r.folder}: FAILED verification`,
+    r.verified
+      ? `✅ ${r.folder}: verified`
+      : r.ok
+        ? `⚠️  ${r.folder}: checks passed, not verified: an old layout carries no checksums`
+        : `❌ ${r.folder}: FAILED verification`,
     ...(r.fetched ? [`   ☁️  fetched: ${fetchedText(r.fetched)}`] : []),
     ...r.checks.map((c) => `   ${c.ok ? '✅' : '❌'} ${c.name}: ${c.detail}`),
     ...(drill
@@ -91,8 +104,12 @@ function verifyText(r: Output): string {
           `   ${drill.verification?.verified ? '✅' : '❌'} drill: restored into ${drill.database} on ${drill.server}${drill.dropped ? ' (dropped afterwards)' : ''}`,
           ...(drill.error ? [`      ${drill.error}`] : []),
           ...(drill.verification
-            ? [`      ${drill.verification.tables.length - drill.verification.mismatches.length}/${drill.verification.tables.length} tables match row_counts.json`,
-               ...drill.verification.tables.filter((t) => !t.ok).map((t) => `      ❌ ${t.schema}.${t.table}: ${t.actual ?? 'missing'} rows, expected ${t.expected}`)]
+            ? [
+                `      ${drill.verification.tables.length - drill.verification.mismatches.length}/${drill.verification.tables.length} tables match row_counts.json`,
+                ...drill.verification.tables
+                  .filter((t) => !t.ok)
+                  .map((t) => `      ❌ ${t.schema}.${t.table}: ${t.actual ?? 'missing'} rows, expected ${t.expected}`),
+              ]
             : []),
         ]
       : []),

@@ -40,11 +40,9 @@ async function checkTools(): Promise<void> {
 
 export async function runDemo(): Promise<number> {
   if (process.env.DATABASE_URL) {
-    throw new DbopsError(
-      'USAGE',
-      'DATABASE_URL is set: the demo never touches your database.',
-      { hint: 'Unset it for the demo (env -u DATABASE_URL npm run demo), or use the real commands: npx dbops backup-db, npx dbops restore-db.' },
-    );
+    throw new DbopsError('USAGE', 'DATABASE_URL is set: the demo never touches your database.', {
+      hint: 'Unset it for the demo (env -u DATABASE_URL npm run demo), or use the real commands: npx dbops backup-db, npx dbops restore-db.',
+    });
   }
   await checkTools();
   const started = Date.now();
@@ -64,7 +62,8 @@ export async function runDemo(): Promise<number> {
     const client = new pg.Client({ connectionString: server.adminUrl });
     await client.connect();
     try {
-      for (const role of ['anon', 'authenticated', 'service_role', 'dbops_fixture_owner']) await client.query(`CREATE ROLE ${client.escapeIdentifier(role)} NOLOGIN`);
+      for (const role of ['anon', 'authenticated', 'service_role', 'dbops_fixture_owner'])
+        await client.query(`CREATE ROLE ${client.escapeIdentifier(role)} NOLOGIN`);
       await client.query('CREATE DATABASE demo_app');
       await client.query('CREATE DATABASE demo_restored');
     } finally {
@@ -102,7 +101,9 @@ export async function runDemo(): Promise<number> {
     await runCommandLine(registry.find('history')!, [], 'cli', controller.signal);
 
     step(7, 'stopping the server and removing its temporary directory');
-    process.stdout.write(`\nDemo finished in ${((Date.now() - started) / 1000).toFixed(1)} s. Next: point DATABASE_URL_DEV at a database of yours and run npx dbops backup-db --target dev.\n`);
+    process.stdout.write(
+      `\nDemo finished in ${((Date.now() - started) / 1000).toFixed(1)} s. Next: point DATABASE_URL_DEV at a database of yours and run npx dbops backup-db --target dev.\n`,
+    );
     return 0;
   } finally {
     process.off('SIGINT', stop);

@@ -63,7 +63,11 @@ export async function invoke<C extends AnyCommand>(
   const readOnly = options.readOnly === true || (input !== undefined && command.readOnlyFor?.(input) === true);
   const events = readOnly ? undefined : eventsDatabase(ctx);
   const target = input === undefined ? null : describeTarget(command, input, ctx);
-  await recordEvent(events, spool, event('invoked', null, { triggered_by: trigger, args: boundedForRecord(redact(rawInput)), target: target === null ? null : boundedText(target) }));
+  await recordEvent(
+    events,
+    spool,
+    event('invoked', null, { triggered_by: trigger, args: boundedForRecord(redact(rawInput)), target: target === null ? null : boundedText(target) }),
+  );
   const started = Date.now();
   try {
     if (input === undefined) throw inputError;
@@ -71,7 +75,13 @@ export async function invoke<C extends AnyCommand>(
     const output = command.output.parse(await command.run(input, ctx, io)) as z.output<C['output']>;
     const ok = command.succeeded(output);
     const details = { ...(boundedForRecord(output) as Record<string, unknown>), summary: command.summary(output), duration_ms: Date.now() - started };
-    await recordEvent(events, spool, ok ? event('completed', true, details) : event('failed', false, { ...details, error: `${command.name} finished but did not succeed`, code: 'VERIFY_FAILED' }));
+    await recordEvent(
+      events,
+      spool,
+      ok
+        ? event('completed', true, details)
+        : event('failed', false, { ...details, error: `${command.name} finished but did not succeed`, code: 'VERIFY_FAILED' }),
+    );
     return { runId, output };
   } catch (error) {
     const e = toDbopsError(error);

@@ -10,9 +10,7 @@ import { DbopsError } from './errors.js';
 
 export const CONFIG_FILE = 'dbops.config.yaml';
 
-const pattern = z
-  .string()
-  .regex(/^[^.]+\.[^.]+$/, 'must look like schema.table (use * for any name, e.g. auth.*)');
+const pattern = z.string().regex(/^[^.]+\.[^.]+$/, 'must look like schema.table (use * for any name, e.g. auth.*)');
 
 const categorySchema = z.strictObject({
   description: z.string().default(''),
@@ -55,13 +53,33 @@ const DEFAULT_PLATFORM_ROLES = ['supabase_admin', 'supabase_*_admin'];
 // Schemas Supabase's platform creates and owns. A restore must not fight over them: their
 // contents come back through CREATE EXTENSION (extensions.sql) and realtime.sql, not the dump.
 const DEFAULT_MANAGED_SCHEMAS = [
-  'realtime', '_realtime', 'supabase_functions', 'graphql', 'graphql_public', 'vault', 'pgsodium',
-  'pgsodium_masks', 'net', 'pgbouncer', '_analytics', 'supabase_migrations', 'pgtle',
+  'realtime',
+  '_realtime',
+  'supabase_functions',
+  'graphql',
+  'graphql_public',
+  'vault',
+  'pgsodium',
+  'pgsodium_masks',
+  'net',
+  'pgbouncer',
+  '_analytics',
+  'supabase_migrations',
+  'pgtle',
 ];
 
 const DEFAULT_RESERVED_ROLES = [
-  'postgres', 'anon', 'authenticated', 'authenticator', 'service_role', 'dashboard_user', 'pgbouncer',
-  'supabase_*', 'pgsodium_*', 'pg_*', 'cli_login_*',
+  'postgres',
+  'anon',
+  'authenticated',
+  'authenticator',
+  'service_role',
+  'dashboard_user',
+  'pgbouncer',
+  'supabase_*',
+  'pgsodium_*',
+  'pg_*',
+  'cli_login_*',
 ];
 
 const retentionSchema = z.strictObject({
@@ -80,13 +98,20 @@ const retentionSchema = z.strictObject({
 const remoteSchema = z.strictObject({
   bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'a bucket name: 3-63 lower-case letters, digits, dots and hyphens'),
   /** Folder inside the bucket under which backup folders go ("" = the bucket's top). */
-  prefix: z.string().max(512).regex(/^(?!\/)(?!.*\/\/)[^\\\u0000-\u001f]*$/, 'a path like team/prod (no leading or double slash)').default(''),
+  prefix: z
+    .string()
+    .max(512)
+    .regex(/^(?!\/)(?!.*\/\/)[^\\\u0000-\u001f]*$/, 'a path like team/prod (no leading or double slash)')
+    .default(''),
   endpoint: z.url({ protocol: /^https?$/ }).optional(),
   region: z.string().min(1).optional(),
   path_style: z.boolean().optional(),
   /** An AWS profile name (the SDK reads its credentials from ~/.aws); never a credential itself. */
   profile: z.string().min(1).optional(),
-  storage_class: z.string().regex(/^[A-Z_]+$/, 'an S3 storage class such as STANDARD_IA or GLACIER_IR').optional(),
+  storage_class: z
+    .string()
+    .regex(/^[A-Z_]+$/, 'an S3 storage class such as STANDARD_IA or GLACIER_IR')
+    .optional(),
   /** File holding the 32-byte encryption key (64 hex characters or base64); else DBOPS_ENCRYPTION_KEY / DBOPS_ENCRYPTION_KEY_FILE. */
   encryption_key_file: z.string().min(1).optional(),
   /** Retention for this remote's copies; the top-level retention when absent. */
@@ -103,7 +128,11 @@ const configSchema = z.strictObject({
       dir: z.string().min(1).default('storage/backups'),
       jobs: z.number().int().min(1).max(64).default(2),
       compression: z.number().int().min(0).max(9).default(1),
-      content_hashes_max_bytes: z.number().int().min(0).default(1024 ** 3),
+      content_hashes_max_bytes: z
+        .number()
+        .int()
+        .min(0)
+        .default(1024 ** 3),
     })
     .prefault({}),
   retention: retentionSchema.prefault({}),
@@ -127,7 +156,9 @@ const configSchema = z.strictObject({
       allow_protected_restore: z.array(z.string()).default([]),
     })
     .prefault({}),
-  categories: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'category names are lower-case letters, digits and _'), categorySchema).default(DEFAULT_CATEGORIES),
+  categories: z
+    .record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'category names are lower-case letters, digits and _'), categorySchema)
+    .default(DEFAULT_CATEGORIES),
   /** Tables also exported as CSV. Default: the core category's tables, plus auth.users and auth.identities when auth is included. */
   critical_tables: z.array(pattern).optional(),
   managed_schemas: z.array(z.string().min(1)).default(DEFAULT_MANAGED_SCHEMAS),

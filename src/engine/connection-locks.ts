@@ -26,7 +26,10 @@ export function lockTimeoutFromEnv(env: NodeJS.ProcessEnv): number {
   const match = /^(\d+(?:\.\d+)?)\s*(ms|s|min)?$/.exec(text);
   const ms = match ? Math.round(Number(match[1]) * UNITS[match[2] ?? 's']!) : Number.NaN;
   if (!Number.isFinite(ms) || ms < 100 || ms > 86_400_000) {
-    throw new DbopsError('OPTION_INVALID', `DBOPS_LOCK_TIMEOUT must be a duration between 100ms and 24h, like 30s, 500ms or 2min (got "${text.slice(0, 20)}").`);
+    throw new DbopsError(
+      'OPTION_INVALID',
+      `DBOPS_LOCK_TIMEOUT must be a duration between 100ms and 24h, like 30s, 500ms or 2min (got "${text.slice(0, 20)}").`,
+    );
   }
   return ms;
 }

@@ -93,10 +93,13 @@ export function parseConnectionUrl(url: string, source: string, env: NodeJS.Proc
   const database = setting(decodeOrRefuse(parsed.pathname.replace(/^\//, ''), 'database name', source), 'dbname', 'PGDATABASE') ?? '';
   const user = setting(urlUser, 'user', 'PGUSER') ?? '';
   if (host === '' || database === '' || user === '') {
-    throw new DbopsError('URL_INVALID', `The connection URL from ${source} must name a host, a user and a database (in the URL, its service, or PGHOST, PGUSER and PGDATABASE).`);
+    throw new DbopsError(
+      'URL_INVALID',
+      `The connection URL from ${source} must name a host, a user and a database (in the URL, its service, or PGHOST, PGUSER and PGDATABASE).`,
+    );
   }
   for (const [key, variable] of Object.entries(PARAM_ENV)) {
-    const value = key === 'sslmode' ? undefined : given(params[key]) ?? given(service[key]) ?? (TLS_FILE_PARAMS.has(key) ? given(env[variable]) : undefined);
+    const value = key === 'sslmode' ? undefined : (given(params[key]) ?? given(service[key]) ?? (TLS_FILE_PARAMS.has(key) ? given(env[variable]) : undefined));
     if (value === undefined) delete params[key];
     else params[key] = value;
   }
@@ -160,7 +163,9 @@ function assertNotPoolerUrl(params: Record<string, string>, parsed: URL, user: s
   throw new DbopsError(
     'URL_POOLER_TRANSACTION',
     `The URL from ${source} is a Prisma pooled URL (${prisma.join(', ')}): it is meant for a transaction pooler, which pg_dump and pg_restore cannot work through.`,
-    { hint: `${sessionPoolerHint(parsed.hostname, user, decodeURIComponentSafe(parsed.pathname.replace(/^\//, '')))} Prisma projects usually have it as DIRECT_URL.` },
+    {
+      hint: `${sessionPoolerHint(parsed.hostname, user, decodeURIComponentSafe(parsed.pathname.replace(/^\//, '')))} Prisma projects usually have it as DIRECT_URL.`,
+    },
   );
 }
 

@@ -27,13 +27,13 @@ export const ERROR_CATALOGUE = {
   },
   TOOL_TOO_OLD: {
     kind: 'failure',
-    hint: 'Install client tools whose major version is at least the server\'s (e.g. apt-get install postgresql-client-17 from apt.postgresql.org), or set PG_BIN_DIR to them.',
+    hint: "Install client tools whose major version is at least the server's (e.g. apt-get install postgresql-client-17 from apt.postgresql.org), or set PG_BIN_DIR to them.",
   },
   TOOL_FAILED: { kind: 'failure', hint: 'Read the tool output above; rerun with the same options once the cause is fixed.' },
   TOOL_KILLED: { kind: 'failure', hint: 'The tool was stopped by a signal (killed, out of memory or interrupted); nothing was kept. Rerun the command.' },
   DISK_FULL: {
     kind: 'failure',
-    hint: 'Free space on that disk and rerun (df -h shows it): the backups folder for a backup, the database server\'s disk for a restore.',
+    hint: "Free space on that disk and rerun (df -h shows it): the backups folder for a backup, the database server's disk for a restore.",
   },
   CONNECT_FAILED: { kind: 'failure', hint: 'Check host, port, network access and sslmode; the server must answer within 10 s.' },
   AUTH_FAILED: {
@@ -67,21 +67,36 @@ export const ERROR_CATALOGUE = {
   },
   RESTORE_FAILED: { kind: 'failure', hint: 'The target was put back as it was from the pre-restore snapshot; fix the cause above and rerun.' },
   ROLLBACK_FAILED: { kind: 'failure', hint: 'Restore the pre-restore snapshot named above by hand: dbops restore-db <that folder> --no-safety-backup.' },
-  VERIFY_FAILED: { kind: 'failure', hint: 'Row counts or content differ from the backup; see the tables listed. The backup may not match this target\'s setup.' },
+  VERIFY_FAILED: {
+    kind: 'failure',
+    hint: "Row counts or content differ from the backup; see the tables listed. The backup may not match this target's setup.",
+  },
   ARTIFACTS_INVALID: { kind: 'failure', hint: 'Fix the frontmatter of the files named above (see commands/backup-db.md for a valid example).' },
   COMMAND_UNKNOWN: { kind: 'usage', hint: 'Run dbops --help for the commands.' },
-  MCP_REFUSED: { kind: 'usage', hint: 'Agents may only use configured targets and backups inside the backups directory; see the mcp section of dbops.config.yaml.' },
+  MCP_REFUSED: {
+    kind: 'usage',
+    hint: 'Agents may only use configured targets and backups inside the backups directory; see the mcp section of dbops.config.yaml.',
+  },
   EMBEDDED_FAILED: { kind: 'failure', hint: 'A throwaway PostgreSQL could not start; the line above says why. Nothing was left behind.' },
   INTERNAL: { kind: 'failure', hint: 'This is a bug in dbops; please report it with the command you ran.' },
   // Off-site copies (remote/): S3-compatible storage and client-side encryption.
   REMOTE_UNKNOWN: { kind: 'usage', hint: 'Name a remote from remotes: in dbops.config.yaml, or give one as s3://bucket/prefix.' },
-  REMOTE_INVALID: { kind: 'usage', hint: 'Use s3://bucket/prefix (bucket names: 3-63 lower-case letters, digits, dots and hyphens) and an http(s):// endpoint.' },
+  REMOTE_INVALID: {
+    kind: 'usage',
+    hint: 'Use s3://bucket/prefix (bucket names: 3-63 lower-case letters, digits, dots and hyphens) and an http(s):// endpoint.',
+  },
   REMOTE_AUTH_FAILED: {
     kind: 'failure',
     hint: 'Check the credentials the AWS SDK finds (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, AWS_PROFILE) and that they may read, write and list this bucket; they are never printed.',
   },
-  REMOTE_BUCKET_MISSING: { kind: 'failure', hint: 'Create the bucket first (dbops never creates buckets: their region, policy and lifecycle are yours to choose), or fix the name.' },
-  REMOTE_CLOCK_SKEW: { kind: 'failure', hint: "This machine's clock differs from the storage server's by more than S3 allows (15 minutes): sync it (timedatectl set-ntp true) and rerun." },
+  REMOTE_BUCKET_MISSING: {
+    kind: 'failure',
+    hint: 'Create the bucket first (dbops never creates buckets: their region, policy and lifecycle are yours to choose), or fix the name.',
+  },
+  REMOTE_CLOCK_SKEW: {
+    kind: 'failure',
+    hint: "This machine's clock differs from the storage server's by more than S3 allows (15 minutes): sync it (timedatectl set-ntp true) and rerun.",
+  },
   REMOTE_UNREACHABLE: {
     kind: 'failure',
     hint: 'Check the endpoint, the network and any proxy, then rerun: a push resumes where it stopped, and nothing half-uploaded is ever listed as a backup.',
@@ -91,13 +106,22 @@ export const ERROR_CATALOGUE = {
     hint: "The bucket has S3 Object Lock: its objects cannot be deleted before their retention ends, so dbops does not prune there. Let the bucket's lifecycle rules expire old versions, or use a bucket without Object Lock.",
   },
   REMOTE_FAILED: { kind: 'failure', hint: 'The storage server refused the request named above; check the bucket, its policy and the endpoint.' },
-  REMOTE_BACKUP_NOT_FOUND: { kind: 'usage', hint: 'Run dbops list-backups --remote REMOTE for the complete copies there; an incomplete one is finished by pushing it again.' },
-  REMOTE_CORRUPT: { kind: 'failure', hint: 'The copy in the bucket was changed or damaged after it was pushed; nothing was kept locally. Push the backup again, or fetch another one.' },
+  REMOTE_BACKUP_NOT_FOUND: {
+    kind: 'usage',
+    hint: 'Run dbops list-backups --remote REMOTE for the complete copies there; an incomplete one is finished by pushing it again.',
+  },
+  REMOTE_CORRUPT: {
+    kind: 'failure',
+    hint: 'The copy in the bucket was changed or damaged after it was pushed; nothing was kept locally. Push the backup again, or fetch another one.',
+  },
   ENCRYPTION_KEY_MISSING: {
     kind: 'usage',
     hint: 'Set DBOPS_ENCRYPTION_KEY (or DBOPS_ENCRYPTION_KEY_FILE, or encryption_key_file for the remote) to 32 random bytes: openssl rand -hex 32. Keep a copy elsewhere: without it no copy can be read.',
   },
-  ENCRYPTION_KEY_INVALID: { kind: 'usage', hint: 'The key must be 32 random bytes written as 64 hex characters or in base64 (openssl rand -hex 32), in a file only you can read (chmod 600).' },
+  ENCRYPTION_KEY_INVALID: {
+    kind: 'usage',
+    hint: 'The key must be 32 random bytes written as 64 hex characters or in base64 (openssl rand -hex 32), in a file only you can read (chmod 600).',
+  },
   ENCRYPTION_KEY_WRONG: { kind: 'failure', hint: 'Use the key this copy was pushed with (its key id is named above); nothing was written.' },
 } as const satisfies Record<string, Entry>;
 
@@ -155,7 +179,8 @@ export function toDbopsError(error: unknown): DbopsError {
     return new DbopsError('DISK_FULL', `No space left on device${file === undefined ? '' : ` writing ${file}`}.`, { cause: error });
   }
   // A statement of ours that waited on another session's lock past lock_timeout (connection-locks.ts).
-  if (code === '55P03') return new DbopsError('LOCK_TIMEOUT', `A statement waited too long for a lock another session holds: ${(error as Error).message}.`, { cause: error });
+  if (code === '55P03')
+    return new DbopsError('LOCK_TIMEOUT', `A statement waited too long for a lock another session holds: ${(error as Error).message}.`, { cause: error });
   const message = error instanceof Error ? error.message : String(error);
   return new DbopsError('INTERNAL', message, { cause: error });
 }

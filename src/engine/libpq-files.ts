@@ -10,8 +10,20 @@ import { cutShort, DbopsError } from './errors.js';
 
 /** Keys a service may set, as libpq names them. */
 export const SERVICE_KEYS = [
-  'host', 'port', 'dbname', 'user', 'password', 'sslmode', 'sslrootcert', 'sslcert', 'sslkey',
-  'application_name', 'options', 'target_session_attrs', 'connect_timeout', 'passfile',
+  'host',
+  'port',
+  'dbname',
+  'user',
+  'password',
+  'sslmode',
+  'sslrootcert',
+  'sslcert',
+  'sslkey',
+  'application_name',
+  'options',
+  'target_session_attrs',
+  'connect_timeout',
+  'passfile',
 ] as const;
 
 function homeOf(env: NodeJS.ProcessEnv): string {

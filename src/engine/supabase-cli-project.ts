@@ -66,7 +66,9 @@ export function linkedProjectUrl(root: string, env: NodeJS.ProcessEnv): string {
 export function localProjectUrl(root: string): string {
   const config = readTrimmed(path.join(root, 'supabase/config.toml'));
   if (config === undefined) {
-    throw new DbopsError('SUPABASE_NOT_LINKED', `--local: no supabase/config.toml in ${root}.`, { hint: 'Run `supabase init` and `supabase start` in the project first, or pass --url/--target.' });
+    throw new DbopsError('SUPABASE_NOT_LINKED', `--local: no supabase/config.toml in ${root}.`, {
+      hint: 'Run `supabase init` and `supabase start` in the project first, or pass --url/--target.',
+    });
   }
   const db = /^\[db\][^\S\n]*\n([\s\S]*?)(?=^\[|(?![\s\S]))/m.exec(config)?.[1] ?? '';
   const port = Number(/^\s*port\s*=\s*(\d+)\s*(?:#.*)?$/m.exec(db)?.[1] ?? 54322);

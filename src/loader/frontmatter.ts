@@ -16,9 +16,14 @@ export const DBOPS_SKILL_KEYS = ['related-skills'] as const;
 
 const name = z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be lower-case kebab-case');
 /** Claude Code accepts "Bash(a), Bash(b)" or a YAML list. */
-const allowedTools = z
-  .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
-  .transform((v) => (Array.isArray(v) ? v : v.split(/,\s*(?![^()]*\))/).map((s) => s.trim()).filter(Boolean)));
+const allowedTools = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).transform((v) =>
+  Array.isArray(v)
+    ? v
+    : v
+        .split(/,\s*(?![^()]*\))/)
+        .map((s) => s.trim())
+        .filter(Boolean),
+);
 
 export const commandFrontmatterSchema = z.object({
   description: z.string().min(10, 'must say what the command does'),

@@ -35,10 +35,19 @@ async function listMarkdown(dir: string): Promise<string[]> {
 
 async function listSkillFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isDirectory()).map((e) => path.join(e.name, 'SKILL.md')).sort();
+  return entries
+    .filter((e) => e.isDirectory())
+    .map((e) => path.join(e.name, 'SKILL.md'))
+    .sort();
 }
 
-function parseFile<S extends z.ZodType>(schema: S, kind: 'command' | 'skill', text: string, label: string, problems: string[]): { data: z.output<S>; body: string } | undefined {
+function parseFile<S extends z.ZodType>(
+  schema: S,
+  kind: 'command' | 'skill',
+  text: string,
+  label: string,
+  problems: string[],
+): { data: z.output<S>; body: string } | undefined {
   let parsed: matter.GrayMatterFile<string>;
   try {
     // One YAML parser for everything dbops reads (the `yaml` package, YAML 1.2, as for
@@ -92,10 +101,13 @@ function linkReferences(commands: CommandDoc[], skills: SkillDoc[], problems: st
   const commandNames = commands.map((c) => c.name);
   const skillNames = skills.map((s) => s.name);
   for (const c of commands) {
-    for (const s of c.frontmatter['uses-skills']) if (!skillNames.includes(s)) problems.push(`${c.file}: uses-skills: unknown skill "${s}" (known: ${skillNames.join(', ')})`);
-    for (const r of c.frontmatter['related-commands']) if (!commandNames.includes(r)) problems.push(`${c.file}: related-commands: unknown command "${r}" (known: ${commandNames.join(', ')})`);
+    for (const s of c.frontmatter['uses-skills'])
+      if (!skillNames.includes(s)) problems.push(`${c.file}: uses-skills: unknown skill "${s}" (known: ${skillNames.join(', ')})`);
+    for (const r of c.frontmatter['related-commands'])
+      if (!commandNames.includes(r)) problems.push(`${c.file}: related-commands: unknown command "${r}" (known: ${commandNames.join(', ')})`);
   }
   for (const s of skills) {
-    for (const r of s.frontmatter['related-skills']) if (!skillNames.includes(r)) problems.push(`${s.file}: related-skills: unknown skill "${r}" (known: ${skillNames.join(', ')})`);
+    for (const r of s.frontmatter['related-skills'])
+      if (!skillNames.includes(r)) problems.push(`${s.file}: related-skills: unknown skill "${r}" (known: ${skillNames.join(', ')})`);
   }
 }

@@ -22,7 +22,8 @@ export async function buildRegistry(root: string, modules: readonly AnyCommand[]
   const { commands, skills } = await loadArtifacts(root);
   const problems: string[] = [];
   for (const doc of commands) if (!modules.some((m) => m.name === doc.name)) problems.push(`${doc.file}: no command module for "${doc.name}" (src/commands/)`);
-  for (const m of modules) if (!commands.some((c) => c.name === m.name)) problems.push(`commands/${m.name}.md: missing (the ${m.name} command needs its Markdown file)`);
+  for (const m of modules)
+    if (!commands.some((c) => c.name === m.name)) problems.push(`commands/${m.name}.md: missing (the ${m.name} command needs its Markdown file)`);
   if (problems.length > 0) throw new DbopsError('ARTIFACTS_INVALID', problems.join('; '), { details: problems });
   const registered = commands.map((doc) => ({ name: doc.name, doc, command: modules.find((m) => m.name === doc.name)! }));
   return { commands: registered, skills, find: (name) => registered.find((c) => c.name === name) };

@@ -13,7 +13,10 @@ import { resolveTarget, type ResolvedTarget } from '../engine/targets.js';
 export async function confineBackup(reference: string, ctx: EngineContext): Promise<string> {
   if (reference === 'latest') return 'latest';
   if (reference.startsWith('s3://')) {
-    throw new DbopsError('MCP_REFUSED', 'A copy in a remote (s3://…) is not a folder inside the backups directory: agents verify and restore only those. A person can run dbops verify-backup or dbops restore-db with the s3:// URL.');
+    throw new DbopsError(
+      'MCP_REFUSED',
+      'A copy in a remote (s3://…) is not a folder inside the backups directory: agents verify and restore only those. A person can run dbops verify-backup or dbops restore-db with the s3:// URL.',
+    );
   }
   const root = backupsRoot(ctx.root, ctx.config.backup.dir, ctx.env);
   if (reference.split(/[\\/]/).includes('..')) {
@@ -31,9 +34,13 @@ export async function confineBackup(reference: string, ctx: EngineContext): Prom
 export function checkRemoteAllowed(remote: string | undefined, ctx: EngineContext): void {
   if (remote === undefined || Object.hasOwn(ctx.config.remotes, remote)) return;
   const known = Object.keys(ctx.config.remotes);
-  throw new DbopsError('MCP_REFUSED', `Agents name remotes from dbops.config.yaml (${known.length === 0 ? 'none is configured' : `configured: ${known.join(', ')}`}); ${remote.startsWith('s3://') ? 's3:// URLs are refused' : 'that name is not one of them'}.`, {
-    hint: 'Name a remote from remotes: in dbops.config.yaml, or leave the remote out when exactly one is configured.',
-  });
+  throw new DbopsError(
+    'MCP_REFUSED',
+    `Agents name remotes from dbops.config.yaml (${known.length === 0 ? 'none is configured' : `configured: ${known.join(', ')}`}); ${remote.startsWith('s3://') ? 's3:// URLs are refused' : 'that name is not one of them'}.`,
+    {
+      hint: 'Name a remote from remotes: in dbops.config.yaml, or leave the remote out when exactly one is configured.',
+    },
+  );
 }
 
 export function checkUrlAllowed(url: string | undefined, ctx: EngineContext): void {

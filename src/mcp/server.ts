@@ -39,7 +39,10 @@ export function createDbopsMcpServer(options: McpServerOptions): McpServer {
     if (options.readOnly && !tools.some((t) => t.name === c.name)) continue;
     server.registerPrompt(
       c.name,
-      { description: c.doc.frontmatter.description, argsSchema: { arguments: z.string().max(2000).optional().describe(`Arguments: ${c.doc.frontmatter['argument-hint']}`) } },
+      {
+        description: c.doc.frontmatter.description,
+        argsSchema: { arguments: z.string().max(2000).optional().describe(`Arguments: ${c.doc.frontmatter['argument-hint']}`) },
+      },
       ({ arguments: args }) => ({ messages: [{ role: 'user', content: { type: 'text', text: c.doc.body.replaceAll('$ARGUMENTS', args ?? '') } }] }),
     );
   }
@@ -56,7 +59,13 @@ function registerTool(server: McpServer, command: AnyCommand, version: string, o
   };
   server.registerTool(
     mcp.tool,
-    { title: mcp.title, description: mcp.description, inputSchema: mcp.input, outputSchema: (mcp.output ?? command.output) as z.ZodObject, annotations: mcp.annotations },
+    {
+      title: mcp.title,
+      description: mcp.description,
+      inputSchema: mcp.input,
+      outputSchema: (mcp.output ?? command.output) as z.ZodObject,
+      annotations: mcp.annotations,
+    },
     (args: unknown, extra: Extra) => callTool(guarded, version, args, extra, options),
   );
 }
@@ -69,7 +78,10 @@ function progressIO(extra: Extra): CommandIO & { heartbeat(): void } {
     if (token === undefined) return;
     // A client that went away must not fail the work: notifications are best effort.
     void extra
-      .sendNotification({ method: 'notifications/progress', params: { progressToken: token, ...last, ...(last.total === undefined ? {} : { total: last.total }) } })
+      .sendNotification({
+        method: 'notifications/progress',
+        params: { progressToken: token, ...last, ...(last.total === undefined ? {} : { total: last.total }) },
+      })
       .catch(() => undefined);
   };
   return {
@@ -98,7 +110,10 @@ async function callTool(command: AnyCommand, version: string, args: unknown, ext
     // The summary is dbops's own words and numbers; everything read from outside goes in the
     // block, which carries the whole result as JSON for clients that read only text.
     return {
-      content: [{ type: 'text', text: command.summary(output) }, { type: 'text', text: untrustedBlock('The result', structured) }],
+      content: [
+        { type: 'text', text: command.summary(output) },
+        { type: 'text', text: untrustedBlock('The result', structured) },
+      ],
       structuredContent: structured,
       ...(ok ? {} : { isError: true }),
     };
@@ -138,7 +153,12 @@ function listCommands(registry: Registry): AnyCommand {
     cli: { examples: [] },
     target: () => undefined,
     run: async () => ({
-      commands: registry.commands.map((c) => ({ name: c.name, description: c.doc.frontmatter.description, argumentHint: c.doc.frontmatter['argument-hint'], version: c.doc.frontmatter.version })),
+      commands: registry.commands.map((c) => ({
+        name: c.name,
+        description: c.doc.frontmatter.description,
+        argumentHint: c.doc.frontmatter['argument-hint'],
+        version: c.doc.frontmatter.version,
+      })),
       skills: registry.skills.map((s) => ({ name: s.name, description: s.frontmatter.description })),
     }),
     succeeded: () => true,

@@ -30,8 +30,15 @@ export async function queryHistory(spec: ConnectionSpec, options: HistoryOptions
     const [present] = await query<{ present: boolean }>(client, 'invocation history', `SELECT to_regclass('code_ops.artifact_runs') IS NOT NULL AS present`);
     if (!present?.present) return [];
     const rows = await query<{
-      run_id: string; artifact_name: string; artifact_version: string | null; started_at: Date; duration_ms: string | null;
-      status: HistoryRun['status']; triggered_by: string | null; target: string | null; key_detail: string | null;
+      run_id: string;
+      artifact_name: string;
+      artifact_version: string | null;
+      started_at: Date;
+      duration_ms: string | null;
+      status: HistoryRun['status'];
+      triggered_by: string | null;
+      target: string | null;
+      key_detail: string | null;
     }>(
       client,
       'invocation history',

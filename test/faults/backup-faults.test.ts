@@ -16,7 +16,10 @@ async function backupHeldByLock(t: FaultRun) {
   const locker = await openLocker(source.url);
   const child = t.start(['backup-db', '--target', 'staging'], { env: { DATABASE_URL_STAGING: source.url } });
   // The dump itself (directory format), not pg_dumpall or a version check: those end on their own.
-  const dump = await waitFor(async () => (await childProcesses(child.pid!)).find((p) => /(^|\/)pg_dump\s/.test(p.command) && /--format=directory/.test(p.command)), 20_000);
+  const dump = await waitFor(
+    async () => (await childProcesses(child.pid!)).find((p) => /(^|\/)pg_dump\s/.test(p.command) && /--format=directory/.test(p.command)),
+    20_000,
+  );
   t.record(await processLines());
   return { source, before, locker, child, dump };
 }
@@ -38,7 +41,12 @@ async function release(locker: pg.Client): Promise<void> {
 /** Sessions other than ours still open on the database after a while: a snapshot left open. */
 async function lingering(adminUrl: string, database: string): Promise<number> {
   const left = await waitFor(async () => {
-    const n = await withPg(adminUrl, async (c) => Number((await c.query<{ n: string }>('SELECT count(*)::text AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database])).rows[0]!.n));
+    const n = await withPg(adminUrl, async (c) =>
+      Number(
+        (await c.query<{ n: string }>('SELECT count(*)::text AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database])).rows[0]!
+          .n,
+      ),
+    );
     return n === 0 ? 0 : undefined;
   }, 15_000);
   return left ?? -1;
@@ -129,11 +137,14 @@ const cases: FaultCase[] = [
   {
     name: 'two backups of one target in the same second',
     category: 'fault',
-    expected: 'both succeed into two different valid folders (the later one takes the next free second\'s name); none damaged, none refused',
+    expected: "both succeed into two different valid folders (the later one takes the next free second's name); none damaged, none refused",
     async run(t) {
       const source = await t.database([FIXTURE]);
       const env = { DATABASE_URL_STAGING: source.url };
-      const [a, b] = await Promise.all([t.cli(['backup-db', '--target', 'staging', '--label', 'same'], { env }), t.cli(['backup-db', '--target', 'staging', '--label', 'same'], { env })]);
+      const [a, b] = await Promise.all([
+        t.cli(['backup-db', '--target', 'staging', '--label', 'same'], { env }),
+        t.cli(['backup-db', '--target', 'staging', '--label', 'same'], { env }),
+      ]);
       const listed = (await listBackups({}, engineContext({ env: { DBOPS_BACKUP_DIR: t.backupsDir } }))).backups;
       const ok = [a, b].filter((r) => r.exitCode === 0).length;
       return {

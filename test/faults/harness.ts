@@ -171,7 +171,15 @@ export function defineFaults(file: string, cases: readonly FaultCase[]): void {
           outcome = await c.run(t);
         } catch (error) {
           const e = error as Error;
-          outcome = { observed: `the case itself failed: ${e.message.replace(/\s+/g, ' ').slice(0, 200)} (${e.stack?.split('\n').find((l) => /test\/faults/.test(l))?.trim() ?? 'no stack'})`, held: false };
+          outcome = {
+            observed: `the case itself failed: ${e.message.replace(/\s+/g, ' ').slice(0, 200)} (${
+              e.stack
+                ?.split('\n')
+                .find((l) => /test\/faults/.test(l))
+                ?.trim() ?? 'no stack'
+            })`,
+            held: false,
+          };
         }
         const leaks = await findSecret(FAULT_PASSWORD, written, texts, eventsUrl);
         const row: Row = {
@@ -179,7 +187,10 @@ export function defineFaults(file: string, cases: readonly FaultCase[]): void {
           name: c.name,
           category: c.category,
           expected: c.expected,
-          observed: (outcome.limit ? `deliberate limit (README, Safety): ${outcome.limit} — ` : '') + outcome.observed + (leaks.length ? ` — password found in ${leaks.join(', ')}` : ''),
+          observed:
+            (outcome.limit ? `deliberate limit (README, Safety): ${outcome.limit} — ` : '') +
+            outcome.observed +
+            (leaks.length ? ` — password found in ${leaks.join(', ')}` : ''),
           dataLost: outcome.dataLost === true,
           secretLeaked: leaks.length > 0,
           held: outcome.held && leaks.length === 0 && outcome.dataLost !== true,
@@ -220,8 +231,9 @@ const yes = (b: boolean) => (b ? 'yes' : 'no');
 const resultOf = (r: Row) => (!r.held ? 'FAILED' : r.limit ? 'held (limit)' : 'held');
 
 export function formatTable(rows: readonly Row[]): string {
-  const lines = rows.map((r) =>
-    `| ${resultOf(r)} | ${r.name} | ${r.category} | ${r.expected} | ${r.observed}${!r.held && r.owner ? ` [owner: ${r.owner}]` : ''} | ${yes(r.dataLost)} | ${yes(r.secretLeaked)} |`,
+  const lines = rows.map(
+    (r) =>
+      `| ${resultOf(r)} | ${r.name} | ${r.category} | ${r.expected} | ${r.observed}${!r.held && r.owner ? ` [owner: ${r.owner}]` : ''} | ${yes(r.dataLost)} | ${yes(r.secretLeaked)} |`,
   );
   return ['| result | case | category | expected | observed | data lost | secret leaked |', '|---|---|---|---|---|---|---|', ...lines].join('\n');
 }

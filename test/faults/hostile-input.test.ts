@@ -76,10 +76,22 @@ const cases: FaultCase[] = [
       const root = t.backupsDir;
       await symlink('/etc', path.join(root, 'link-to-etc'));
       execFileSync('mkfifo', [path.join(root, 'fifo')]);
-      const refs = ['../../../../../../etc', '/etc', '/dev/null', '/dev/zero', path.join(root, 'link-to-etc'), path.join(root, 'fifo'), `/tmp/${'p'.repeat(4000)}`, ''];
+      const refs = [
+        '../../../../../../etc',
+        '/etc',
+        '/dev/null',
+        '/dev/zero',
+        path.join(root, 'link-to-etc'),
+        path.join(root, 'fifo'),
+        `/tmp/${'p'.repeat(4000)}`,
+        '',
+      ];
       const problems: string[] = [];
       for (const ref of refs) {
-        for (const args of [['restore-db', ref, '--target', 'dev', '--yes'], ['verify-backup', ref]]) {
+        for (const args of [
+          ['restore-db', ref, '--target', 'dev', '--yes'],
+          ['verify-backup', ref],
+        ]) {
           const run = await t.cli(args, { env: { DATABASE_URL_DEV: target.url }, timeoutMs: 20_000 });
           const out = run.stdout + run.stderr;
           if (run.exitCode === 0 || run.exitCode === null) problems.push(`${args[0]} ${ref.slice(0, 30)}: exit ${run.exitCode ?? run.signal}`);
@@ -106,22 +118,31 @@ const cases: FaultCase[] = [
       await writeFile(outside, `id\n${OUTSIDE}"x\n`);
       const good = (await backupInto(source.url, await t.dir())).backupDir;
       const variants: Array<[string, (dir: string) => (m: Manifest) => Promise<void> | void]> = [
-        ['path outside', (dir) => async (m) => {
-          const rel = path.relative(dir, outside);
-          m.criticalTables[0]!.file = rel;
-          m.files[rel] = await sha256File(outside);
-        }],
-        ['link out', (dir) => async (m) => {
-          const file = m.criticalTables[0]!.file;
-          await rm(path.join(dir, file));
-          await symlink(outside, path.join(dir, file));
-          m.files[file] = await sha256File(outside);
-        }],
+        [
+          'path outside',
+          (dir) => async (m) => {
+            const rel = path.relative(dir, outside);
+            m.criticalTables[0]!.file = rel;
+            m.files[rel] = await sha256File(outside);
+          },
+        ],
+        [
+          'link out',
+          (dir) => async (m) => {
+            const file = m.criticalTables[0]!.file;
+            await rm(path.join(dir, file));
+            await symlink(outside, path.join(dir, file));
+            m.files[file] = await sha256File(outside);
+          },
+        ],
         ['wrong types', () => (m) => void ((m as unknown as Record<string, unknown>).files = 'everything')],
-        ['huge values', () => (m) => {
-          m.label = `${OUTSIDE}${'x'.repeat(2_000_000)}`;
-          m.criticalTables[0]!.rows = 1e300;
-        }],
+        [
+          'huge values',
+          () => (m) => {
+            m.label = `${OUTSIDE}${'x'.repeat(2_000_000)}`;
+            m.criticalTables[0]!.rows = 1e300;
+          },
+        ],
       ];
       const problems: string[] = [];
       for (const [name, edit] of variants) {
@@ -139,10 +160,13 @@ const cases: FaultCase[] = [
         }
       }
       const list = await t.cli(['list-backups', '--json']);
-      if (list.stdout.includes(OUTSIDE) || !bounded(list.stdout, 20_000)) problems.push(`list-backups: ${list.stdout.length} chars, outside content ${list.stdout.includes(OUTSIDE)}`);
+      if (list.stdout.includes(OUTSIDE) || !bounded(list.stdout, 20_000))
+        problems.push(`list-backups: ${list.stdout.length} chars, outside content ${list.stdout.includes(OUTSIDE)}`);
       const untouched = JSON.stringify(await fingerprint(target.url)) === JSON.stringify(before);
       return {
-        observed: problems.length ? problems.slice(0, 4).join('; ') : `4 tampered backups refused by verify and restore, listed as corrupt; target ${untouched ? 'untouched' : 'CHANGED'}`,
+        observed: problems.length
+          ? problems.slice(0, 4).join('; ')
+          : `4 tampered backups refused by verify and restore, listed as corrupt; target ${untouched ? 'untouched' : 'CHANGED'}`,
         held: problems.length === 0 && untouched && list.exitCode === 0,
         dataLost: !untouched,
       };
@@ -172,7 +196,13 @@ const cases: FaultCase[] = [
         const source = `${faultUrl(t.adminUrl, 'x').slice(0, -1)}${hostileDb.replace(/\n/g, '%0A').replace(/ /g, '%20')}`;
         // node-pg's URL parser leaves %24 ("$") encoded: connect to this one by fields.
         const admin = new URL(t.adminUrl);
-        const direct = new pg.Client({ host: admin.hostname, port: Number(admin.port || 5432), user: decodeURIComponent(admin.username), password: decodeURIComponent(admin.password) || undefined, database: hostileDb });
+        const direct = new pg.Client({
+          host: admin.hostname,
+          port: Number(admin.port || 5432),
+          user: decodeURIComponent(admin.username),
+          password: decodeURIComponent(admin.password) || undefined,
+          database: hostileDb,
+        });
         await direct.connect();
         await (async (c: pg.Client) => {
           const role = c.escapeIdentifier(FAULT_HOSTILE_ROLE);
@@ -187,7 +217,8 @@ const cases: FaultCase[] = [
         const backup = await t.cli(['backup-db', '--target', 'staging', '--json'], { env: { DATABASE_URL_STAGING: source } });
         const backupDir = (JSON.parse(backup.stdout || '{}') as { backupDir?: string }).backupDir;
         backupDirSeen = backupDir;
-        if (backup.exitCode !== 0 || !backupDir) return { observed: `backup failed: exit ${backup.exitCode}, "${backup.stderr.split('\n')[0]?.slice(0, 160)}"`, held: false };
+        if (backup.exitCode !== 0 || !backupDir)
+          return { observed: `backup failed: exit ${backup.exitCode}, "${backup.stderr.split('\n')[0]?.slice(0, 160)}"`, held: false };
         const target = await t.database();
         const restore = await t.cli(['restore-db', backupDir, '--target', 'dev', '--yes'], { env: { DATABASE_URL_DEV: target.url } });
         const help = await execa('bash', ['./restore.sh', '--help'], { cwd: backupDir, reject: false, stdin: 'ignore' });
@@ -195,7 +226,14 @@ const cases: FaultCase[] = [
         const equal = JSON.stringify((await fingerprint(source)).tables) === JSON.stringify((await fingerprint(target.url)).tables);
         const pwned = markerPlaces().some((m) => existsSync(m));
         return {
-          observed: `backup exit 0; restore exit ${restore.exitCode}${restore.exitCode ? ` ("${restore.stderr.split('\n').find((l) => /error/.test(l))?.slice(0, 120)}")` : ''}; rows ${equal ? 'equal' : 'DIFFER'}; restore.sh --help exit ${help.exitCode}; marker ${pwned ? 'CREATED' : 'absent'}`,
+          observed: `backup exit 0; restore exit ${restore.exitCode}${
+            restore.exitCode
+              ? ` ("${restore.stderr
+                  .split('\n')
+                  .find((l) => /error/.test(l))
+                  ?.slice(0, 120)}")`
+              : ''
+          }; rows ${equal ? 'equal' : 'DIFFER'}; restore.sh --help exit ${help.exitCode}; marker ${pwned ? 'CREATED' : 'absent'}`,
           held: restore.exitCode === 0 && equal && help.exitCode === 0 && !pwned,
         };
       } finally {
@@ -237,12 +275,17 @@ const cases: FaultCase[] = [
         const what = `${argv[0]} ${argv[1]!.slice(0, 20)} ${(argv[2] ?? '').slice(0, 12)}`;
         if (run.exitCode === 0 || run.exitCode === null) problems.push(`${what}: exit ${run.exitCode ?? run.signal}`);
         else if (/INTERNAL/.test(out)) problems.push(`${what}: INTERNAL error`);
-        if (out.includes(HUGE.slice(0, 200)) || out.includes(UNDER.slice(0, 200)) || out.includes('x,x,x,x,x,x,x,x') || !bounded(out)) problems.push(`${what}: echoed (${out.length} chars)`);
+        if (out.includes(HUGE.slice(0, 200)) || out.includes(UNDER.slice(0, 200)) || out.includes('x,x,x,x,x,x,x,x') || !bounded(out))
+          problems.push(`${what}: echoed (${out.length} chars)`);
       }
-      const spool = (await Promise.all((await readdir(t.spoolDir, { recursive: true })).map((f) => readFile(path.join(t.spoolDir, f), 'utf8').catch(() => '')))).join('');
+      const spool = (
+        await Promise.all((await readdir(t.spoolDir, { recursive: true })).map((f) => readFile(path.join(t.spoolDir, f), 'utf8').catch(() => '')))
+      ).join('');
       const events = await withPg(t.env.DBOPS_EVENTS_URL!, async (c) => {
         const present = await c.query(`SELECT to_regclass('code_ops.artifact_events') IS NOT NULL AS p`);
-        return present.rows[0]?.p ? (await c.query<{ row: string }>(`SELECT e::text AS row FROM code_ops.artifact_events e`)).rows.map((r) => r.row).join('') : '';
+        return present.rows[0]?.p
+          ? (await c.query<{ row: string }>(`SELECT e::text AS row FROM code_ops.artifact_events e`)).rows.map((r) => r.row).join('')
+          : '';
       });
       if ((spool + events).includes(HUGE.slice(0, 400)) || (spool + events).includes(UNDER.slice(0, 400)) || (spool + events).includes('x,'.repeat(200))) {
         problems.push(`the huge value was recorded (${events.length + spool.length} chars of events)`);
@@ -281,7 +324,9 @@ const cases: FaultCase[] = [
       await rm(marker, { force: true });
       const made = (await readdir(t.backupsDir)).length;
       return {
-        observed: problems.length ? problems.slice(0, 4).join('; ') : `${lines.length} lines refused; marker ${pwned ? 'CREATED' : 'absent'}; ${made} backups made`,
+        observed: problems.length
+          ? problems.slice(0, 4).join('; ')
+          : `${lines.length} lines refused; marker ${pwned ? 'CREATED' : 'absent'}; ${made} backups made`,
         held: problems.length === 0 && !pwned && made === 0,
       };
     },
@@ -312,7 +357,8 @@ const cases: FaultCase[] = [
         const first = (list.content[0] as { text: string }).text;
         const block = (list.content[1] as { text?: string } | undefined)?.text ?? '';
         if (first.includes('IGNORE')) problems.push('label in the summary');
-        if (!/<untrusted-data-[0-9a-f-]{36}>[\s\S]*IGNORE PREVIOUS[\s\S]*<\/untrusted-data-[0-9a-f-]{36}>/.test(block)) problems.push('label not inside an untrusted-data block');
+        if (!/<untrusted-data-[0-9a-f-]{36}>[\s\S]*IGNORE PREVIOUS[\s\S]*<\/untrusted-data-[0-9a-f-]{36}>/.test(block))
+          problems.push('label not inside an untrusted-data block');
         const calls: Array<[string, Record<string, unknown>]> = [
           ['backup_db', { label: HUGE }],
           ['backup_db', { [HUGE]: 1 }],
@@ -332,13 +378,17 @@ const cases: FaultCase[] = [
       } finally {
         await client.close();
       }
-      return { observed: problems.length ? problems.join('; ') : 'label only inside the boundaries; 7 hostile calls refused, none echoed', held: problems.length === 0 };
+      return {
+        observed: problems.length ? problems.join('; ') : 'label only inside the boundaries; 7 hostile calls refused, none echoed',
+        held: problems.length === 0,
+      };
     },
   },
   {
-    name: 'a backup tampered with after it was written: a table\'s data swapped, with and without the checksums recomputed',
+    name: "a backup tampered with after it was written: a table's data swapped, with and without the checksums recomputed",
     category: 'hostile input',
-    expected: 'refused as corrupt (BACKUP_CORRUPT) when the sums are left; when every sum is recomputed it cannot be told from a real backup: a deliberate limit of unsigned backups',
+    expected:
+      'refused as corrupt (BACKUP_CORRUPT) when the sums are left; when every sum is recomputed it cannot be told from a real backup: a deliberate limit of unsigned backups',
     timeoutMs: 240_000,
     async run(t) {
       const source = await t.database([FIXTURE]);
@@ -369,7 +419,7 @@ const cases: FaultCase[] = [
     },
   },
   {
-    name: 'a rollback marker that is not dbops\'s own (tampered: it names another database\'s snapshot)',
+    name: "a rollback marker that is not dbops's own (tampered: it names another database's snapshot)",
     category: 'hostile input',
     expected: 'the restore refuses (ROLLBACK_FAILED naming the marker file) before changing anything; the target untouched',
     timeoutMs: 180_000,
@@ -381,12 +431,33 @@ const cases: FaultCase[] = [
       const spec = parseConnectionUrl(target.url, 'target');
       const markerFile = path.join(t.backupsDir, `.rollback-${spec.host}_${spec.port}_${spec.database}.json`);
       const shape = { schemas: [], tables: [], extensions: [], functions: [], types: [] };
-      await writeFile(markerFile, JSON.stringify({ format: 'dbops-rollback', version: 1, target: { host: spec.host, port: spec.port, database: spec.database }, phase: 'restore', snapshotDir: backup, backupDir: backup, dropEntries: null, shape, historyAside: null, application: 'dbops restore 00000000', pid: 1, startedAt: new Date().toISOString() }));
+      await writeFile(
+        markerFile,
+        JSON.stringify({
+          format: 'dbops-rollback',
+          version: 1,
+          target: { host: spec.host, port: spec.port, database: spec.database },
+          phase: 'restore',
+          snapshotDir: backup,
+          backupDir: backup,
+          dropEntries: null,
+          shape,
+          historyAside: null,
+          application: 'dbops restore 00000000',
+          pid: 1,
+          startedAt: new Date().toISOString(),
+        }),
+      );
       const run = await t.cli(['restore-db', backup, '--target', 'dev', '--yes'], { env: { DATABASE_URL_DEV: target.url } });
       const untouched = JSON.stringify(await fingerprint(target.url)) === JSON.stringify(before);
       return {
         observed: `exit ${run.exitCode}; "${firstLine(run.stderr).slice(0, 220)}"; target ${untouched ? 'untouched' : 'CHANGED'}`,
-        held: run.exitCode === 1 && /ROLLBACK_FAILED/.test(run.stderr) && /not a pre-restore snapshot of this database/.test(run.stderr) && run.stderr.includes(path.basename(markerFile)) && untouched,
+        held:
+          run.exitCode === 1 &&
+          /ROLLBACK_FAILED/.test(run.stderr) &&
+          /not a pre-restore snapshot of this database/.test(run.stderr) &&
+          run.stderr.includes(path.basename(markerFile)) &&
+          untouched,
         dataLost: !untouched,
       };
     },
@@ -411,12 +482,19 @@ const cases: FaultCase[] = [
       const pgEnv = { PGHOST: target.host, PGPORT: String(target.port), PGUSER: target.user, PGPASSWORD: target.password ?? '', PGDATABASE: target.database };
       const sh = await execa('bash', [path.join(dir, 'restore.sh'), '--yes'], { cwd: work, env: { ...process.env, ...pgEnv }, reject: false, stdin: 'ignore' });
       t.record(String(sh.stdout) + String(sh.stderr));
-      const full = await execa('bash', [path.join(dir, 'restore-full.sh'), '--target', 'dev', '--yes'], { cwd: work, env: { ...process.env, ...t.env, DATABASE_URL: '', DATABASE_URL_DEV: b.url, DBOPS_HOME: home }, reject: false, stdin: 'ignore' });
+      const full = await execa('bash', [path.join(dir, 'restore-full.sh'), '--target', 'dev', '--yes'], {
+        cwd: work,
+        env: { ...process.env, ...t.env, DATABASE_URL: '', DATABASE_URL_DEV: b.url, DBOPS_HOME: home },
+        reject: false,
+        stdin: 'ignore',
+      });
       t.record(String(full.stdout) + String(full.stderr));
       const rows = async (url: string) => JSON.stringify((await fingerprint(url)).tables);
       const want = await rows(source.url);
       const [okA, okB] = [(await rows(a.url)) === want, (await rows(b.url)) === want];
-      const pwned = [work, path.join(work, hostile), dir, PROJECT_ROOT].some((d) => existsSync(d) && readdirSync(d).some((f) => f.startsWith(`pwned-${stamp}`)));
+      const pwned = [work, path.join(work, hostile), dir, PROJECT_ROOT].some(
+        (d) => existsSync(d) && readdirSync(d).some((f) => f.startsWith(`pwned-${stamp}`)),
+      );
       return {
         observed: `restore.sh exit ${sh.exitCode} (rows ${okA ? 'equal' : 'DIFFER'}); restore-full.sh exit ${full.exitCode} (rows ${okB ? 'equal' : 'DIFFER'})${full.exitCode ? ` "${firstLine(String(full.stderr)).slice(0, 100)}"` : ''}; marker ${pwned ? 'CREATED' : 'absent'}`,
         held: sh.exitCode === 0 && full.exitCode === 0 && okA && okB && !pwned,
@@ -433,7 +511,10 @@ const cases: FaultCase[] = [
       const u = new URL(source.url);
       const raw = `postgres://${u.username}:${t.secret}@x y@${u.host}${u.pathname}`;
       const run = await t.cli(['backup-db', '--url', raw]);
-      return { observed: `exit ${run.exitCode}; "${(run.stderr.split('\n').find((l) => /error/.test(l)) ?? run.stdout.split('\n')[0] ?? '').slice(0, 120)}"`, held: true };
+      return {
+        observed: `exit ${run.exitCode}; "${(run.stderr.split('\n').find((l) => /error/.test(l)) ?? run.stdout.split('\n')[0] ?? '').slice(0, 120)}"`,
+        held: true,
+      };
     },
   },
 ];

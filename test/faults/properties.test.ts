@@ -68,12 +68,18 @@ const cases: FaultCase[] = [
     run: () =>
       property(`${RUNS} generated argument lists round-tripped`, () =>
         fc.assert(
-          fc.property(fc.array(fc.string({ minLength: 1, maxLength: 40 }).filter((s) => !s.includes('\0')), { maxLength: 6 }), (argv) => {
-            // Quoted as a person would in a shell: double quotes, with " \ $ and ` escaped.
-            const quoted = argv.map((a) => `"${a.replace(/(["\\$`])/g, '\\$1')}"`).join(' ');
-            const parsed = parseSlashLine(`/backup-db ${quoted}`, registry);
-            return JSON.stringify(parsed.argv) === JSON.stringify(argv);
-          }),
+          fc.property(
+            fc.array(
+              fc.string({ minLength: 1, maxLength: 40 }).filter((s) => !s.includes('\0')),
+              { maxLength: 6 },
+            ),
+            (argv) => {
+              // Quoted as a person would in a shell: double quotes, with " \ $ and ` escaped.
+              const quoted = argv.map((a) => `"${a.replace(/(["\\$`])/g, '\\$1')}"`).join(' ');
+              const parsed = parseSlashLine(`/backup-db ${quoted}`, registry);
+              return JSON.stringify(parsed.argv) === JSON.stringify(argv);
+            },
+          ),
           // Found before: bash reads "\` " as a backtick and a space.
           { numRuns: RUNS, examples: [[['` ']], [['a$b']], [['*#']]] },
         ),
@@ -87,14 +93,21 @@ const cases: FaultCase[] = [
     run: () =>
       property(`${RUNS} generated strings: parsed or refused with a code`, () =>
         fc.assert(
-          fc.property(fc.oneof(anyText, anyText.map((s) => `postgres://${s}`), fc.webUrl().map((u) => u.replace(/^https?/, 'postgres'))), (text) => {
-            try {
-              parseConnectionUrl(text, 'a property', {});
-              return true;
-            } catch (error) {
-              return isDbopsError(error) && error.code.startsWith('URL_') && (text.length < 8 || !error.message.includes(text));
-            }
-          }),
+          fc.property(
+            fc.oneof(
+              anyText,
+              anyText.map((s) => `postgres://${s}`),
+              fc.webUrl().map((u) => u.replace(/^https?/, 'postgres')),
+            ),
+            (text) => {
+              try {
+                parseConnectionUrl(text, 'a property', {});
+                return true;
+              } catch (error) {
+                return isDbopsError(error) && error.code.startsWith('URL_') && (text.length < 8 || !error.message.includes(text));
+              }
+            },
+          ),
           // Found before: a lone "%" in the URL.
           { numRuns: RUNS, examples: [['postgres://%'], ['postgres://u:%zz@h/db'], ['postgres://h/%E0%A4%A']] },
         ),
@@ -141,14 +154,29 @@ const cases: FaultCase[] = [
     run: () =>
       property(`${RUNS} generated documents: parsed or refused with a code`, () =>
         fc.assert(
-          fc.property(fc.oneof(anyText, fc.anything({ maxDepth: 3 }).map((v) => { try { return stringify(v); } catch { return String(v); } }), fc.record({ targets: fc.anything({ maxDepth: 2 }), backup: fc.anything({ maxDepth: 2 }), retention: fc.anything({ maxDepth: 2 }) }).map((v) => stringify(v))), (text) => {
-            try {
-              parseConfig(text, 'dbops.config.yaml');
-              return true;
-            } catch (error) {
-              return expectedError(error, ['CONFIG_INVALID', 'CONFIG_UNREADABLE']);
-            }
-          }),
+          fc.property(
+            fc.oneof(
+              anyText,
+              fc.anything({ maxDepth: 3 }).map((v) => {
+                try {
+                  return stringify(v);
+                } catch {
+                  return String(v);
+                }
+              }),
+              fc
+                .record({ targets: fc.anything({ maxDepth: 2 }), backup: fc.anything({ maxDepth: 2 }), retention: fc.anything({ maxDepth: 2 }) })
+                .map((v) => stringify(v)),
+            ),
+            (text) => {
+              try {
+                parseConfig(text, 'dbops.config.yaml');
+                return true;
+              } catch (error) {
+                return expectedError(error, ['CONFIG_INVALID', 'CONFIG_UNREADABLE']);
+              }
+            },
+          ),
           { numRuns: RUNS },
         ),
       ),

@@ -39,7 +39,10 @@ const cases: FaultCase[] = [
       await waitGone(loader.pid, 90_000);
       const after = stateOf(await fingerprint(target.url), before, expected);
       const snapshots = await preRestoreSnapshots(t.backupsDir);
-      const rerun = after === 'HALF-RESTORED' ? await t.cli(['restore-db', backup.backupDir, '--target', 'dev', '--yes', '--no-safety-backup'], { env: { DATABASE_URL_DEV: target.url } }) : undefined;
+      const rerun =
+        after === 'HALF-RESTORED'
+          ? await t.cli(['restore-db', backup.backupDir, '--target', 'dev', '--yes', '--no-safety-backup'], { env: { DATABASE_URL_DEV: target.url } })
+          : undefined;
       const final = rerun ? stateOf(await fingerprint(target.url), before, expected) : after;
       return {
         observed: `after kill: ${after}${rerun ? `; next run exit ${rerun.exitCode}, target ${final}` : ''}; valid pre-restore snapshots ${snapshots.length}`,
@@ -79,7 +82,8 @@ const cases: FaultCase[] = [
       const { backup, target, before, expected } = await restoreSetup(t);
       const { child, loader } = await restoreUntilData(t, backup.backupDir, target.url);
       if (!loader) return { observed: `pg_restore was never seen loading data (exit ${(await t.finish(child)).exitCode})`, held: false };
-      if (!signal(loader.pid, 'SIGKILL')) return { observed: `pg_restore ended before it could be killed (exit ${(await t.finish(child)).exitCode})`, held: false };
+      if (!signal(loader.pid, 'SIGKILL'))
+        return { observed: `pg_restore ended before it could be killed (exit ${(await t.finish(child)).exitCode})`, held: false };
       const run = await t.finish(child);
       const state = stateOf(await fingerprint(target.url), before, expected);
       const line = firstLine(run.stderr);
@@ -133,7 +137,7 @@ const cases: FaultCase[] = [
       })();
       const head = run.stdout.split('\n')[0] ?? '';
       return {
-        observed: `exit ${run.exitCode}; "${head.slice(0, 120)}"; --json exit ${json.exitCode}, verified=${String(parsed.verified)}${parsed.verified === undefined ? ` (${firstLine(json.stderr || json.stdout)})` : ""}`,
+        observed: `exit ${run.exitCode}; "${head.slice(0, 120)}"; --json exit ${json.exitCode}, verified=${String(parsed.verified)}${parsed.verified === undefined ? ` (${firstLine(json.stderr || json.stdout)})` : ''}`,
         held: run.exitCode === 0 && /not verified: the backup recorded no row counts/.test(head) && !/✅/.test(head) && parsed.verified === false,
       };
     },

@@ -24,16 +24,22 @@ export interface RestoreSetup {
 export async function restoreSetup(t: FaultRun, options: { targetRows?: number; policies?: number; tables?: number } = {}): Promise<RestoreSetup> {
   const source = await t.database([FIXTURE]);
   await withPg(source.url, async (c) => {
-    await c.query(`CREATE TABLE public.bulk AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 600000) g; ALTER TABLE public.bulk ADD PRIMARY KEY (id)`);
+    await c.query(
+      `CREATE TABLE public.bulk AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 600000) g; ALTER TABLE public.bulk ADD PRIMARY KEY (id)`,
+    );
     // Policies are restored one at a time after the parallel run: enough of them make that run last.
     if (options.policies) {
       await c.query(`ALTER TABLE public.bulk ENABLE ROW LEVEL SECURITY`);
-      await c.query(`DO $$ BEGIN FOR i IN 1..${options.policies} LOOP EXECUTE format('CREATE POLICY p%s ON public.bulk USING (id > %s)', i, i); END LOOP; END $$`);
+      await c.query(
+        `DO $$ BEGIN FOR i IN 1..${options.policies} LOOP EXECUTE format('CREATE POLICY p%s ON public.bulk USING (id > %s)', i, i); END LOOP; END $$`,
+      );
     }
     // Tables are created by the pre-data run: enough of them make it last long enough to be caught
     // on a fast machine (a few hundred milliseconds otherwise).
     if (options.tables) {
-      await c.query(`DO $$ BEGIN FOR i IN 1..${options.tables} LOOP EXECUTE format('CREATE TABLE public.pad_%s (id int PRIMARY KEY, note text DEFAULT %L)', i, 'pad'); END LOOP; END $$`);
+      await c.query(
+        `DO $$ BEGIN FOR i IN 1..${options.tables} LOOP EXECUTE format('CREATE TABLE public.pad_%s (id int PRIMARY KEY, note text DEFAULT %L)', i, 'pad'); END LOOP; END $$`,
+      );
     }
   });
   const backup = await backupInto(source.url, t.backupsDir);
@@ -41,7 +47,10 @@ export async function restoreSetup(t: FaultRun, options: { targetRows?: number; 
   // The target holds other data than the backup: "as before" and "as the backup" differ.
   await withPg(target.url, async (c) => {
     await c.query(`DELETE FROM public.settings; INSERT INTO public.settings VALUES ('only-in-target', 'x')`);
-    if (options.targetRows) await c.query(`CREATE TABLE public.target_only AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, ${options.targetRows}) g; ALTER TABLE public.target_only ADD PRIMARY KEY (id)`);
+    if (options.targetRows)
+      await c.query(
+        `CREATE TABLE public.target_only AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, ${options.targetRows}) g; ALTER TABLE public.target_only ADD PRIMARY KEY (id)`,
+      );
   });
   const before = await fingerprint(target.url);
   const expected = await fingerprint(source.url);
@@ -58,8 +67,17 @@ export const PHASES = {
 } as const;
 
 /** Starts the restore and returns once a child matching `phase` runs (undefined when it was never seen). */
-export async function restoreUntil(t: FaultRun, backupDir: string, targetUrl: string, phase: (command: string) => boolean, options: { env?: Record<string, string>; detached?: boolean; args?: string[] } = {}) {
-  const child = t.start(['restore-db', backupDir, '--target', 'dev', '--yes', ...(options.args ?? [])], { env: { DATABASE_URL_DEV: targetUrl, ...options.env }, detached: options.detached });
+export async function restoreUntil(
+  t: FaultRun,
+  backupDir: string,
+  targetUrl: string,
+  phase: (command: string) => boolean,
+  options: { env?: Record<string, string>; detached?: boolean; args?: string[] } = {},
+) {
+  const child = t.start(['restore-db', backupDir, '--target', 'dev', '--yes', ...(options.args ?? [])], {
+    env: { DATABASE_URL_DEV: targetUrl, ...options.env },
+    detached: options.detached,
+  });
   const found = await waitQuickly(async () => {
     if (child.exitCode !== null) return null;
     return (await childrenNow(child.pid!)).find((p) => phase(p.command));
@@ -106,11 +124,17 @@ export async function markers(backupsDir: string): Promise<string[]> {
 }
 
 export async function preRestoreSnapshots(backupsDir: string) {
-  return (await listBackups({}, engineContext({ env: { DBOPS_BACKUP_DIR: backupsDir } }))).backups.filter((b) => b.label === 'pre-restore' && b.status === 'valid');
+  return (await listBackups({}, engineContext({ env: { DBOPS_BACKUP_DIR: backupsDir } }))).backups.filter(
+    (b) => b.label === 'pre-restore' && b.status === 'valid',
+  );
 }
 
 /** A session that holds a lock until released, named so a message can be checked for it. */
-export async function openLocker(url: string, sql: string, application = 'fault-locker'): Promise<{ client: pg.Client; pid: number; release(): Promise<void> }> {
+export async function openLocker(
+  url: string,
+  sql: string,
+  application = 'fault-locker',
+): Promise<{ client: pg.Client; pid: number; release(): Promise<void> }> {
   const { default: pgModule } = await import('pg');
   const client = new pgModule.Client({ connectionString: url, application_name: application });
   // A server stopped under it ends the session: that is an event, not a crash of the suite.

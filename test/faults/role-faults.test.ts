@@ -25,18 +25,23 @@ interface RoleRow {
 }
 
 async function rolesNamed(adminUrl: string, names: readonly string[]): Promise<Map<string, RoleRow>> {
-  const rows = await withPg(adminUrl, async (c) =>
-    (await c.query<RoleRow>(
-      `SELECT r.rolname, r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolreplication, r.rolbypassrls, r.rolcanlogin,
+  const rows = await withPg(
+    adminUrl,
+    async (c) =>
+      (
+        await c.query<RoleRow>(
+          `SELECT r.rolname, r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolreplication, r.rolbypassrls, r.rolcanlogin,
               ARRAY(SELECT g.rolname::text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid ORDER BY 1) AS memberof
          FROM pg_roles r WHERE r.rolname = ANY($1)`,
-      [[...names]],
-    )).rows,
+          [[...names]],
+        )
+      ).rows,
   );
   return new Map(rows.map((r) => [r.rolname, r]));
 }
 
-const noRights = (r: RoleRow | undefined) => r !== undefined && !r.rolsuper && !r.rolcreaterole && !r.rolcreatedb && !r.rolreplication && !r.rolbypassrls && !r.rolcanlogin;
+const noRights = (r: RoleRow | undefined) =>
+  r !== undefined && !r.rolsuper && !r.rolcreaterole && !r.rolcreatedb && !r.rolreplication && !r.rolbypassrls && !r.rolcanlogin;
 
 /** Databases and roles a case made, dropped whatever happens (databases first: they hold the grants). */
 function cleanup(t: FaultRun) {
@@ -78,7 +83,9 @@ interface RestoreJson {
 async function runRolesSql(t: FaultRun, backupDir: string, made: { databases: string[] }): Promise<void> {
   const db = await t.database();
   made.databases.push(db.name);
-  await runTool('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', path.join(backupDir, 'roles.sql')], { connection: parseConnectionUrl(db.url, 'roles.sql') });
+  await runTool('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', path.join(backupDir, 'roles.sql')], {
+    connection: parseConnectionUrl(db.url, 'roles.sql'),
+  });
 }
 
 const suffix = () => randomBytes(4).toString('hex');
@@ -87,7 +94,8 @@ const cases: FaultCase[] = [
   {
     name: 'a SUPERUSER role in the backup, missing on the target cluster, with an existing login role as its member',
     category: 'hostile input',
-    expected: 'created NOLOGIN with no other attribute (restore-db and roles.sql alike); the existing login role gains no membership; createdRoles names it, the membership is named as not granted',
+    expected:
+      'created NOLOGIN with no other attribute (restore-db and roles.sql alike); the existing login role gains no membership; createdRoles names it, the membership is named as not granted',
     timeoutMs: 240_000,
     async run(t) {
       const s = suffix();
@@ -112,8 +120,16 @@ const cases: FaultCase[] = [
         const run = await t.cli(['restore-db', backup.dir, '--target', 'dev', '--yes', '--json'], { env: { DATABASE_URL_DEV: target.url } });
         const result = parseJson<RestoreJson>(run.stdout) ?? {};
         const after = await rolesNamed(t.adminUrl, [admin, login]);
-        const restoreOk = run.exitCode === 0 && noRights(after.get(admin)) && after.get(login)?.rolcanlogin === true && !after.get(login)?.rolsuper && !(after.get(login)?.memberof ?? []).includes(admin);
-        const reported = (result.createdRoles ?? []).includes(admin) && (result.changedRoles ?? []).length === 0 && (result.notes ?? []).some((n) => n.includes(`${login} in ${admin}`));
+        const restoreOk =
+          run.exitCode === 0 &&
+          noRights(after.get(admin)) &&
+          after.get(login)?.rolcanlogin === true &&
+          !after.get(login)?.rolsuper &&
+          !(after.get(login)?.memberof ?? []).includes(admin);
+        const reported =
+          (result.createdRoles ?? []).includes(admin) &&
+          (result.changedRoles ?? []).length === 0 &&
+          (result.notes ?? []).some((n) => n.includes(`${login} in ${admin}`));
         // The same through roles.sql alone, as restore.sh runs it.
         await withPg(t.adminUrl, async (c) => {
           await c.query(`DROP DATABASE ${c.escapeIdentifier(target.name)} WITH (FORCE)`);
@@ -122,7 +138,10 @@ const cases: FaultCase[] = [
         await runRolesSql(t, backup.dir, made);
         const viaSql = await rolesNamed(t.adminUrl, [admin, login]);
         const sqlOk = noRights(viaSql.get(admin)) && !(viaSql.get(login)?.memberof ?? []).includes(admin) && !viaSql.get(login)?.rolsuper;
-        const show = (r: RoleRow | undefined) => (r === undefined ? 'missing' : `${r.rolsuper ? 'SUPERUSER ' : ''}${r.rolcanlogin ? 'LOGIN' : 'NOLOGIN'}${r.rolcreaterole ? ' CREATEROLE' : ''}${r.rolbypassrls ? ' BYPASSRLS' : ''}${r.memberof.length ? ` in ${r.memberof.join(',')}` : ''}`);
+        const show = (r: RoleRow | undefined) =>
+          r === undefined
+            ? 'missing'
+            : `${r.rolsuper ? 'SUPERUSER ' : ''}${r.rolcanlogin ? 'LOGIN' : 'NOLOGIN'}${r.rolcreaterole ? ' CREATEROLE' : ''}${r.rolbypassrls ? ' BYPASSRLS' : ''}${r.memberof.length ? ` in ${r.memberof.join(',')}` : ''}`;
         return {
           observed: `restore exit ${run.exitCode}${result.error ? ` (${result.error.code})` : ''}: superuser role ${show(after.get(admin))}, login role ${show(after.get(login))}; reported ${reported ? 'as created, membership not granted' : `WRONGLY (${JSON.stringify({ c: result.createdRoles, ch: result.changedRoles })})`}; roles.sql: ${show(viaSql.get(admin))} / ${show(viaSql.get(login))}`,
           held: restoreOk && reported && sqlOk,
@@ -174,7 +193,8 @@ const cases: FaultCase[] = [
   {
     name: 'hostile role names the restore must create (quotes, $dbops$, a newline with a psql meta-command)',
     category: 'hostile input',
-    expected: 'each created with exactly its name, NOLOGIN and nothing else, by restore-db and by roles.sql; their membership granted (both created); nothing in a name runs',
+    expected:
+      'each created with exactly its name, NOLOGIN and nothing else, by restore-db and by roles.sql; their membership granted (both created); nothing in a name runs',
     timeoutMs: 240_000,
     async run(t) {
       const s = suffix();

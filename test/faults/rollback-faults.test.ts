@@ -31,7 +31,13 @@ function ctrlCOfPgRestore(phase: keyof typeof PHASES, setupOptions: Parameters<t
       const state = await targetState(setup);
       return {
         observed: `${hit ? 'SIGINT sent' : 'pg_restore had ended'}; exit ${run.exitCode}; "${firstLine(run.stderr).slice(0, 140)}"; target ${state}; markers left ${(await markers(t.backupsDir)).length}`,
-        held: hit && run.exitCode === 1 && /RESTORE_FAILED/.test(run.stderr) && /pg_restore/.test(run.stderr) && state === 'as before' && (await markers(t.backupsDir)).length === 0,
+        held:
+          hit &&
+          run.exitCode === 1 &&
+          /RESTORE_FAILED/.test(run.stderr) &&
+          /pg_restore/.test(run.stderr) &&
+          state === 'as before' &&
+          (await markers(t.backupsDir)).length === 0,
         dataLost: state === 'HALF-RESTORED',
       };
     },
@@ -57,7 +63,10 @@ const cases: FaultCase[] = [
       const { child, found } = await restoreUntil(t, setup.backup.backupDir, setup.target.url, PHASES.data, { detached: true });
       if (!found) return { observed: `pg_restore never loaded data (exit ${(await t.finish(child)).exitCode})`, held: false };
       process.kill(-child.pid!, 'SIGINT');
-      const rollback = await waitQuickly(async () => (child.exitCode !== null ? null : (await childrenNow(child.pid!)).find((p) => rollingBack(p.command))), 60_000);
+      const rollback = await waitQuickly(
+        async () => (child.exitCode !== null ? null : (await childrenNow(child.pid!)).find((p) => rollingBack(p.command))),
+        60_000,
+      );
       let pressed = 0;
       if (rollback) {
         for (let i = 0; i < 2; i++) {
@@ -78,14 +87,18 @@ const cases: FaultCase[] = [
   {
     name: 'kill -9 of dbops while it puts the target back; the next restore finishes it',
     category: 'fault',
-    expected: 'a marker stays in the backups directory; the next restore-db into the target puts it back first (says so), then restores and verifies; marker removed',
+    expected:
+      'a marker stays in the backups directory; the next restore-db into the target puts it back first (says so), then restores and verifies; marker removed',
     timeoutMs: 300_000,
     async run(t) {
       const setup = await restoreSetup(t, { targetRows: 300_000 });
       const { child, found } = await restoreUntil(t, setup.backup.backupDir, setup.target.url, PHASES.data);
       if (!found) return { observed: `pg_restore never loaded data (exit ${(await t.finish(child)).exitCode})`, held: false };
       child.kill('SIGINT');
-      const rollback = await waitQuickly(async () => (child.exitCode !== null ? null : (await childrenNow(child.pid!)).find((p) => rollingBack(p.command))), 60_000);
+      const rollback = await waitQuickly(
+        async () => (child.exitCode !== null ? null : (await childrenNow(child.pid!)).find((p) => rollingBack(p.command))),
+        60_000,
+      );
       child.kill('SIGKILL');
       await t.finish(child);
       // The rollback's tool outlives dbops; the state that matters is the one it leaves.
@@ -100,7 +113,14 @@ const cases: FaultCase[] = [
       const state = await targetState(setup);
       return {
         observed: `rollback ${rollback ? 'seen' : 'NOT seen'} and killed; markers left ${left.length}; rerun exit ${rerun.exitCode}${result.error ? ` (${result.error.code})` : ''}, ${said ? 'said it finished the rollback first' : 'did NOT say so'}; its snapshot ${sameSnapshot ? 'equals' : 'DIFFERS from'} the first; target ${state}; markers now ${(await markers(t.backupsDir)).length}`,
-        held: Boolean(rollback) && left.length === 1 && rerun.exitCode === 0 && said && sameSnapshot && state === 'as the backup' && (await markers(t.backupsDir)).length === 0,
+        held:
+          Boolean(rollback) &&
+          left.length === 1 &&
+          rerun.exitCode === 0 &&
+          said &&
+          sameSnapshot &&
+          state === 'as the backup' &&
+          (await markers(t.backupsDir)).length === 0,
         dataLost: state === 'HALF-RESTORED',
       };
     },
@@ -108,7 +128,8 @@ const cases: FaultCase[] = [
   {
     name: 'kill -9 of dbops mid-restore; the next restore puts the target back first',
     category: 'fault',
-    expected: 'the next restore-db finds the marker and puts the target back from its pre-restore snapshot before anything else: restoring that snapshot leaves the target equal to its pre-restore image',
+    expected:
+      'the next restore-db finds the marker and puts the target back from its pre-restore snapshot before anything else: restoring that snapshot leaves the target equal to its pre-restore image',
     timeoutMs: 300_000,
     async run(t) {
       const setup = await restoreSetup(t);
@@ -123,7 +144,9 @@ const cases: FaultCase[] = [
       const snapshot = (await preRestoreSnapshots(t.backupsDir))[0];
       if (!snapshot) return { observed: 'no pre-restore snapshot was left', held: false, dataLost: halfState !== 'as before' };
       // Restoring the snapshot itself: the marker's rollback runs first, then this restore.
-      const rerun = await t.cli(['restore-db', snapshot.dir, '--target', 'dev', '--yes', '--no-safety-backup', '--json'], { env: { DATABASE_URL_DEV: setup.target.url } });
+      const rerun = await t.cli(['restore-db', snapshot.dir, '--target', 'dev', '--yes', '--no-safety-backup', '--json'], {
+        env: { DATABASE_URL_DEV: setup.target.url },
+      });
       const result = parseJson<RestoreJson>(rerun.stdout) ?? {};
       const said = (result.notes ?? []).some((n) => n.includes('was stopped part-way') && n.includes(path.basename(snapshot.dir)));
       const diff = diffImages(imageBefore, await imageOf(setup.target.url));
@@ -138,7 +161,11 @@ const cases: FaultCase[] = [
 
 /** Two backups of the same database state: equal row counts and content hashes. */
 async function sameCounts(a: string, b: string): Promise<boolean> {
-  const read = async (dir: string) => [await readFile(path.join(dir, 'row_counts.json'), 'utf8').catch(() => 'none'), await readFile(path.join(dir, 'content_hashes.json'), 'utf8').catch(() => 'none')].join('\n');
+  const read = async (dir: string) =>
+    [
+      await readFile(path.join(dir, 'row_counts.json'), 'utf8').catch(() => 'none'),
+      await readFile(path.join(dir, 'content_hashes.json'), 'utf8').catch(() => 'none'),
+    ].join('\n');
   return (await read(a)) === (await read(b));
 }
 

@@ -49,7 +49,15 @@ async function stopServer(pid: number): Promise<boolean> {
 
 /** Wrapped in an object: an execa process is a promise, and returning it from an async function would wait for its end. */
 async function startAgain(pm: { argv: string[]; uid: number; gid: number }, adminUrl: string): Promise<{ server: ResultPromise }> {
-  const server = execa(pm.argv[0]!, pm.argv.slice(1), { uid: pm.uid, gid: pm.gid, env: { LC_ALL: 'C', LANG: 'C' }, extendEnv: false, stdin: 'ignore', reject: false, buffer: false });
+  const server = execa(pm.argv[0]!, pm.argv.slice(1), {
+    uid: pm.uid,
+    gid: pm.gid,
+    env: { LC_ALL: 'C', LANG: 'C' },
+    extendEnv: false,
+    stdin: 'ignore',
+    reject: false,
+    buffer: false,
+  });
   const ready = await waitQuickly(async () => withPg(adminUrl, async () => true).catch(() => undefined), 30_000, 200);
   if (!ready) throw new Error('the server did not start again');
   return { server };
@@ -84,7 +92,11 @@ const cases: FaultCase[] = [
         // The lock keeps pg_dump waiting at its start, so the stop lands while it runs.
         const locker = await openLocker(source, 'LOCK TABLE public.settings IN ACCESS EXCLUSIVE MODE');
         const child = t.start(['backup-db', '--target', 'staging'], { env: { DATABASE_URL_STAGING: source, DBOPS_LOCK_TIMEOUT: '60s' } });
-        const dump = await waitQuickly(async () => (child.exitCode !== null ? null : (await childrenNow(child.pid!)).find((p) => /pg_dump/.test(p.command) && !/--version/.test(p.command))), 60_000, 20);
+        const dump = await waitQuickly(
+          async () => (child.exitCode !== null ? null : (await childrenNow(child.pid!)).find((p) => /pg_dump/.test(p.command) && !/--version/.test(p.command))),
+          60_000,
+          20,
+        );
         const stopped = dump ? await stopServer((await postmaster(server.adminUrl)).pid) : false;
         const run = await t.finish(child);
         await locker.release();
@@ -92,7 +104,13 @@ const cases: FaultCase[] = [
         const line = firstLine(run.stderr);
         return {
           observed: `pg_dump ${dump ? 'running' : 'NEVER SEEN'}, server ${stopped ? 'stopped' : 'NOT stopped'}; exit ${run.exitCode}; "${line.slice(0, 180)}"; ${left.length} folder(s) left`,
-          held: Boolean(dump) && stopped && run.exitCode === 1 && /CONNECT_FAILED|TOOL_FAILED|TOOL_KILLED|QUERY_FAILED/.test(line) && /terminat|server closed|connection|shut/i.test(line) && left.length === 0,
+          held:
+            Boolean(dump) &&
+            stopped &&
+            run.exitCode === 1 &&
+            /CONNECT_FAILED|TOOL_FAILED|TOOL_KILLED|QUERY_FAILED/.test(line) &&
+            /terminat|server closed|connection|shut/i.test(line) &&
+            left.length === 0,
         };
       } finally {
         await server.stop();
@@ -102,14 +120,18 @@ const cases: FaultCase[] = [
   {
     name: 'server stopped mid-restore, then started again',
     category: 'fault',
-    expected: 'exit 1 naming the lost connection; the rollback cannot connect, so a marker stays and the message says the next run puts the target back; once the server is back, the next restore does so first, then restores; never half-restored for good',
+    expected:
+      'exit 1 naming the lost connection; the rollback cannot connect, so a marker stays and the message says the next run puts the target back; once the server is back, the next restore does so first, then restores; never half-restored for good',
     timeoutMs: 300_000,
     async run(t) {
       const server = await startEmbeddedServer({ password: t.secret });
       let again: { server: ResultPromise } | undefined;
       try {
         const source = await createDatabase(server, 'fault_source', [BULK, SETTINGS('theme')]);
-        const target = await createDatabase(server, 'fault_target', [SETTINGS('only-in-target'), `CREATE TABLE public.target_only AS SELECT g AS id FROM generate_series(1, 1000) g`]);
+        const target = await createDatabase(server, 'fault_target', [
+          SETTINGS('only-in-target'),
+          `CREATE TABLE public.target_only AS SELECT g AS id FROM generate_series(1, 1000) g`,
+        ]);
         const backup = await backupInto(source, t.backupsDir);
         const before = await fingerprint(target);
         const expected = await fingerprint(source);
@@ -127,7 +149,15 @@ const cases: FaultCase[] = [
         const putBackFirst = /was first put back from its pre-restore snapshot/.test(rerun.stdout);
         return {
           observed: `server ${stopped ? 'stopped' : 'NOT stopped'} during pg_restore; exit ${first.exitCode}: "${firstLine(first.stderr).slice(0, 200)}"; ${left.length} marker(s); after restart: ${halfway}; rerun exit ${rerun.exitCode}, ${putBackFirst ? 'put the target back first' : 'did NOT put it back first'}; target ${final}`,
-          held: stopped && first.exitCode === 1 && /ROLLBACK_FAILED/.test(first.stderr) && /next restore-db into this database puts it back first/.test(first.stderr) && left.length === 1 && rerun.exitCode === 0 && putBackFirst && final === 'as the backup',
+          held:
+            stopped &&
+            first.exitCode === 1 &&
+            /ROLLBACK_FAILED/.test(first.stderr) &&
+            /next restore-db into this database puts it back first/.test(first.stderr) &&
+            left.length === 1 &&
+            rerun.exitCode === 0 &&
+            putBackFirst &&
+            final === 'as the backup',
           dataLost: final === 'HALF-RESTORED',
         };
       } finally {
@@ -142,7 +172,7 @@ const cases: FaultCase[] = [
   {
     name: 'disk full during a backup (--out on a 2 MB tmpfs)',
     category: 'fault',
-    expected: 'DISK_FULL with the tool\'s own line and a hint; nothing left on that disk',
+    expected: "DISK_FULL with the tool's own line and a hint; nothing left on that disk",
     timeoutMs: 180_000,
     async run(t) {
       const source = await t.database([FIXTURE]);
@@ -167,7 +197,10 @@ const cases: FaultCase[] = [
       await withPg(target.url, (c) => c.query(BULK));
       const before = await fingerprint(target.url);
       const disk = await t.dir();
-      const run = await onSmallDisk(t, '2m', disk, ['restore-db', backup.backupDir, '--target', 'dev', '--yes'], { DATABASE_URL_DEV: target.url, DBOPS_BACKUP_DIR: disk });
+      const run = await onSmallDisk(t, '2m', disk, ['restore-db', backup.backupDir, '--target', 'dev', '--yes'], {
+        DATABASE_URL_DEV: target.url,
+        DBOPS_BACKUP_DIR: disk,
+      });
       const unchanged = JSON.stringify(await fingerprint(target.url)) === JSON.stringify(before);
       return {
         observed: `exit ${run.exitCode}; "${firstLine(run.stderr).slice(0, 200)}"; target ${unchanged ? 'unchanged' : 'CHANGED'}; left in the backups folder: ${run.left === '' ? 'nothing' : run.left}`,
@@ -183,13 +216,31 @@ const cases: FaultCase[] = [
     timeoutMs: 300_000,
     async run(t) {
       const unshare = process.getuid?.() === 0 ? ['-m'] : ['-Urm'];
-      const helper = execa('unshare', [...unshare, process.execPath, path.join(PROJECT_ROOT, 'test/faults/small-disk-server.mjs'), path.join(PROJECT_ROOT, 'dist'), '24'], {
-        stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', reject: false, env: { ...process.env, FAULT_SERVER_PASSWORD: t.secret },
-      });
+      const helper = execa(
+        'unshare',
+        [...unshare, process.execPath, path.join(PROJECT_ROOT, 'test/faults/small-disk-server.mjs'), path.join(PROJECT_ROOT, 'dist'), '24'],
+        {
+          stdin: 'pipe',
+          stdout: 'pipe',
+          stderr: 'pipe',
+          reject: false,
+          env: { ...process.env, FAULT_SERVER_PASSWORD: t.secret },
+        },
+      );
       try {
         const line = await new Promise<string>((resolve, reject) => {
           createInterface({ input: helper.stdout! }).once('line', resolve);
-          void helper.then((r) => reject(new Error(`the small-disk server did not start: ${String(r.stderr).split('\n').find((l) => /error/i.test(l)) ?? r.exitCode}`)));
+          void helper.then((r) =>
+            reject(
+              new Error(
+                `the small-disk server did not start: ${
+                  String(r.stderr)
+                    .split('\n')
+                    .find((l) => /error/i.test(l)) ?? r.exitCode
+                }`,
+              ),
+            ),
+          );
         });
         const urls = JSON.parse(line) as { sourceUrl: string; targetUrl: string };
         await withPg(urls.sourceUrl, async (c) => {
@@ -205,7 +256,12 @@ const cases: FaultCase[] = [
         const left = await markers(t.backupsDir);
         return {
           observed: `exit ${run.exitCode}; "${firstLine(run.stderr).slice(0, 220)}"; target ${unchanged ? 'as before' : sameRows(after, before) ? 'rows as before, schema CHANGED' : 'CHANGED'}; ${left.length} marker(s)`,
-          held: run.exitCode === 1 && /No space left on device/.test(run.stderr) && /put back from the pre-restore snapshot/.test(run.stderr) && unchanged && left.length === 0,
+          held:
+            run.exitCode === 1 &&
+            /No space left on device/.test(run.stderr) &&
+            /put back from the pre-restore snapshot/.test(run.stderr) &&
+            unchanged &&
+            left.length === 0,
           dataLost: !unchanged,
         };
       } finally {

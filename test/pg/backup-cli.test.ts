@@ -68,9 +68,14 @@ describe('dbops backup-db (CLI)', () => {
     const out = await tempDir();
     const run = await runCli(['backup-db', '--url', source.url, '--out', out, '--prod', '--plan', '--json']);
     expect(run.exitCode).toBe(0);
-    const plan = JSON.parse(run.stdout) as { mode: string; tables: Array<{ schema: string; table: string; category: string | null; rowsKept: boolean; reason: string | null }> };
+    const plan = JSON.parse(run.stdout) as {
+      mode: string;
+      tables: Array<{ schema: string; table: string; category: string | null; rowsKept: boolean; reason: string | null }>;
+    };
     expect(plan.mode).toBe('prod');
-    expect(plan.tables).toContainEqual(expect.objectContaining({ schema: 'public', table: 'tasks', category: 'transient', rowsKept: false, reason: '--no-transient' }));
+    expect(plan.tables).toContainEqual(
+      expect.objectContaining({ schema: 'public', table: 'tasks', category: 'transient', rowsKept: false, reason: '--no-transient' }),
+    );
     expect(plan.tables).toContainEqual(expect.objectContaining({ schema: 'public', table: 'organizations', category: 'core', rowsKept: true }));
     expect(plan.tables).toContainEqual(expect.objectContaining({ schema: 'auth', table: 'users', category: 'auth', rowsKept: true }));
     expect(await readdir(out)).toEqual([]);
@@ -98,7 +103,9 @@ describe('dbops backup-db (CLI)', () => {
     expect(unknownFlag.stderr).toMatch(/^error \[USAGE\]: backup-db: Unknown option '--no-such-flag'\. Valid options: .*--no-transient/);
     const noUrl = await runCli(['backup-db', '--target', 'prod']);
     expect(noUrl.exitCode).toBe(2);
-    expect(noUrl.stderr).toBe('error [TARGET_URL_MISSING]: Target "prod" has no URL: set DATABASE_URL_PROD. Hint: Set the environment variable (or put it in .env), or pass --url.');
+    expect(noUrl.stderr).toBe(
+      'error [TARGET_URL_MISSING]: Target "prod" has no URL: set DATABASE_URL_PROD. Hint: Set the environment variable (or put it in .env), or pass --url.',
+    );
     const pooler = await runCli(['backup-db', '--url', 'postgres://u:pw@x.pooler.supabase.com:6543/postgres', '--json']);
     expect(pooler.exitCode).toBe(2);
     expect(JSON.parse(pooler.stdout)).toMatchObject({ ok: false, error: { code: 'URL_POOLER_TRANSACTION' } });

@@ -12,7 +12,15 @@ const dbs = useTestDatabases('backup');
 const tempDir = useTempDirs();
 let source: { name: string; url: string };
 
-const TRANSIENT = ['public.conversations', 'public.tasks', 'public.plans', 'public.deliverables', 'public.checkpoints', 'public.observability_events', 'public.llm_usage'];
+const TRANSIENT = [
+  'public.conversations',
+  'public.tasks',
+  'public.plans',
+  'public.deliverables',
+  'public.checkpoints',
+  'public.observability_events',
+  'public.llm_usage',
+];
 const ORG_DATA = ['marketing.campaigns', 'law.contracts', 'engineering.tickets', 'leads.leads', 'company_data.companies', 'risk.assessments'];
 
 async function readJson<T>(file: string): Promise<T> {
@@ -39,15 +47,30 @@ describe('a full backup', () => {
 
   it('writes every file, with a metadata.json that validates and checksums that match', async () => {
     const manifest = manifestSchema.parse(await readJson(path.join(backupDir, 'metadata.json')));
-    for (const file of ['schema.sql', 'grants.sql', 'realtime.sql', 'extensions.sql', 'extensions.tsv', 'roles.sql', 'auth_users.sql',
-      'version.txt', 'views_reloptions.tsv', 'row_counts.json', 'restore.sh', 'restore-full.sh', 'dump/toc.dat']) {
+    for (const file of [
+      'schema.sql',
+      'grants.sql',
+      'realtime.sql',
+      'extensions.sql',
+      'extensions.tsv',
+      'roles.sql',
+      'auth_users.sql',
+      'version.txt',
+      'views_reloptions.tsv',
+      'row_counts.json',
+      'restore.sh',
+      'restore-full.sh',
+      'dump/toc.dat',
+    ]) {
       expect(manifest.files, file).toHaveProperty([file]);
     }
     for (const [file, entry] of Object.entries(manifest.files)) {
       expect(await sha256File(path.join(backupDir, file)), file).toEqual(entry);
     }
     // checksums.sha256, written after metadata.json, covers it too.
-    expect(await readFile(path.join(backupDir, 'checksums.sha256'), 'utf8')).toContain(`${(await sha256File(path.join(backupDir, 'metadata.json'))).sha256}  metadata.json\n`);
+    expect(await readFile(path.join(backupDir, 'checksums.sha256'), 'utf8')).toContain(
+      `${(await sha256File(path.join(backupDir, 'metadata.json'))).sha256}  metadata.json\n`,
+    );
     expect(manifest.mode).toBe('full');
     expect(manifest.source.database).toBe(source.name);
     expect(path.basename(backupDir)).toMatch(/^\d{8}_\d{6}_url$/);
@@ -85,7 +108,15 @@ describe('a full backup', () => {
     const sites = manifest.criticalTables.find((t) => t.table === 'sites');
     const pages = manifest.criticalTables.find((t) => t.table === 'pages');
     expect(sites?.group).toBe(pages?.group);
-    expect(manifest.fkCycles).toEqual([{ tables: [{ schema: 'crawler', table: 'pages' }, { schema: 'crawler', table: 'sites' }], deferrable: true }]);
+    expect(manifest.fkCycles).toEqual([
+      {
+        tables: [
+          { schema: 'crawler', table: 'pages' },
+          { schema: 'crawler', table: 'sites' },
+        ],
+        deferrable: true,
+      },
+    ]);
     const csv = gunzipSync(await readFile(path.join(backupDir, manifest.criticalTables.find((t) => t.table.startsWith('Mixed'))!.file))).toString('utf8');
     expect(csv.split('\n')[0]).toBe('Id,Value Text,document_id');
     expect(csv).toContain('"v""1,x"');
@@ -110,7 +141,9 @@ describe('a full backup', () => {
     expect(grants).toContain('GRANT ALL ON FUNCTION auth.uid() TO authenticated;');
     expect(await readFile(path.join(backupDir, 'roles.sql'), 'utf8')).toMatch(/CREATE ROLE "dbops_fixture_owner" NOLOGIN;/);
     expect(await readFile(path.join(backupDir, 'roles.sql'), 'utf8')).not.toMatch(/CREATE ROLE "?(anon|authenticated|service_role|postgres)\b/);
-    const members = await withPg(target.url, (c) => c.query<{ t: string }>(`SELECT schemaname || '.' || tablename AS t FROM pg_publication_tables WHERE pubname = 'supabase_realtime' ORDER BY 1`));
+    const members = await withPg(target.url, (c) =>
+      c.query<{ t: string }>(`SELECT schemaname || '.' || tablename AS t FROM pg_publication_tables WHERE pubname = 'supabase_realtime' ORDER BY 1`),
+    );
     expect(members.rows.map((r) => r.t)).toEqual(['public.agents', 'public.conversations', 'public.tasks', 'rag_data.Mixed Case "Quoted" Table']);
     expect(await readFile(path.join(backupDir, 'extensions.tsv'), 'utf8')).toMatch(/^pgcrypto\t1\.\d+\tpublic$/m);
     expect(await readFile(path.join(backupDir, 'views_reloptions.tsv'), 'utf8')).toContain('public\tagent_overview\tview\tsecurity_invoker=true');
@@ -177,7 +210,10 @@ describe('category flags', () => {
     expect(flags.manifest.mode).toBe('prod');
     expect(prod.manifest.categories).toEqual(flags.manifest.categories);
     expect(prod.manifest.excludedDataTables).toEqual(flags.manifest.excludedDataTables);
-    const [a, b] = [await readJson<RowCounts>(path.join(prod.backupDir, 'row_counts.json')), await readJson<RowCounts>(path.join(flags.backupDir, 'row_counts.json'))];
+    const [a, b] = [
+      await readJson<RowCounts>(path.join(prod.backupDir, 'row_counts.json')),
+      await readJson<RowCounts>(path.join(flags.backupDir, 'row_counts.json')),
+    ];
     expect(a).toEqual(b);
     for (const table of [...TRANSIENT, ...ORG_DATA]) expect(countsOf(a)[table], table).toBe(0);
   });

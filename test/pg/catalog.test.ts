@@ -3,7 +3,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { authUsersSql } from '../../src/engine/backup/auth-users-sql.js';
 import { classifyObjects } from '../../src/engine/backup/object-origins.js';
 import {
-  countRows, listExtensions, listForeignKeys, listInheritance, listPublications, listSchemas, listTables, listViewReloptions, referencedRoles, serverInfo,
+  countRows,
+  listExtensions,
+  listForeignKeys,
+  listInheritance,
+  listPublications,
+  listSchemas,
+  listTables,
+  listViewReloptions,
+  referencedRoles,
+  serverInfo,
 } from '../../src/engine/pg/catalog.js';
 import { resetDefaultPrivilegesSql } from '../../src/engine/restore/reset-default-privileges.js';
 import { parseConnectionUrl } from '../../src/engine/connection.js';
@@ -34,11 +43,13 @@ describe('catalog reads on the torture fixture', () => {
       expect(schemas.some((s) => s !== s.toLowerCase() || /[^a-z0-9_]/.test(s))).toBe(true);
       const tables = await listTables(c);
       expect(tables.length).toBeGreaterThan(30);
-      for (const t of tables) expect(t).toEqual({ oid: expect.any(Number), schema: expect.any(String), table: expect.any(String), kind: expect.stringMatching(/^[rp]$/) });
+      for (const t of tables)
+        expect(t).toEqual({ oid: expect.any(Number), schema: expect.any(String), table: expect.any(String), kind: expect.stringMatching(/^[rp]$/) });
       expect(tables.some((t) => Buffer.byteLength(t.table) === 63)).toBe(true);
       const fks = await listForeignKeys(c);
       expect(fks.length).toBeGreaterThan(3);
-      for (const fk of fks) expect(fk).toEqual({ child: expect.any(Number), parent: expect.any(Number), deferrable: expect.any(Boolean), name: expect.any(String) });
+      for (const fk of fks)
+        expect(fk).toEqual({ child: expect.any(Number), parent: expect.any(Number), deferrable: expect.any(Boolean), name: expect.any(String) });
       const inheritance = await listInheritance(c);
       // Partitions two levels deep: some child is itself a parent.
       expect(inheritance.some((e) => inheritance.some((f) => f.parent === e.child))).toBe(true);
@@ -71,7 +82,8 @@ describe('catalog reads on the torture fixture', () => {
       expect(await serverInfo(c)).toEqual({ versionNum: expect.any(Number), version: expect.stringMatching(/^PostgreSQL/), databaseBytes: expect.any(Number) });
       const extensions = await listExtensions(c);
       expect(extensions.some((e) => e.schema !== 'public')).toBe(true);
-      for (const e of extensions) expect(e).toEqual({ name: expect.any(String), version: expect.any(String), schema: expect.any(String), owner: expect.any(String) });
+      for (const e of extensions)
+        expect(e).toEqual({ name: expect.any(String), version: expect.any(String), schema: expect.any(String), owner: expect.any(String) });
       const views = await listViewReloptions(c);
       expect(views.some((v) => v.options.includes('security_invoker'))).toBe(true);
       const roles = await referencedRoles(c, await listSchemas(c));
@@ -82,7 +94,7 @@ describe('catalog reads on the torture fixture', () => {
     });
   });
 
-  it("who owns each dump entry, and the default-privileges reset, on this catalog", async () => {
+  it('who owns each dump entry, and the default-privileges reset, on this catalog', async () => {
     const dir = path.join(await tempDir(), 'dump');
     const connection = parseConnectionUrl(url, 'test');
     await runTool('pg_dump', ['--format=directory', `--file=${dir}`, '--no-publications'], { connection });

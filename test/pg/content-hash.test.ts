@@ -63,9 +63,17 @@ describe('content hash', () => {
     const source = await dbs.create();
     await withPg(source.url, (c) => c.query(TYPED));
     // Different enum OIDs in the target, a different time zone and date style in each database.
-    await withPg(source.url, (c) => c.query(`ALTER DATABASE ${c.escapeIdentifier(source.name)} SET timezone = 'Asia/Tokyo'; ALTER DATABASE ${c.escapeIdentifier(source.name)} SET datestyle = 'SQL, DMY'`));
+    await withPg(source.url, (c) =>
+      c.query(
+        `ALTER DATABASE ${c.escapeIdentifier(source.name)} SET timezone = 'Asia/Tokyo'; ALTER DATABASE ${c.escapeIdentifier(source.name)} SET datestyle = 'SQL, DMY'`,
+      ),
+    );
     const target = await dbs.create();
-    await withPg(target.url, (c) => c.query(`CREATE TYPE filler AS ENUM ('x', 'y'); ALTER DATABASE ${c.escapeIdentifier(target.name)} SET intervalstyle = 'iso_8601'; ALTER DATABASE ${c.escapeIdentifier(target.name)} SET extra_float_digits = 0`));
+    await withPg(target.url, (c) =>
+      c.query(
+        `CREATE TYPE filler AS ENUM ('x', 'y'); ALTER DATABASE ${c.escapeIdentifier(target.name)} SET intervalstyle = 'iso_8601'; ALTER DATABASE ${c.escapeIdentifier(target.name)} SET extra_float_digits = 0`,
+      ),
+    );
     const dir = (await backupInto(source.url, await tempDir())).backupDir;
     await restoreDumpInto(dir, target.url);
     const before = await facts(source.url, 'typed');
@@ -79,12 +87,14 @@ describe('content hash', () => {
 
   it('ignores row order and physical layout, and changes with any value, a swap, a duplicate or a NULL', async () => {
     const db = await dbs.create();
-    await withPg(db.url, (c) => c.query(`
+    await withPg(db.url, (c) =>
+      c.query(`
       CREATE TABLE a (id int, name text, score numeric);
       CREATE TABLE b (score numeric, name text, id int);
       INSERT INTO a SELECT g, 'n' || g, g * 1.5 FROM generate_series(1, 500) g;
       INSERT INTO b (id, name, score) SELECT g, 'n' || g, g * 1.5 FROM generate_series(500, 1, -1) g;
-      UPDATE b SET name = name WHERE id % 3 = 0;`));
+      UPDATE b SET name = name WHERE id % 3 = 0;`),
+    );
     const original = await facts(db.url, 'a');
     // Same rows, other insertion order, other column order, rows moved by an update: same hash.
     expect(await facts(db.url, 'b')).toEqual(original);
@@ -123,12 +133,17 @@ describe('content hash', () => {
 describe('restore verification', () => {
   it('checks both formats of content_hashes.json, in parallel, and names every table whose content differs', async () => {
     const source = await dbs.create();
-    await withPg(source.url, (c) => c.query(`${TYPED}; CREATE TABLE other (id int PRIMARY KEY, v text); INSERT INTO other SELECT g, 'v' || g FROM generate_series(1, 1000) g;`));
+    await withPg(source.url, (c) =>
+      c.query(`${TYPED}; CREATE TABLE other (id int PRIMARY KEY, v text); INSERT INTO other SELECT g, 'v' || g FROM generate_series(1, 1000) g;`),
+    );
     const dir = (await backupInto(source.url, await tempDir())).backupDir;
     const target = await dbs.create();
     await restoreDumpInto(dir, target.url);
     const spec = parseConnectionUrl(target.url, 'test');
-    const recorded = JSON.parse(await readFile(path.join(dir, 'content_hashes.json'), 'utf8')) as { algorithm: string; tables: Array<{ schema: string; table: string }> };
+    const recorded = JSON.parse(await readFile(path.join(dir, 'content_hashes.json'), 'utf8')) as {
+      algorithm: string;
+      tables: Array<{ schema: string; table: string }>;
+    };
     expect(recorded.algorithm).toBe('column-hash-sum/1');
     expect(recorded.tables.map((t) => t.table).sort()).toEqual(['other', 'typed']);
     expect(await verifyRestore(await openBackup(dir), spec, { content: true, jobs: 3 })).toMatchObject({ verified: true, contentChecked: true });
@@ -155,7 +170,10 @@ describe('restore verification', () => {
       expect(verification.tables.find((t) => t.table === 'typed')?.contentOk).toBe(true);
     }
     // A table the target keeps as its own is neither counted against it nor compared.
-    expect(await verifyRestore(await openBackup(dir), spec, { content: true, keptByTarget: ['public.other'] })).toMatchObject({ verified: true, contentMismatches: [] });
+    expect(await verifyRestore(await openBackup(dir), spec, { content: true, keptByTarget: ['public.other'] })).toMatchObject({
+      verified: true,
+      contentMismatches: [],
+    });
     // Counts only: a changed value goes unseen, a missing row does not.
     await withPg(target.url, (c) => c.query(`DELETE FROM other WHERE id = 1`));
     const counts = await verifyRestore(await openBackup(dir), spec, { content: false });

@@ -40,10 +40,15 @@ describe('the throwaway PostgreSQL', () => {
     made.push(fake);
     await mkdir(path.join(fake, 'bin'));
     for (const tool of ['initdb', 'postgres']) {
-      await writeFile(path.join(fake, 'bin', tool), '#!/bin/sh\necho "initdb: error: could not create directory: Permission denied" >&2\nexit 1\n', { mode: 0o755 });
+      await writeFile(path.join(fake, 'bin', tool), '#!/bin/sh\necho "initdb: error: could not create directory: Permission denied" >&2\nexit 1\n', {
+        mode: 0o755,
+      });
     }
     const error = await startEmbeddedServer({ env: { ...process.env, PG_BIN_DIR: path.join(fake, 'bin') } }).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: 'EMBEDDED_FAILED', message: 'Starting a throwaway PostgreSQL failed at initdb: initdb: error: could not create directory: Permission denied' });
+    expect(error).toMatchObject({
+      code: 'EMBEDDED_FAILED',
+      message: 'Starting a throwaway PostgreSQL failed at initdb: initdb: error: could not create directory: Permission denied',
+    });
     expect(await ownTempEntries()).toEqual(before);
   });
 });

@@ -54,7 +54,11 @@ async function editManifest(dir: string, edit: (m: Manifest) => void | Promise<v
 async function verifyText(dir: string, root: string): Promise<{ ok: boolean; text: string; code?: string }> {
   return verifyBackup({ backup: dir }, ctxFor(root)).then(
     (r) => ({ ok: r.ok, text: JSON.stringify(r) }),
-    (e: { code: string; message: string; details?: string[] }) => ({ ok: false, text: JSON.stringify({ message: e.message, details: e.details }), code: e.code }),
+    (e: { code: string; message: string; details?: string[] }) => ({
+      ok: false,
+      text: JSON.stringify({ message: e.message, details: e.details }),
+      code: e.code,
+    }),
   );
 }
 
@@ -108,7 +112,10 @@ describe('paths read from a backup stay inside it', () => {
       m.files[file] = await sha256File(path.join(dir, file));
     });
     const report = await verifyBackup({ backup: dir }, ctxFor(root));
-    expect(report.checks.find((c) => c.name === 'csv')).toMatchObject({ ok: false, detail: expect.stringContaining('does not parse (INVALID_OPENING_QUOTE at line 2)') });
+    expect(report.checks.find((c) => c.name === 'csv')).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining('does not parse (INVALID_OPENING_QUOTE at line 2)'),
+    });
     expect(JSON.stringify(report)).not.toContain(SECRET);
   });
 
@@ -131,7 +138,10 @@ describe('metadata.json is checked like every other file', () => {
 
   it('checksums.sha256 lists every file, metadata.json included, and sha256sum -c agrees', async () => {
     const { dir } = await copy();
-    const listed = (await readFile(path.join(dir, 'checksums.sha256'), 'utf8')).trim().split('\n').map((l) => l.slice(66));
+    const listed = (await readFile(path.join(dir, 'checksums.sha256'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => l.slice(66));
     expect(listed).toContain('metadata.json');
     expect(listed).toContain('data/public.agents.csv.gz');
     execFileSync('sha256sum', ['--quiet', '-c', 'checksums.sha256'], { cwd: dir });
@@ -160,7 +170,7 @@ describe('metadata.json is checked like every other file', () => {
   });
 });
 
-describe('another tool\'s folder is not a dbops backup', () => {
+describe("another tool's folder is not a dbops backup", () => {
   it('is left out of the listing, and named as such when given', async () => {
     const root = await tempDir();
     const other = path.join(root, '20261101_000000_other');
@@ -170,7 +180,10 @@ describe('another tool\'s folder is not a dbops backup', () => {
     await mkdir(notJson);
     await writeFile(path.join(notJson, 'metadata.json'), 'not json');
     expect((await listBackups({}, ctxFor(root))).backups).toEqual([]);
-    await expect(openBackup(other)).rejects.toMatchObject({ code: 'BACKUP_INVALID', message: expect.stringMatching(/is not a dbops backup: its metadata\.json was not written by dbops/) });
+    await expect(openBackup(other)).rejects.toMatchObject({
+      code: 'BACKUP_INVALID',
+      message: expect.stringMatching(/is not a dbops backup: its metadata\.json was not written by dbops/),
+    });
     await expect(openBackup(notJson)).rejects.toMatchObject({ code: 'BACKUP_INVALID', message: expect.stringMatching(/is not a dbops backup/) });
   });
 

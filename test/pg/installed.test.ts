@@ -21,7 +21,10 @@ const tempDir = useTempDirs();
 
 /** Environment of a user's shell: none of the developer's URLs, events and spool kept apart. */
 function userEnv(spool: string, extra: Record<string, string> = {}): Record<string, string> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => v !== undefined && !/^(DATABASE_URL|DBOPS_|PG(?!_BIN_DIR))/.test(k))) as Record<string, string>;
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => v !== undefined && !/^(DATABASE_URL|DBOPS_|PG(?!_BIN_DIR))/.test(k))) as Record<
+    string,
+    string
+  >;
   return { ...env, DBOPS_SPOOL_DIR: spool, ...extra };
 }
 
@@ -68,7 +71,12 @@ describe('installed from the packed tarball (npm install --ignore-scripts --omit
     const { backupDir, excludedSchemas } = JSON.parse(backup.stdout) as { backupDir: string; excludedSchemas: string[] };
     // The project's own storage/backups, not the package's folder.
     expect(path.dirname(backupDir)).toBe(path.join(project, 'storage/backups'));
-    const restore = await execa(bin, ['restore-db', backupDir, '--url-env', 'TARGET_URL', '--yes', '--json', '--quiet'], { cwd: project, env, stdin: 'ignore', reject: false });
+    const restore = await execa(bin, ['restore-db', backupDir, '--url-env', 'TARGET_URL', '--yes', '--json', '--quiet'], {
+      cwd: project,
+      env,
+      stdin: 'ignore',
+      reject: false,
+    });
     expect(restore.exitCode, restore.stderr).toBe(0);
     expect(JSON.parse(restore.stdout)).toMatchObject({ ok: true, verified: true });
     // Without this repository's dbops.config.yaml the defaults apply: the platform's schemas
@@ -80,7 +88,9 @@ describe('installed from the packed tarball (npm install --ignore-scripts --omit
 
   it('serves MCP: a client lists the tools and calls one', async () => {
     const { tools, listing } = await listToolsOf(bin, ['mcp'], project, userEnv(spool));
-    expect(tools).toEqual(expect.arrayContaining(['backup_db', 'restore_db', 'list_backups', 'verify_backup', 'prune_backups', 'artifact_history', 'list_commands']));
+    expect(tools).toEqual(
+      expect.arrayContaining(['backup_db', 'restore_db', 'list_backups', 'verify_backup', 'prune_backups', 'artifact_history', 'list_commands']),
+    );
     expect(listing.isError).toBeFalsy();
     expect(listing.structuredContent).toMatchObject({ root: path.join(project, 'storage/backups') });
   });
@@ -112,7 +122,9 @@ describe('installed as a Claude Code plugin (a copy of the repository, nothing i
     const args = server.args.map((a) => a.replace('${CLAUDE_PLUGIN_ROOT:-.}', plugin).replace('${CLAUDE_PLUGIN_ROOT}', plugin));
     expect(args.join(' ')).not.toContain('${');
     const { tools, listing } = await listToolsOf(server.command, args, project, userEnv(spool));
-    expect(tools).toEqual(expect.arrayContaining(['backup_db', 'restore_db', 'list_backups', 'verify_backup', 'prune_backups', 'artifact_history', 'list_commands']));
+    expect(tools).toEqual(
+      expect.arrayContaining(['backup_db', 'restore_db', 'list_backups', 'verify_backup', 'prune_backups', 'artifact_history', 'list_commands']),
+    );
     expect(listing.structuredContent).toMatchObject({ root: path.join(project, 'storage/backups') });
   });
 

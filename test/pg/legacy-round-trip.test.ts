@@ -36,7 +36,9 @@ async function target(withEvents: boolean) {
   if (withEvents) {
     await withPg(db.url, async (c) => {
       await ensureEventsSchema(c);
-      await c.query(`INSERT INTO code_ops.artifact_events (run_id, artifact_type, artifact_name, event_type, success) VALUES (gen_random_uuid(), 'command', 'backup-db', 'invoked', null)`);
+      await c.query(
+        `INSERT INTO code_ops.artifact_events (run_id, artifact_type, artifact_name, event_type, success) VALUES (gen_random_uuid(), 'command', 'backup-db', 'invoked', null)`,
+      );
     });
   }
   return db;
@@ -53,7 +55,9 @@ describe.each([false, true])('old layouts into a fresh database (code_ops alread
     if (name === 'v2') expect(result.verification).toMatchObject({ verified: true, countsRecorded: true, mismatches: [] });
     expect(diffImages(sourceImage, await imageOf(db.url))).toEqual([]);
     if (withEvents) {
-      expect(result.historyRowsKept + (await withPg(db.url, async (c) => Number((await c.query('SELECT count(*) AS n FROM code_ops.artifact_events')).rows[0].n)))).toBeGreaterThan(0);
+      expect(
+        result.historyRowsKept + (await withPg(db.url, async (c) => Number((await c.query('SELECT count(*) AS n FROM code_ops.artifact_events')).rows[0].n))),
+      ).toBeGreaterThan(0);
       await withPg(db.url, (c) => c.query('SELECT * FROM code_ops.artifact_events'));
     }
   });

@@ -32,7 +32,9 @@ beforeAll(async () => {
     await c.query('CREATE DATABASE envdb');
     await c.query('CREATE DATABASE envdb_restored');
   });
-  await withPg(`${server.adminUrl.replace(/\/postgres$/, '/envdb')}`, (c) => c.query('CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 50)'));
+  await withPg(`${server.adminUrl.replace(/\/postgres$/, '/envdb')}`, (c) =>
+    c.query('CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 50)'),
+  );
   // No ~/.pgpass or ~/.pg_service.conf of the person running the tests may take part.
   home = await tempDir();
 });
@@ -45,7 +47,19 @@ afterAll(async () => {
 async function cli(args: string[], env: Record<string, string>): Promise<CliRun & { ms: number }> {
   const started = Date.now();
   const run = startCli(args, {
-    env: { HOME: home, PGPASSWORD: '', PGPASSFILE: '', PGSERVICE: '', PGSERVICEFILE: '', PGSSLMODE: '', PGHOST: '', PGUSER: '', PGDATABASE: '', PGPORT: '', ...env },
+    env: {
+      HOME: home,
+      PGPASSWORD: '',
+      PGPASSFILE: '',
+      PGSERVICE: '',
+      PGSERVICEFILE: '',
+      PGSSLMODE: '',
+      PGHOST: '',
+      PGUSER: '',
+      PGDATABASE: '',
+      PGPORT: '',
+      ...env,
+    },
   });
   const timer = setTimeout(() => run.kill('SIGKILL'), KILL_AFTER);
   const result = await run;
@@ -55,7 +69,7 @@ async function cli(args: string[], env: Record<string, string>): Promise<CliRun 
 
 const noPasswordUrl = () => `postgres://postgres@${host}/envdb`;
 
-describe('the password from libpq\'s environment', () => {
+describe("the password from libpq's environment", () => {
   it('PGPASSWORD alone: backup and restore finish', async () => {
     const out = await tempDir();
     const backup = await cli(['backup-db', '--url', noPasswordUrl(), '--out', out, '--json'], { PGPASSWORD: password });
@@ -74,7 +88,11 @@ describe('the password from libpq\'s environment', () => {
     const passfile = path.join(dir, 'pgpass');
     const port = new URL(server.adminUrl).port;
     // A line for another database first: the first matching line wins, as in libpq.
-    await writeFile(passfile, `# dbops test\n127.0.0.1:${port}:otherdb:postgres:wrong\n127.0.0.1:${port}:*:postgres:${password.replace(/([\\:])/g, '\\$1')}\n`, { mode: 0o600 });
+    await writeFile(
+      passfile,
+      `# dbops test\n127.0.0.1:${port}:otherdb:postgres:wrong\n127.0.0.1:${port}:*:postgres:${password.replace(/([\\:])/g, '\\$1')}\n`,
+      { mode: 0o600 },
+    );
     const run = await cli(['backup-db', '--url', noPasswordUrl(), '--out', dir, '--json'], { PGPASSFILE: passfile });
     expect(run.stderr).toBe('');
     expect(run.exitCode).toBe(0);
@@ -94,11 +112,18 @@ describe('the password from libpq\'s environment', () => {
     const dir = await tempDir();
     const serviceFile = path.join(dir, 'pg_service.conf');
     const [hostname, port] = host.split(':');
-    await writeFile(serviceFile, `[other]\nhost=nowhere.invalid\n\n[dbops_env]\nhost=${hostname}\nport=${port}\ndbname=envdb\nuser=postgres\npassword=${password}\n`, { mode: 0o600 });
+    await writeFile(
+      serviceFile,
+      `[other]\nhost=nowhere.invalid\n\n[dbops_env]\nhost=${hostname}\nport=${port}\ndbname=envdb\nuser=postgres\npassword=${password}\n`,
+      { mode: 0o600 },
+    );
     const byUrl = await cli(['backup-db', '--url', 'postgres:///?service=dbops_env', '--out', dir, '--json'], { PGSERVICEFILE: serviceFile });
     expect(byUrl.stderr).toBe('');
     expect(byUrl.exitCode).toBe(0);
-    const byEnv = await cli(['backup-db', '--url', noPasswordUrl(), '--out', dir, '--json', '--label', 'env'], { PGSERVICEFILE: serviceFile, PGSERVICE: 'dbops_env' });
+    const byEnv = await cli(['backup-db', '--url', noPasswordUrl(), '--out', dir, '--json', '--label', 'env'], {
+      PGSERVICEFILE: serviceFile,
+      PGSERVICE: 'dbops_env',
+    });
     expect(byEnv.stderr).toBe('');
     expect(byEnv.exitCode).toBe(0);
     const missing = await cli(['backup-db', '--url', 'postgres:///?service=nope', '--out', dir], { PGSERVICEFILE: serviceFile });
@@ -106,7 +131,7 @@ describe('the password from libpq\'s environment', () => {
     expect(missing.stderr).toMatch(/^error \[URL_INVALID\]: Service "nope" is not defined in /);
   });
 
-  it('PGSSLMODE reaches dbops\'s own connection (this server has no TLS, so require must fail)', async () => {
+  it("PGSSLMODE reaches dbops's own connection (this server has no TLS, so require must fail)", async () => {
     const run = await cli(['backup-db', '--url', noPasswordUrl(), '--out', await tempDir()], { PGPASSWORD: password, PGSSLMODE: 'require' });
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toMatch(/^error \[CONNECT_FAILED\]: The server at \S+ does not offer TLS, and sslmode is require\./);

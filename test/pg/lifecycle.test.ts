@@ -79,7 +79,16 @@ describe('verify-backup', () => {
   });
 
   it('catches a flipped byte in every kind of file', async () => {
-    const kinds = ['metadata.json', 'schema.sql', 'grants.sql', 'row_counts.json', 'data/public.agents.csv.gz', 'dump/toc.dat', 'restore.sh', 'checksums.sha256'];
+    const kinds = [
+      'metadata.json',
+      'schema.sql',
+      'grants.sql',
+      'row_counts.json',
+      'data/public.agents.csv.gz',
+      'dump/toc.dat',
+      'restore.sh',
+      'checksums.sha256',
+    ];
     const dumpData = (await readdir(path.join(template, 'dump'))).find((f) => f.endsWith('.dat.gz'))!;
     for (const file of [...kinds, `dump/${dumpData}`]) {
       const dir = await tempDir();
@@ -104,13 +113,21 @@ describe('verify-backup', () => {
     const csv = gunzipSync(await readFile(path.join(dir, 'data/public.agents.csv.gz'))).toString('utf8');
     await rewriteWithChecksums(dir, 'data/public.agents.csv.gz', gzipSync(csv.split('\n').slice(0, 3).join('\n') + '\n'));
     const report = await verifyBackup({ backup: dir }, ctxFor(dir));
-    expect(report.checks.find((c) => c.name === 'csv')).toMatchObject({ ok: false, detail: expect.stringContaining('data/public.agents.csv.gz holds 2 rows, metadata says 12') });
+    expect(report.checks.find((c) => c.name === 'csv')).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining('data/public.agents.csv.gz holds 2 rows, metadata says 12'),
+    });
   });
 
   it('--drill restores a good backup into a throwaway database that is dropped afterwards', async () => {
     const report = await verifyBackup({ backup: template, drill: true, url: dbs.adminUrl }, ctxFor(await tempDir()));
     expect(report.ok).toBe(true);
-    expect(report.drill).toMatchObject({ database: expect.stringMatching(/^dbops_drill_[0-9a-f]{8}$/), dropped: true, error: null, verification: { verified: true, mismatches: [] } });
+    expect(report.drill).toMatchObject({
+      database: expect.stringMatching(/^dbops_drill_[0-9a-f]{8}$/),
+      dropped: true,
+      error: null,
+      verification: { verified: true, mismatches: [] },
+    });
     expect(await databaseExists(report.drill!.database)).toBe(false);
   });
 
@@ -157,7 +174,9 @@ describe('prune-backups', () => {
     const before = (await readdir(dir)).sort();
     const report = await pruneBackups({ dryRun: true }, ctxFor(dir));
     const removed = report.decisions.filter((d) => d.action === 'remove').map((d) => d.folder);
-    expect(removed.sort()).toEqual(['.20261101_000000_prod.partial-1', '20261001_020000_prod_pre-upgrade', '20261101_010000_prod', '20261102_010000_prod'].sort());
+    expect(removed.sort()).toEqual(
+      ['.20261101_000000_prod.partial-1', '20261001_020000_prod_pre-upgrade', '20261101_010000_prod', '20261102_010000_prod'].sort(),
+    );
     expect(report.decisions.find((d) => d.folder === '20261107_010000_prod')?.reason).toMatch(/^newest valid backup of its database \(.+\/db_prod\)$/);
     expect(report.decisions.find((d) => d.folder === '20261102_010000_prod')?.reason).toBe('older than the newest 5 backups of its database');
     expect(report.decisions.find((d) => d.folder === '20260901_030000_prod_pre-restore')?.action).toBe('keep');
@@ -186,7 +205,10 @@ describe('prune-backups', () => {
     for (let d = 1; d <= 6; d++) await fakeBackup(dir, `2026-11-0${d + 1}T01:00:00.000Z`, 'url', null, 'app_a');
     const only = await fakeBackup(dir, '2026-11-01T01:00:00.000Z', 'url', 'b', 'app_b');
     const report = await pruneBackups({}, ctxFor(dir));
-    expect(report.decisions.find((d) => d.folder === only)).toMatchObject({ action: 'keep', reason: expect.stringMatching(/^newest valid backup of its database/) });
+    expect(report.decisions.find((d) => d.folder === only)).toMatchObject({
+      action: 'keep',
+      reason: expect.stringMatching(/^newest valid backup of its database/),
+    });
     expect(report.removed).toEqual(['20261102_010000_url']);
     expect(await readdir(dir)).toContain(only);
   });

@@ -34,7 +34,12 @@ beforeAll(async () => {
   // Events would go to dev by default: a dry run must not write them there either.
   env = { DATABASE_URL_DEV: dev.url, DBOPS_BACKUP_DIR: backupsDir, DBOPS_SPOOL_DIR: await tempDir() };
   const registry = await buildRegistry(PROJECT_ROOT, COMMANDS);
-  const server = createDbopsMcpServer({ registry, readOnly: false, version: '0.1.0', context: (signal) => ({ root: PROJECT_ROOT, config: DEFAULT_CONFIG, env, signal }) });
+  const server = createDbopsMcpServer({
+    registry,
+    readOnly: false,
+    version: '0.1.0',
+    context: (signal) => ({ root: PROJECT_ROOT, config: DEFAULT_CONFIG, env, signal }),
+  });
   client = new Client({ name: 'dbops-plan-test', version: '1.0.0' });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
@@ -50,7 +55,11 @@ describe('restore_db dryRun', () => {
     const before = await fingerprint(dev.url);
     const r = (await client.callTool({ name: 'restore_db', arguments: { backup: folder, dryRun: true } })) as CallToolResult;
     expect(r.isError, JSON.stringify(r.content)).toBeFalsy();
-    const plan = r.structuredContent as { kind: string; target: { database: string }; plan: { backup: { folder: string }; objects: { restored: number; keptAsTarget: number; skipped: number } } };
+    const plan = r.structuredContent as {
+      kind: string;
+      target: { database: string };
+      plan: { backup: { folder: string }; objects: { restored: number; keptAsTarget: number; skipped: number } };
+    };
     expect(plan).toMatchObject({ kind: 'plan', target: { database: dev.name }, plan: { backup: { folder } } });
     expect(plan.plan.objects.restored).toBeGreaterThan(10);
     expect((r.content[0] as { text: string }).text).toMatch(/^Dry run, nothing changed: /);

@@ -21,7 +21,9 @@ const tempDir = useTempDirs();
 function keyPaths(value: unknown, prefix = ''): string[] {
   if (Array.isArray(value)) return value.length === 0 ? [`${prefix}[]`] : keyPaths(value[0], `${prefix}[]`);
   if (value === null || typeof value !== 'object') return [prefix];
-  return Object.entries(value).flatMap(([k, v]) => keyPaths(v, prefix === '' ? k : `${prefix}.${k}`)).sort();
+  return Object.entries(value)
+    .flatMap(([k, v]) => keyPaths(v, prefix === '' ? k : `${prefix}.${k}`))
+    .sort();
 }
 
 const VARYING = ['backupDir', 'folder', 'createdAt', 'durationsMs', 'sizes'];

@@ -28,7 +28,10 @@ describe.skipIf(!present)('Pagila round trip', () => {
     const backup = await backupInto(source.url, backupsDir, { contentHashes: true });
     expect(backup.manifest.options.contentHashes).toBe(true);
     const target = await dbs.create();
-    const result = await restoreDatabase({ backup: backup.backupDir, url: target.url, yes: true, verify: 'content' }, engineContext({ env: { DBOPS_BACKUP_DIR: backupsDir } }));
+    const result = await restoreDatabase(
+      { backup: backup.backupDir, url: target.url, yes: true, verify: 'content' },
+      engineContext({ env: { DBOPS_BACKUP_DIR: backupsDir } }),
+    );
     expect(result.verification).toMatchObject({ verified: true, contentChecked: true, contentMismatches: [] });
     expect(result.verification.tables.find((t) => t.table === 'rental')?.actual).toBeGreaterThan(16_000);
     const [expected, actual] = [await fingerprint(source.url), await fingerprint(target.url)];

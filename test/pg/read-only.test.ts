@@ -44,7 +44,10 @@ describe('read-only leaves the target byte-identical', () => {
     const client = new Client({ name: 'dbops-read-only-test', version: '1.0.0' });
     await client.connect(transport);
     const tools = (await client.listTools()).tools;
-    expect(tools.every((t) => t.annotations?.readOnlyHint === true), tools.map((t) => t.name).join(', ')).toBe(true);
+    expect(
+      tools.every((t) => t.annotations?.readOnlyHint === true),
+      tools.map((t) => t.name).join(', '),
+    ).toBe(true);
     const called: string[] = [];
     for (const tool of tools) {
       const args = tool.name === 'artifact_history' ? { target: 'dev' } : {};
@@ -55,7 +58,12 @@ describe('read-only leaves the target byte-identical', () => {
     await client.close();
     expect(called.sort()).toEqual(['artifact_history', 'list_backups', 'list_commands', 'verify_backup']);
 
-    for (const args of [['history', '--target', 'dev'], ['list-backups'], ['verify-backup', 'latest'], ['verify-backup', 'latest', '--drill', '--target', 'dev']]) {
+    for (const args of [
+      ['history', '--target', 'dev'],
+      ['list-backups'],
+      ['verify-backup', 'latest'],
+      ['verify-backup', 'latest', '--drill', '--target', 'dev'],
+    ]) {
       const run = await runCli(args, { env });
       expect(run.exitCode, `${args.join(' ')}: ${run.stderr}`).toBe(0);
     }

@@ -29,7 +29,12 @@ const dbs = useTestDatabases('remote_cli');
 const tempDir = useTempDirs();
 const newBucket = useBuckets(s3.server);
 
-interface BackupJson { ok: boolean; backupDir: string; folder: string; pushed: { url: string; uploaded: number; alreadyThere: number; files: number; uploadedBytes: number; keyId: string } | null }
+interface BackupJson {
+  ok: boolean;
+  backupDir: string;
+  folder: string;
+  pushed: { url: string; uploaded: number; alreadyThere: number; files: number; uploadedBytes: number; keyId: string } | null;
+}
 
 /** Keys other than the project's: a key is a secret whichever it is. */
 const OTHER_KEYS = [randomBytes(32).toString('hex'), randomBytes(32).toString('hex'), randomBytes(32).toString('hex')];
@@ -83,7 +88,10 @@ describe.skipIf(s3.skip !== undefined)(`dbops off-site copies from the CLI${s3.s
     expect(first.pushed).toMatchObject({ url: `${remoteUrl}/${first.folder}`, alreadyThere: 0 });
     expect(first.pushed!.uploaded).toBe(first.pushed!.files);
     expect(first.pushed!.uploadedBytes).toBeGreaterThan(0);
-    expect(run.progress.some((l) => / backup-db: pushing \d+ files/.test(l)), run.progress.join('\n')).toBe(true);
+    expect(
+      run.progress.some((l) => / backup-db: pushing \d+ files/.test(l)),
+      run.progress.join('\n'),
+    ).toBe(true);
   });
 
   it('backup-db refuses --remote without --push, and a push it could not make, before taking the backup', async () => {
@@ -105,7 +113,9 @@ describe.skipIf(s3.skip !== undefined)(`dbops off-site copies from the CLI${s3.s
     expect(failed.exitCode).toBe(1);
     const line = oneLine(failed);
     expect(line).toMatch(/^error \[REMOTE_BUCKET_MISSING\]: /);
-    const dir = /The backup itself is complete at (\S+); `dbops push-backup \1 --remote s3:\/\/dbops-t-missing-[0-9a-f]+\/x` retries the push\./.exec(line)?.[1];
+    const dir = /The backup itself is complete at (\S+); `dbops push-backup \1 --remote s3:\/\/dbops-t-missing-[0-9a-f]+\/x` retries the push\./.exec(
+      line,
+    )?.[1];
     expect(dir, line).toBeDefined();
     expect(existsSync(path.join(dir!, 'metadata.json'))).toBe(true);
 
@@ -117,7 +127,10 @@ describe.skipIf(s3.skip !== undefined)(`dbops off-site copies from the CLI${s3.s
     expect(out.uploaded).toBe(out.files);
     second = { folder: out.folder, url: out.url };
     // Progress is counted in bytes.
-    expect(pushed.progress.some((l) => / push-backup: uploading bytes \(\d+\/\d+\)$/.test(l)), pushed.progress.join('\n')).toBe(true);
+    expect(
+      pushed.progress.some((l) => / push-backup: uploading bytes \(\d+\/\d+\)$/.test(l)),
+      pushed.progress.join('\n'),
+    ).toBe(true);
 
     // Again: nothing to upload.
     const again = await cli(['push-backup', dir!, '--remote', 'offsite']);
@@ -128,7 +141,11 @@ describe.skipIf(s3.skip !== undefined)(`dbops off-site copies from the CLI${s3.s
   it('list-backups --remote lists the copies (valid; other-key with another key)', async () => {
     const run = await cli(['list-backups', '--remote', 'offsite', '--json']);
     expect(run.exitCode, run.stderr).toBe(0);
-    const json = JSON.parse(run.stdout) as { root: string; remote: { url: string; display: string; keyId: string }; backups: Array<{ folder: string; status: string; url: string; label: string }> };
+    const json = JSON.parse(run.stdout) as {
+      root: string;
+      remote: { url: string; display: string; keyId: string };
+      backups: Array<{ folder: string; status: string; url: string; label: string }>;
+    };
     expect(json.root).toBe(remoteUrl);
     expect(json.remote).toMatchObject({ url: remoteUrl, keyId: first.pushed!.keyId });
     expect(json.remote.display).toContain(new URL(s3.server!.endpoint).host);
@@ -145,27 +162,37 @@ describe.skipIf(s3.skip !== undefined)(`dbops off-site copies from the CLI${s3.s
     expect((JSON.parse(otherKey.stdout) as typeof json).backups.map((b) => b.status)).toEqual(['other-key', 'other-key']);
   });
 
-  it('prune-backups --remote --dry-run applies the remote\'s retention and deletes nothing', async () => {
+  it("prune-backups --remote --dry-run applies the remote's retention and deletes nothing", async () => {
     const before = await bucketObjects(s3.server!, bucket);
     const run = await cli(['prune-backups', '--remote', 'offsite', '--dry-run', '--json']);
     expect(run.exitCode, run.stderr).toBe(0);
     const json = JSON.parse(run.stdout) as { root: string; dryRun: boolean; removed: string[]; decisions: Array<{ folder: string; action: string }> };
     expect(json).toMatchObject({ root: remoteUrl, dryRun: true, removed: [] });
-    expect(json.decisions.map((d) => [d.folder, d.action])).toEqual([[second.folder, 'keep'], [first.folder, 'remove']]);
+    expect(json.decisions.map((d) => [d.folder, d.action])).toEqual([
+      [second.folder, 'keep'],
+      [first.folder, 'remove'],
+    ]);
     expect(await bucketObjects(s3.server!, bucket)).toEqual(before);
   });
 
   it('MCP: push_backup and list_backups with the configured remote, as an agent calls them', async () => {
     const registry = await buildRegistry(PROJECT_ROOT, COMMANDS);
     const config = loadConfig(project, {}).config;
-    const server = createDbopsMcpServer({ registry, readOnly: false, version: '0.1.0', context: (signal) => ({ root: project, config, env: { ...env }, signal }) });
+    const server = createDbopsMcpServer({
+      registry,
+      readOnly: false,
+      version: '0.1.0',
+      context: (signal) => ({ root: project, config, env: { ...env }, signal }),
+    });
     const client = new Client({ name: 'dbops-test', version: '1.0.0' });
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
     await server.connect(serverSide);
     await client.connect(clientSide);
     try {
       const progress: string[] = [];
-      const push = (await client.callTool({ name: 'push_backup', arguments: { backup: second.folder } }, undefined, { onprogress: (p) => progress.push(String(p.message)) })) as CallToolResult;
+      const push = (await client.callTool({ name: 'push_backup', arguments: { backup: second.folder } }, undefined, {
+        onprogress: (p) => progress.push(String(p.message)),
+      })) as CallToolResult;
       expect(push.isError, JSON.stringify(push.content)).toBeFalsy();
       expect(push.structuredContent).toMatchObject({ folder: second.folder, url: second.url, uploaded: 0 });
       expect(progress.some((m) => m.startsWith('pushing '))).toBe(true);
@@ -182,8 +209,20 @@ describe.skipIf(s3.skip !== undefined)(`dbops off-site copies from the CLI${s3.s
     const localBefore = await readdir(path.join(project, 'storage/backups'));
     const run = await cli(['verify-backup', first.pushed!.url, '--drill', '--url', dbs.adminUrl, '--json'], { TMPDIR: tmp });
     expect(run.exitCode, run.stderr).toBe(0);
-    const json = JSON.parse(run.stdout) as { ok: boolean; verified: boolean; backupDir: string; fetched: { dir: string | null; alreadyThere: boolean; downloadedBytes: number }; drill: { dropped: boolean } };
-    expect(json).toMatchObject({ ok: true, verified: true, backupDir: first.pushed!.url, fetched: { dir: null, alreadyThere: false }, drill: { dropped: true } });
+    const json = JSON.parse(run.stdout) as {
+      ok: boolean;
+      verified: boolean;
+      backupDir: string;
+      fetched: { dir: string | null; alreadyThere: boolean; downloadedBytes: number };
+      drill: { dropped: boolean };
+    };
+    expect(json).toMatchObject({
+      ok: true,
+      verified: true,
+      backupDir: first.pushed!.url,
+      fetched: { dir: null, alreadyThere: false },
+      drill: { dropped: true },
+    });
     expect(json.fetched.downloadedBytes).toBeGreaterThan(0);
     expect((await readdir(tmp)).filter((f) => f.startsWith('dbops-verify-'))).toEqual([]);
     expect(await readdir(path.join(project, 'storage/backups'))).toEqual(localBefore);
@@ -192,10 +231,16 @@ describe.skipIf(s3.skip !== undefined)(`dbops off-site copies from the CLI${s3.s
   it('restore-db s3://… fetches into the backups directory, then restores: the target equals the source', async () => {
     const target = await dbs.create();
     const backups = await tempDir();
-    const run = await cli(['restore-db', first.pushed!.url, '--url', target.url, '--yes', '--no-safety-backup', '--verify', 'content', '--json'], { DBOPS_BACKUP_DIR: backups });
+    const run = await cli(['restore-db', first.pushed!.url, '--url', target.url, '--yes', '--no-safety-backup', '--verify', 'content', '--json'], {
+      DBOPS_BACKUP_DIR: backups,
+    });
     expect(run.exitCode, run.stderr).toBe(0);
     const json = JSON.parse(run.stdout) as { verified: boolean; backupDir: string; fetched: { url: string; dir: string; alreadyThere: boolean } };
-    expect(json).toMatchObject({ verified: true, backupDir: path.join(backups, first.folder), fetched: { url: first.pushed!.url, dir: path.join(backups, first.folder), alreadyThere: false } });
+    expect(json).toMatchObject({
+      verified: true,
+      backupDir: path.join(backups, first.folder),
+      fetched: { url: first.pushed!.url, dir: path.join(backups, first.folder), alreadyThere: false },
+    });
     expect(await readdir(backups)).toEqual([first.folder]);
     expect(diffImages(sourceImage, await imageOf(target.url))).toEqual([]);
   });
@@ -203,7 +248,10 @@ describe.skipIf(s3.skip !== undefined)(`dbops off-site copies from the CLI${s3.s
   it('another key, and a flipped byte in the bucket: one line, exit 1, nothing fetched or restored', async () => {
     const target = await dbs.create();
     const backups = await tempDir();
-    const wrongKey = await cli(['restore-db', first.pushed!.url, '--url', target.url, '--yes'], { DBOPS_BACKUP_DIR: backups, DBOPS_ENCRYPTION_KEY: OTHER_KEYS[1]! });
+    const wrongKey = await cli(['restore-db', first.pushed!.url, '--url', target.url, '--yes'], {
+      DBOPS_BACKUP_DIR: backups,
+      DBOPS_ENCRYPTION_KEY: OTHER_KEYS[1]!,
+    });
     expect(wrongKey.exitCode).toBe(1);
     expect(oneLine(wrongKey)).toMatch(/^error \[ENCRYPTION_KEY_WRONG\]: /);
     const verifyWrongKey = await cli(['verify-backup', first.pushed!.url], { DBOPS_ENCRYPTION_KEY: OTHER_KEYS[2]! });
@@ -212,7 +260,9 @@ describe.skipIf(s3.skip !== undefined)(`dbops off-site copies from the CLI${s3.s
 
     // One byte in the middle of the copy's largest object.
     const prefix = `team/prod/${first.folder}/`;
-    const largest = (await bucketObjects(s3.server!, bucket)).filter((o) => o.key.startsWith(prefix) && !o.key.endsWith('dbops-manifest')).sort((a, b) => b.size - a.size)[0]!;
+    const largest = (await bucketObjects(s3.server!, bucket))
+      .filter((o) => o.key.startsWith(prefix) && !o.key.endsWith('dbops-manifest'))
+      .sort((a, b) => b.size - a.size)[0]!;
     const body = await getRaw(s3.server!, bucket, largest.key);
     body[Math.floor(body.length / 2)]! ^= 0x01;
     await putRaw(s3.server!, bucket, largest.key, body);

@@ -28,7 +28,10 @@ let folder: string;
 
 /** The error a promise is refused with, and its one line as every face prints it. */
 async function refusal(work: Promise<unknown>): Promise<{ error: DbopsError; line: string }> {
-  const error = (await work.then(() => undefined, (e: unknown) => e)) as DbopsError | undefined;
+  const error = (await work.then(
+    () => undefined,
+    (e: unknown) => e,
+  )) as DbopsError | undefined;
   expect(error, 'expected a refusal').toBeDefined();
   const line = formatErrorLine(error!);
   expect(line).not.toContain('\n');
@@ -62,7 +65,11 @@ describe.skipIf(s3.skip !== undefined)(`off-site copies refuse what is wrong${s3
     const into = await tempDir();
     const { error, line } = await refusal(fetchBackup({ url: pushed.url, into }, setup(wrong)));
     expect(error.code).toBe('ENCRYPTION_KEY_WRONG');
-    expect(line).toMatch(new RegExp(`^error \\[ENCRYPTION_KEY_WRONG\\]: ${folder}/dbops-manifest was encrypted with another key \\(key id ${pushed.keyId}; DBOPS_ENCRYPTION_KEY has key id [0-9a-f]{16}\\)\\. Hint: Use the key this copy was pushed with`));
+    expect(line).toMatch(
+      new RegExp(
+        `^error \\[ENCRYPTION_KEY_WRONG\\]: ${folder}/dbops-manifest was encrypted with another key \\(key id ${pushed.keyId}; DBOPS_ENCRYPTION_KEY has key id [0-9a-f]{16}\\)\\. Hint: Use the key this copy was pushed with`,
+      ),
+    );
     expect(await readdir(into)).toEqual([]);
     const listed = await listRemoteBackups({ remote }, setup(wrong));
     expect(listed.backups.map((b) => [b.folder, b.status])).toEqual([[folder, 'other-key']]);
@@ -96,7 +103,11 @@ describe.skipIf(s3.skip !== undefined)(`off-site copies refuse what is wrong${s3
     await putRaw(s3.server!, bucket, manifest.key, manifest.body!);
     await putRaw(s3.server!, bucket, largest.key, largest.body!.subarray(0, 100));
     const missing = await refusal(fetchBackup({ url: pushed.url, into }, setup(env)));
-    expect(missing.line).toMatch(new RegExp(`^error \\[REMOTE_CORRUPT\\]: The copy of ${folder} on s3://${bucket}/offsite at 127\\.0\\.0\\.1:\\d+ lacks 1 object\\(s\\) its manifest names`));
+    expect(missing.line).toMatch(
+      new RegExp(
+        `^error \\[REMOTE_CORRUPT\\]: The copy of ${folder} on s3://${bucket}/offsite at 127\\.0\\.0\\.1:\\d+ lacks 1 object\\(s\\) its manifest names`,
+      ),
+    );
     expect((await listRemoteBackups({ remote }, setup(env))).backups.map((b) => b.status)).toEqual(['corrupt']);
     expect(await readdir(into)).toEqual([]);
     // Pushing again repairs it: the object of the wrong size is uploaded again.
@@ -108,7 +119,9 @@ describe.skipIf(s3.skip !== undefined)(`off-site copies refuse what is wrong${s3
     const env = remoteEnv(s3.server!);
     const into = await tempDir();
     const missing = await refusal(pushBackup({ backup: backupDir, remote: 's3://dbops-no-such-bucket-here/x' }, setup(env)));
-    expect(missing.line).toMatch(/^error \[REMOTE_BUCKET_MISSING\]: Bucket dbops-no-such-bucket-here does not exist at 127\.0\.0\.1:\d+\. Hint: Create the bucket first/);
+    expect(missing.line).toMatch(
+      /^error \[REMOTE_BUCKET_MISSING\]: Bucket dbops-no-such-bucket-here does not exist at 127\.0\.0\.1:\d+\. Hint: Create the bucket first/,
+    );
     expect((await refusal(listRemoteBackups({ remote: 's3://dbops-no-such-bucket-here/x' }, setup(env)))).error.code).toBe('REMOTE_BUCKET_MISSING');
     expect((await refusal(fetchBackup({ url: `s3://dbops-no-such-bucket-here/x/${folder}`, into }, setup(env)))).error.code).toBe('REMOTE_BUCKET_MISSING');
 
@@ -116,12 +129,21 @@ describe.skipIf(s3.skip !== undefined)(`off-site copies refuse what is wrong${s3
     const remote = `s3://${bucket}/x`;
     const badSecret = { ...env, AWS_SECRET_ACCESS_KEY: `${env.AWS_SECRET_ACCESS_KEY!.slice(0, -4)}zzzz` };
     const refusedSecret = await refusal(pushBackup({ backup: backupDir, remote }, setup(badSecret)));
-    expect(refusedSecret.line).toMatch(/^error \[REMOTE_AUTH_FAILED\]: s3:\/\/.+ \(checking the bucket\): the server refused the credentials \(SignatureDoesNotMatch\)\. Hint: Check the credentials/);
+    expect(refusedSecret.line).toMatch(
+      /^error \[REMOTE_AUTH_FAILED\]: s3:\/\/.+ \(checking the bucket\): the server refused the credentials \(SignatureDoesNotMatch\)\. Hint: Check the credentials/,
+    );
     const badId = { ...env, AWS_ACCESS_KEY_ID: 'AKIADBOPSNOSUCHKEY01' };
     const refusedId = await refusal(listRemoteBackups({ remote }, setup(badId)));
     expect(refusedId.error.code).toBe('REMOTE_AUTH_FAILED');
     for (const line of [refusedSecret.line, refusedId.line, missing.line]) {
-      for (const secret of [env.AWS_SECRET_ACCESS_KEY!, badSecret.AWS_SECRET_ACCESS_KEY, env.AWS_ACCESS_KEY_ID!, badId.AWS_ACCESS_KEY_ID, env.DBOPS_ENCRYPTION_KEY!]) expect(line).not.toContain(secret);
+      for (const secret of [
+        env.AWS_SECRET_ACCESS_KEY!,
+        badSecret.AWS_SECRET_ACCESS_KEY,
+        env.AWS_ACCESS_KEY_ID!,
+        badId.AWS_ACCESS_KEY_ID,
+        env.DBOPS_ENCRYPTION_KEY!,
+      ])
+        expect(line).not.toContain(secret);
     }
 
     const skewed = await refusal(listRemoteBackups({ remote }, setup(env), { clockOffsetMs: 3_600_000, maxAttempts: 2 }));
@@ -133,7 +155,9 @@ describe.skipIf(s3.skip !== undefined)(`off-site copies refuse what is wrong${s3
   it('no key: refused before any request (the endpoint here would not even answer)', async () => {
     const env = { ...remoteEnv(s3.server!, { AWS_ENDPOINT_URL: 'http://127.0.0.1:1' }), DBOPS_ENCRYPTION_KEY: '' };
     const { line } = await refusal(pushBackup({ backup: backupDir, remote: 's3://any-bucket/x' }, setup(env)));
-    expect(line).toMatch(/^error \[ENCRYPTION_KEY_MISSING\]: Off-site copies are encrypted before they leave this machine, and no encryption key is set\. Hint: Set DBOPS_ENCRYPTION_KEY/);
+    expect(line).toMatch(
+      /^error \[ENCRYPTION_KEY_MISSING\]: Off-site copies are encrypted before they leave this machine, and no encryption key is set\. Hint: Set DBOPS_ENCRYPTION_KEY/,
+    );
     const short = await refusal(pushBackup({ backup: backupDir, remote: 's3://any-bucket/x' }, setup({ ...env, DBOPS_ENCRYPTION_KEY: 'hunter2-but-longer' })));
     expect(short.line).toMatch(/^error \[ENCRYPTION_KEY_INVALID\]: DBOPS_ENCRYPTION_KEY is not a 32-byte key \(it holds 18 characters/);
     expect(short.line).not.toContain('hunter2');
@@ -158,7 +182,9 @@ describe.skipIf(s3.skip !== undefined)(`off-site copies refuse what is wrong${s3
     const env = remoteEnv(s3.server!);
     try {
       const { line } = await refusal(pushBackup({ backup: backupDir, remote: `s3://${other}/net` }, setup({ ...env, AWS_ENDPOINT_URL: down.endpoint })));
-      expect(line).toMatch(/^error \[REMOTE_UNREACHABLE\]: s3:\/\/.+ \(uploading .+\): the connection failed after 5 attempts \(E[A-Z]+\)\. Hint: Check the endpoint/);
+      expect(line).toMatch(
+        /^error \[REMOTE_UNREACHABLE\]: s3:\/\/.+ \(uploading .+\): the connection failed after 5 attempts \(E[A-Z]+\)\. Hint: Check the endpoint/,
+      );
     } finally {
       await down.close();
     }

@@ -39,7 +39,10 @@ describe.skipIf(s3.skip !== undefined)(`remote prune${s3.skip ? ` (skipped: ${s3
     const to = path.join(localDir, folder);
     await cp(template, to, { recursive: true });
     const manifest = JSON.parse(await readFile(path.join(to, 'metadata.json'), 'utf8')) as Manifest;
-    await writeFile(path.join(to, 'metadata.json'), JSON.stringify({ ...manifest, createdAt: when.toISOString(), target: 'prod', label, source: { ...manifest.source, database } }));
+    await writeFile(
+      path.join(to, 'metadata.json'),
+      JSON.stringify({ ...manifest, createdAt: when.toISOString(), target: 'prod', label, source: { ...manifest.source, database } }),
+    );
     await writeChecksumList(to, manifest.files);
     return folder;
   }
@@ -91,9 +94,21 @@ describe.skipIf(s3.skip !== undefined)(`remote prune${s3.skip ? ` (skipped: ${s3
     expect(pruned.removed.sort()).toEqual(['20200101_000000_prod', a.d4, a.d5, a.d6].sort());
     expect(pruned.freedBytes).toBeGreaterThan(0);
     const left = await listRemoteBackups({ remote }, ctx);
-    expect(left.backups.map((b) => [b.folder, b.status]).sort()).toEqual([[a.d1, 'valid'], [a.d2, 'valid'], [a.d3, 'valid'], [other, 'valid'], [corrupt, 'corrupt']].sort());
+    expect(left.backups.map((b) => [b.folder, b.status]).sort()).toEqual(
+      [
+        [a.d1, 'valid'],
+        [a.d2, 'valid'],
+        [a.d3, 'valid'],
+        [other, 'valid'],
+        [corrupt, 'corrupt'],
+      ].sort(),
+    );
     const keys = (await bucketObjects(s3.server!, bucket)).map((o) => o.key);
-    for (const gone of pruned.removed) expect(keys.filter((k) => k.startsWith(`prod/${gone}/`)), gone).toEqual([]);
+    for (const gone of pruned.removed)
+      expect(
+        keys.filter((k) => k.startsWith(`prod/${gone}/`)),
+        gone,
+      ).toEqual([]);
 
     // The same rules again: nothing more to do.
     expect((await pruneRemote({ remote }, later, rules)).removed).toEqual([]);

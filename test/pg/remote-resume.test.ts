@@ -28,14 +28,17 @@ describe.skipIf(s3.skip !== undefined)(`a push killed mid-upload, resumed${s3.sk
     await withPg(source.url, async (c) => {
       for (const t of ['blob_a', 'blob_b']) {
         await c.query(`CREATE TABLE public.${t} (id int PRIMARY KEY, b bytea)`);
-        await c.query(`INSERT INTO public.${t} SELECT i, (SELECT decode(string_agg(md5(random()::text || i || j), ''), 'hex') FROM generate_series(1, 65536) j) FROM generate_series(1, 20) i`);
+        await c.query(
+          `INSERT INTO public.${t} SELECT i, (SELECT decode(string_agg(md5(random()::text || i || j), ''), 'hex') FROM generate_series(1, 65536) j) FROM generate_series(1, 20) i`,
+        );
       }
     });
     backupDir = (await backupInto(source.url, await tempDir())).backupDir;
   });
 
   it('lists the killed copy as incomplete; the next push uploads only what is missing and leaves no open upload', async () => {
-    if (!existsSync(path.join(PROJECT_ROOT, 'dist/engine/remote/push-backup.js'))) throw new Error('dist/ is not built: run npm run build (npm test does it first)');
+    if (!existsSync(path.join(PROJECT_ROOT, 'dist/engine/remote/push-backup.js')))
+      throw new Error('dist/ is not built: run npm run build (npm test does it first)');
     const bucket = await newBucket();
     const env = remoteEnv(s3.server!);
     const remote = `s3://${bucket}/resume`;

@@ -54,7 +54,13 @@ describe.skipIf(s3.skip !== undefined)(`off-site copy round trip${s3.skip ? ` (s
     const pushed = await pushBackup({ backup: backupDir, remote }, ctx);
     outputs.push(pushed);
     const localFiles = await listFiles(backupDir);
-    expect(pushed).toMatchObject({ folder: path.basename(backupDir), files: localFiles.length, uploaded: localFiles.length, alreadyThere: 0, url: `${remote}/${path.basename(backupDir)}` });
+    expect(pushed).toMatchObject({
+      folder: path.basename(backupDir),
+      files: localFiles.length,
+      uploaded: localFiles.length,
+      alreadyThere: 0,
+      url: `${remote}/${path.basename(backupDir)}`,
+    });
 
     const listing = await listRemoteBackups({ remote }, ctx);
     outputs.push(listing);

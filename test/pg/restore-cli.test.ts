@@ -51,7 +51,12 @@ describe('dbops restore-db (CLI)', () => {
     const target = await dbs.create();
     const run = await runCli(['restore-db', backupDir, '--url', target.url, '--yes', '--json'], { env: { DBOPS_BACKUP_DIR: await tempDir() } });
     expect(run.exitCode).toBe(0);
-    const json = JSON.parse(run.stdout) as { verified: boolean; backupDir: string; target: { database: string }; verification: { tables: Array<{ schema: string; table: string; actual: number }> } };
+    const json = JSON.parse(run.stdout) as {
+      verified: boolean;
+      backupDir: string;
+      target: { database: string };
+      verification: { tables: Array<{ schema: string; table: string; actual: number }> };
+    };
     expect(json).toMatchObject({ ok: true, verified: true, backupDir, target: { database: target.name } });
     const tables = json.verification.tables;
     expect(tables.find((t) => t.table === 'agents')).toMatchObject({ actual: 12, expected: 12, ok: true });
@@ -64,7 +69,9 @@ describe('dbops restore-db (CLI)', () => {
     expect(run.exitCode).toBe(2);
     const lines = run.stderr.split('\n');
     expect(lines[0]).toBe('⚠️  This restore OVERWRITES data.');
-    expect(lines.at(-1)).toMatch(/^error \[CONFIRMATION_REQUIRED\]: Restoring .* overwrites database "dbops_t_restorecli_\w+" on 127\.0\.0\.1; no terminal to ask, so --yes is required\. Hint: /);
+    expect(lines.at(-1)).toMatch(
+      /^error \[CONFIRMATION_REQUIRED\]: Restoring .* overwrites database "dbops_t_restorecli_\w+" on 127\.0\.0\.1; no terminal to ask, so --yes is required\. Hint: /,
+    );
   });
 
   it('a pg_restore killed part-way ends with the target as it was, from the safety snapshot', async () => {
@@ -79,7 +86,9 @@ describe('dbops restore-db (CLI)', () => {
     expect(run.exitCode).toBe(1);
     const error = (JSON.parse(run.stdout) as { error: { code: string; message: string } }).error;
     expect(error.code).toBe('RESTORE_FAILED');
-    expect(error.message).toMatch(/^The restore failed \(pg_restore was killed by SIGKILL\.\); the target was put back from the pre-restore snapshot \d{8}_\d{6}_url_pre-restore\.$/);
+    expect(error.message).toMatch(
+      /^The restore failed \(pg_restore was killed by SIGKILL\.\); the target was put back from the pre-restore snapshot \d{8}_\d{6}_url_pre-restore\.$/,
+    );
     expect(await fingerprint(target.url)).toEqual(before);
     expect(await readFile(path.join(wrappers, 'partial.list'), 'utf8')).toMatch(/TABLE DATA law contracts/);
   });

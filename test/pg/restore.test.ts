@@ -15,7 +15,15 @@ const tempDir = useTempDirs();
 let source: { name: string; url: string };
 let fullBackup: string;
 
-const TRANSIENT = ['public.conversations', 'public.tasks', 'public.plans', 'public.deliverables', 'public.checkpoints', 'public.observability_events', 'public.llm_usage'];
+const TRANSIENT = [
+  'public.conversations',
+  'public.tasks',
+  'public.plans',
+  'public.deliverables',
+  'public.checkpoints',
+  'public.observability_events',
+  'public.llm_usage',
+];
 
 /** A restore whose safety snapshot goes into a backups directory of its own, unless env names one. */
 async function restore(options: RestoreOptions, env: Record<string, string> = {}) {
@@ -25,10 +33,12 @@ async function restore(options: RestoreOptions, env: Record<string, string> = {}
 /** The pre-restore safety snapshots in a backups directory: "<YYYYMMDD_HHMMSS>_url_pre-restore" for a --url target. */
 async function safetySnapshots(dir: string): Promise<Array<{ folder: string; label: string | null; database: string }>> {
   const folders = (await readdir(dir)).filter((f) => /^\d{8}_\d{6}_url_pre-restore$/.test(f));
-  return Promise.all(folders.map(async (folder) => {
-    const m = JSON.parse(await readFile(path.join(dir, folder, 'metadata.json'), 'utf8')) as { label: string | null; source: { database: string } };
-    return { folder, label: m.label, database: m.source.database };
-  }));
+  return Promise.all(
+    folders.map(async (folder) => {
+      const m = JSON.parse(await readFile(path.join(dir, folder, 'metadata.json'), 'utf8')) as { label: string | null; source: { database: string } };
+      return { folder, label: m.label, database: m.source.database };
+    }),
+  );
 }
 
 beforeAll(async () => {
@@ -81,18 +91,28 @@ describe('restoring a backup', () => {
     }
   });
 
-  it('keeps the target\'s code_ops.artifact_events rows, adding the backup\'s without duplicates', async () => {
+  it("keeps the target's code_ops.artifact_events rows, adding the backup's without duplicates", async () => {
     const history = `CREATE SCHEMA IF NOT EXISTS code_ops;
       CREATE TABLE IF NOT EXISTS code_ops.artifact_events (id bigserial PRIMARY KEY, run_id uuid NOT NULL, artifact_type text, artifact_name text,
         artifact_version text, event_type text NOT NULL, success boolean, details jsonb, created_at timestamptz DEFAULT now(), UNIQUE (run_id, event_type));`;
     const src = await dbs.create({ load: [FIXTURE] });
-    await withPg(src.url, (c) => c.query(`${history} INSERT INTO code_ops.artifact_events (run_id, event_type) VALUES ('00000000-0000-0000-0000-0000000000a1', 'invoked'), ('00000000-0000-0000-0000-0000000000a2', 'invoked');`));
+    await withPg(src.url, (c) =>
+      c.query(
+        `${history} INSERT INTO code_ops.artifact_events (run_id, event_type) VALUES ('00000000-0000-0000-0000-0000000000a1', 'invoked'), ('00000000-0000-0000-0000-0000000000a2', 'invoked');`,
+      ),
+    );
     const backup = (await backupInto(src.url, await tempDir())).backupDir;
     const target = await dbs.create();
-    await withPg(target.url, (c) => c.query(`${history} INSERT INTO code_ops.artifact_events (run_id, event_type) VALUES ('00000000-0000-0000-0000-0000000000a1', 'invoked'), ('00000000-0000-0000-0000-0000000000b1', 'invoked'), ('00000000-0000-0000-0000-0000000000b1', 'completed');`));
+    await withPg(target.url, (c) =>
+      c.query(
+        `${history} INSERT INTO code_ops.artifact_events (run_id, event_type) VALUES ('00000000-0000-0000-0000-0000000000a1', 'invoked'), ('00000000-0000-0000-0000-0000000000b1', 'invoked'), ('00000000-0000-0000-0000-0000000000b1', 'completed');`,
+      ),
+    );
     const result = await restore({ backup, url: target.url, yes: true });
     expect(result.historyRowsKept).toBe(2);
-    const rows = await withPg(target.url, (c) => c.query<{ k: string }>(`SELECT run_id::text || ':' || event_type AS k FROM code_ops.artifact_events ORDER BY 1`));
+    const rows = await withPg(target.url, (c) =>
+      c.query<{ k: string }>(`SELECT run_id::text || ':' || event_type AS k FROM code_ops.artifact_events ORDER BY 1`),
+    );
     expect(rows.rows.map((r) => r.k)).toEqual([
       '00000000-0000-0000-0000-0000000000a1:invoked',
       '00000000-0000-0000-0000-0000000000a2:invoked',
@@ -148,15 +168,28 @@ describe('choosing the backup', () => {
     await backupDatabase({ target: 'staging' }, engineContext({ env: { DATABASE_URL_STAGING: source.url, DBOPS_BACKUP_DIR: dir } }));
     const picked = await restore({ from: 'url', url: (await dbs.create()).url, yes: true, safetyBackup: false }, { DBOPS_BACKUP_DIR: dir });
     expect(picked.plan.backup.dir).toBe(fromUrl);
-    const fromDev = await restoreDatabase({ from: 'dev', url: (await dbs.create()).url, yes: true }, engineContext({ env: { DBOPS_BACKUP_DIR: dir } })).catch((e: unknown) => e);
-    expect(fromDev).toMatchObject({ code: 'NO_BACKUPS', message: expect.stringMatching(new RegExp(`^No valid dbops backup taken from target "dev" in ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}( \\(skipped: .*\\))?\\.$`)) });
+    const fromDev = await restoreDatabase({ from: 'dev', url: (await dbs.create()).url, yes: true }, engineContext({ env: { DBOPS_BACKUP_DIR: dir } })).catch(
+      (e: unknown) => e,
+    );
+    expect(fromDev).toMatchObject({
+      code: 'NO_BACKUPS',
+      message: expect.stringMatching(
+        new RegExp(`^No valid dbops backup taken from target "dev" in ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}( \\(skipped: .*\\))?\\.$`),
+      ),
+    });
   });
 
   it('a path that does not exist, is not a backup, or is empty gets a one-line error', async () => {
     const target = await dbs.create();
     const empty = await tempDir();
-    await expect(restore({ backup: '/no/such/folder', url: target.url, yes: true })).rejects.toMatchObject({ code: 'BACKUP_NOT_FOUND', message: 'Backup folder /no/such/folder does not exist.' });
-    await expect(restore({ backup: empty, url: target.url, yes: true })).rejects.toMatchObject({ code: 'BACKUP_INVALID', message: `Backup folder ${empty} is empty.` });
+    await expect(restore({ backup: '/no/such/folder', url: target.url, yes: true })).rejects.toMatchObject({
+      code: 'BACKUP_NOT_FOUND',
+      message: 'Backup folder /no/such/folder does not exist.',
+    });
+    await expect(restore({ backup: empty, url: target.url, yes: true })).rejects.toMatchObject({
+      code: 'BACKUP_INVALID',
+      message: `Backup folder ${empty} is empty.`,
+    });
     await writeFile(path.join(empty, 'x.txt'), 'x');
     await expect(restore({ backup: empty, url: target.url, yes: true })).rejects.toMatchObject({ code: 'BACKUP_INVALID' });
   });
@@ -217,7 +250,10 @@ describe('--data-only --tables', () => {
       await c.query(`UPDATE public.agents SET name = 'kept'`);
     });
     const dir = await tempDir();
-    const result = await restore({ backup: fullBackup, url: target.url, yes: true, dataOnly: true, tables: ['public.settings', 'crawler.sites', 'crawler.pages'] }, { DBOPS_BACKUP_DIR: dir });
+    const result = await restore(
+      { backup: fullBackup, url: target.url, yes: true, dataOnly: true, tables: ['public.settings', 'crawler.sites', 'crawler.pages'] },
+      { DBOPS_BACKUP_DIR: dir },
+    );
     // The snapshot of the target taken before anything changed: what the refusal below must not leave.
     const snapshots = await safetySnapshots(dir);
     expect(snapshots).toEqual([{ folder: expect.any(String), label: 'pre-restore', database: target.name }]);
@@ -234,7 +270,9 @@ describe('--data-only --tables', () => {
     const target = await dbs.create({ load: [FIXTURE] });
     const before = await fingerprint(target.url);
     const dir = await tempDir();
-    await expect(restore({ backup: fullBackup, url: target.url, yes: true, dataOnly: true, tables: ['public.llm_models'] }, { DBOPS_BACKUP_DIR: dir })).rejects.toMatchObject({
+    await expect(
+      restore({ backup: fullBackup, url: target.url, yes: true, dataOnly: true, tables: ['public.llm_models'] }, { DBOPS_BACKUP_DIR: dir }),
+    ).rejects.toMatchObject({
       code: 'OPTION_INVALID',
       message: '--tables leave out public.agents, public.llm_usage, which reference the chosen tables: add them to --tables, or restore the full backup.',
     });

@@ -59,10 +59,17 @@ describe.each(Object.entries(FIXTURES))('%s', (name, fixture) => {
     const dir = await tempDir();
     const backup = await backupDatabase({ url: source.url, out: dir, label: `${name}-${flag.replace(/^--/, '')}`, ...FLAG_OPTIONS[flag] }, engineContext());
     const target = await dbs.create();
-    const restore = () => restoreDatabase({ backup: backup.backupDir, url: target.url, yes: true, verify: 'content', safetyBackup: false }, engineContext({ env: { DBOPS_BACKUP_DIR: dir } }));
+    const restore = () =>
+      restoreDatabase(
+        { backup: backup.backupDir, url: target.url, yes: true, verify: 'content', safetyBackup: false },
+        engineContext({ env: { DBOPS_BACKUP_DIR: dir } }),
+      );
     if (fixture.refused?.includes(flag)) {
       const before = await imageOf(target.url);
-      await expect(restore()).rejects.toMatchObject({ code: 'TARGET_UNFIT', message: expect.stringMatching(/references auth\.users, whose rows the backup left out/) });
+      await expect(restore()).rejects.toMatchObject({
+        code: 'TARGET_UNFIT',
+        message: expect.stringMatching(/references auth\.users, whose rows the backup left out/),
+      });
       expect(diffImages(before, await imageOf(target.url))).toEqual([]);
       return;
     }
@@ -74,11 +81,13 @@ describe.each(Object.entries(FIXTURES))('%s', (name, fixture) => {
     if (flag !== 'full' && name === 'torture') expect(excluded.length).toBeGreaterThan(0);
     // Every descendant of a left-out table is left out too.
     const descendants = await withPg(source.url, async (c) =>
-      (await c.query<{ child: string }>(
-        `WITH RECURSIVE d(oid) AS (SELECT to_regclass(x)::oid FROM unnest($1::text[]) x UNION SELECT i.inhrelid FROM pg_inherits i JOIN d ON i.inhparent = d.oid)
+      (
+        await c.query<{ child: string }>(
+          `WITH RECURSIVE d(oid) AS (SELECT to_regclass(x)::oid FROM unnest($1::text[]) x UNION SELECT i.inhrelid FROM pg_inherits i JOIN d ON i.inhparent = d.oid)
          SELECT n.nspname || '.' || c.relname AS child FROM d JOIN pg_class c ON c.oid = d.oid JOIN pg_namespace n ON n.oid = c.relnamespace`,
-        [excludedRefs.map((t) => `"${t.schema.replace(/"/g, '""')}"."${t.table.replace(/"/g, '""')}"`)],
-      )).rows.map((r) => r.child),
+          [excludedRefs.map((t) => `"${t.schema.replace(/"/g, '""')}"."${t.table.replace(/"/g, '""')}"`)],
+        )
+      ).rows.map((r) => r.child),
     );
     expect(new Set(excluded)).toEqual(new Set(descendants));
 
@@ -93,11 +102,16 @@ describe.each(Object.entries(FIXTURES))('%s', (name, fixture) => {
     const backup = await backupDatabase({ url: source.url, out: dir, label: `${name}-over` }, engineContext());
     const copy = await dbs.create({ template: source.name });
     await withPg(copy.url, async (c) => {
-      const [t] = (await c.query<{ s: string; t: string }>(`SELECT n.nspname AS s, c.relname AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind = 'r' AND n.nspname = 'public' AND c.relname <> 'artifact_events' ORDER BY c.relpages DESC, 2 LIMIT 1`)).rows;
+      const [t] = (
+        await c.query<{ s: string; t: string }>(`SELECT n.nspname AS s, c.relname AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind = 'r' AND n.nspname = 'public' AND c.relname <> 'artifact_events' ORDER BY c.relpages DESC, 2 LIMIT 1`)
+      ).rows;
       await c.query(`TRUNCATE ${c.escapeIdentifier(t!.s)}.${c.escapeIdentifier(t!.t)} CASCADE`);
     });
-    const result = await restoreDatabase({ backup: backup.backupDir, url: copy.url, yes: true, verify: 'content' }, engineContext({ env: { DBOPS_BACKUP_DIR: dir } }));
+    const result = await restoreDatabase(
+      { backup: backup.backupDir, url: copy.url, yes: true, verify: 'content' },
+      engineContext({ env: { DBOPS_BACKUP_DIR: dir } }),
+    );
     expect(result.verification).toMatchObject({ verified: true, contentChecked: true });
     expect(diffImages(sourceImage, await imageOf(copy.url))).toEqual([]);
   });

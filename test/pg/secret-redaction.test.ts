@@ -126,7 +126,9 @@ describe('keeping the URL off the process list', () => {
     expect(byFile.exitCode).toBe(0);
     const both = await cli(['backup-db', '--url', rawUrl(), '--url-env', 'LEAKY_URL']);
     expect(both.exitCode).toBe(2);
-    expect(both.stderr).toBe('error [USAGE]: backup-db: pass one of --url, --url-env, --url-file, --linked and --local, not --url and --url-env. Hint: Run dbops --help for the commands and their options.');
+    expect(both.stderr).toBe(
+      'error [USAGE]: backup-db: pass one of --url, --url-env, --url-file, --linked and --local, not --url and --url-env. Hint: Run dbops --help for the commands and their options.',
+    );
     const unset = await cli(['backup-db', '--url-env', 'NO_SUCH_VARIABLE']);
     expect(unset.exitCode).toBe(2);
     expect(unset.stderr).toMatch(/^error \[TARGET_URL_MISSING\]: backup-db: --url-env NO_SUCH_VARIABLE: that environment variable is not set\./);

@@ -48,7 +48,9 @@ describe('self-reporting', () => {
     });
     expect(run.exitCode).toBe(0);
     const { backupDir } = JSON.parse(run.stdout) as { backupDir: string };
-    const counts = JSON.parse(await readFile(path.join(backupDir, 'row_counts.json'), 'utf8')) as { tables: Array<{ table: string; rows: number; dataIncluded: boolean }> };
+    const counts = JSON.parse(await readFile(path.join(backupDir, 'row_counts.json'), 'utf8')) as {
+      tables: Array<{ table: string; rows: number; dataIncluded: boolean }>;
+    };
     expect(counts.tables.find((t) => t.table === 'tasks')).toMatchObject({ rows: 0, dataIncluded: false });
     const slashRun = (await eventsOf(events.url)).find((e) => e.details.triggered_by === 'slash')!.run_id;
     const rows = await eventsOf(events.url, [slashRun]);
@@ -66,7 +68,9 @@ describe('self-reporting', () => {
       env: { DBOPS_EVENTS_URL: events.url, DBOPS_SPOOL_DIR: await tempDir() },
     });
     expect(run.exitCode).toBe(1);
-    const rows = (await eventsOf(events.url)).filter((e) => (e.details.args as { url?: string } | undefined)?.url?.includes('127.0.0.1:1') || e.details.code === 'CONNECT_FAILED');
+    const rows = (await eventsOf(events.url)).filter(
+      (e) => (e.details.args as { url?: string } | undefined)?.url?.includes('127.0.0.1:1') || e.details.code === 'CONNECT_FAILED',
+    );
     expect(rows.map((r) => r.event_type)).toEqual(['invoked', 'failed']);
     expect(rows[1]).toMatchObject({ success: false, details: { code: 'CONNECT_FAILED', error: expect.stringMatching(/^Cannot connect to 127\.0\.0\.1:1/) } });
     expect(rows[0]?.details.target).toBe('url (app@127.0.0.1:1/app)');
@@ -88,7 +92,10 @@ describe('self-reporting', () => {
       await withPg(dbs.adminUrl, (c) => c.query(`ALTER DATABASE ${c.escapeIdentifier(away)} RENAME TO ${c.escapeIdentifier(home.name)}`));
     }
     expect(down.exitCode).toBe(0);
-    const spooled = (await readFile(path.join(spool, 'events.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { dest: string; event: { run_id: string; event_type: string } });
+    const spooled = (await readFile(path.join(spool, 'events.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { dest: string; event: { run_id: string; event_type: string } });
     expect(spooled.map((s) => s.event.event_type)).toEqual(['invoked', 'completed']);
     expect(spooled[0]!.dest).not.toMatch(/:[^@]*@.*:[^/]*@/);
     const runId = spooled[0]!.event.run_id;
@@ -123,7 +130,9 @@ describe('self-reporting', () => {
     const db = await dbs.create();
     const env = { DBOPS_EVENTS_URL: db.url, DBOPS_SPOOL_DIR: await tempDir() };
     // prune-backups records its runs (history, being read-only, records nothing into a database).
-    const runs = await Promise.all(Array.from({ length: 4 }, async () => runCli(['prune-backups', '--dry-run', '--json'], { env: { ...env, DBOPS_BACKUP_DIR: await tempDir() } })));
+    const runs = await Promise.all(
+      Array.from({ length: 4 }, async () => runCli(['prune-backups', '--dry-run', '--json'], { env: { ...env, DBOPS_BACKUP_DIR: await tempDir() } })),
+    );
     expect(runs.map((r) => r.exitCode)).toEqual([0, 0, 0, 0]);
     const view = await withPg(db.url, (c) => c.query(`SELECT count(*)::int AS n FROM code_ops.artifact_runs WHERE artifact_name = 'prune-backups'`));
     expect(view.rows[0]?.n).toBe(4);
@@ -154,7 +163,13 @@ describe('the bash line in each command body', () => {
   it('backup-db, restore-db and history run and succeed', async () => {
     const backups = await tempDir();
     const target = await dbs.create();
-    const env = { DATABASE_URL_STAGING: source.url, DATABASE_URL_DEV: target.url, DBOPS_BACKUP_DIR: backups, DBOPS_EVENTS_URL: events.url, DBOPS_SPOOL_DIR: await tempDir() };
+    const env = {
+      DATABASE_URL_STAGING: source.url,
+      DATABASE_URL_DEV: target.url,
+      DBOPS_BACKUP_DIR: backups,
+      DBOPS_EVENTS_URL: events.url,
+      DBOPS_SPOOL_DIR: await tempDir(),
+    };
     const backup = await runBody('backup-db', '--no-transient --label from-body', env);
     expect(backup.exitCode, String(backup.stderr)).toBe(0);
     expect(String(backup.stdout)).toMatch(/^✅ Backup complete/);
@@ -169,7 +184,8 @@ describe('the bash line in each command body', () => {
   it('the old script names still work, with the same exit codes', async () => {
     const backups = await tempDir();
     const ok = await execa(path.join(PROJECT_ROOT, 'storage/scripts/backup-db-v2.sh'), ['--url', source.url, '--json'], {
-      reject: false, env: { DBOPS_BACKUP_DIR: backups, DBOPS_EVENTS_URL: events.url, DBOPS_SPOOL_DIR: await tempDir() },
+      reject: false,
+      env: { DBOPS_BACKUP_DIR: backups, DBOPS_EVENTS_URL: events.url, DBOPS_SPOOL_DIR: await tempDir() },
     });
     expect(ok.exitCode).toBe(0);
     const usage = await execa(path.join(PROJECT_ROOT, 'storage/scripts/restore-db-v2.sh'), ['--bogus'], { reject: false });

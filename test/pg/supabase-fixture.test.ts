@@ -22,7 +22,7 @@ async function one<T extends object>(url: string, sql: string, params: unknown[]
 }
 
 describe('the Supabase-shaped fixture', () => {
-  it('has the platform roles with Supabase\'s attributes, and a postgres-shaped role that is no superuser', async () => {
+  it("has the platform roles with Supabase's attributes, and a postgres-shaped role that is no superuser", async () => {
     // anon, authenticated and service_role are shared with older fixtures (and may outlive a run
     // that other sessions' databases still use), so only the roles this fixture adds are pinned.
     const roles = await withPg(source.adminUrl, async (c) => {
@@ -59,7 +59,7 @@ describe('the Supabase-shaped fixture', () => {
     });
   });
 
-  it('gives the database and public to dbops_supa_postgres, and the platform to the platform\'s roles', async () => {
+  it("gives the database and public to dbops_supa_postgres, and the platform to the platform's roles", async () => {
     const owners = await one<Record<string, string>>(
       fresh.adminUrl,
       `SELECT (SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()) AS database,
@@ -88,12 +88,16 @@ describe('the Supabase-shaped fixture', () => {
       publication: SUPA_POSTGRES_ROLE,
     });
     const extensions = await withPg(fresh.adminUrl, async (c) =>
-      (await c.query<{ name: string }>(`SELECT extname AS name FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = 'extensions' ORDER BY 1`)).rows.map((r) => r.name),
+      (
+        await c.query<{ name: string }>(
+          `SELECT extname AS name FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = 'extensions' ORDER BY 1`,
+        )
+      ).rows.map((r) => r.name),
     );
     expect(extensions).toEqual(['pg_stat_statements', 'pgcrypto', 'uuid-ossp']);
   });
 
-  it('enables RLS on the storage tables and closes the services\' bookkeeping to postgres', async () => {
+  it("enables RLS on the storage tables and closes the services' bookkeeping to postgres", async () => {
     const rls = await one<Record<string, boolean>>(
       fresh.adminUrl,
       `SELECT bool_and(relrowsecurity) AS storage, (SELECT relrowsecurity FROM pg_class WHERE oid = 'auth.users'::regclass) AS auth_users
@@ -101,13 +105,17 @@ describe('the Supabase-shaped fixture', () => {
     );
     expect(rls).toEqual({ storage: true, auth_users: true });
     // Direct grants only: membership in the service roles (the supautils stand-in) reaches further.
-    const grantees = await withPg(fresh.adminUrl, async (c) =>
-      (await c.query<{ rel: string; grantees: string[] }>(
-        `SELECT c.oid::regclass::text AS rel, array_agg(DISTINCT pg_get_userbyid(a.grantee) ORDER BY pg_get_userbyid(a.grantee))::text[] AS grantees
+    const grantees = await withPg(
+      fresh.adminUrl,
+      async (c) =>
+        (
+          await c.query<{ rel: string; grantees: string[] }>(
+            `SELECT c.oid::regclass::text AS rel, array_agg(DISTINCT pg_get_userbyid(a.grantee) ORDER BY pg_get_userbyid(a.grantee))::text[] AS grantees
            FROM pg_class c, aclexplode(c.relacl) a
           WHERE c.oid IN ('auth.schema_migrations'::regclass, 'storage.migrations'::regclass, 'auth.users'::regclass, 'storage.objects'::regclass)
           GROUP BY 1 ORDER BY 1`,
-      )).rows,
+          )
+        ).rows,
     );
     expect(grantees).toEqual([
       { rel: 'auth.schema_migrations', grantees: ['supabase_auth_admin'] },
@@ -123,29 +131,42 @@ describe('the Supabase-shaped fixture', () => {
   });
 
   it('has the event triggers, owned by supabase_admin with their functions in extensions, which dbops_supa_postgres cannot drop', async () => {
-    const triggers = await withPg(fresh.adminUrl, async (c) =>
-      (await c.query<{ name: string; owner: string; fn: string; fn_owner: string }>(
-        `SELECT e.evtname AS name, pg_get_userbyid(e.evtowner) AS owner, e.evtfoid::regproc::text AS fn, pg_get_userbyid(p.proowner) AS fn_owner
+    const triggers = await withPg(
+      fresh.adminUrl,
+      async (c) =>
+        (
+          await c.query<{ name: string; owner: string; fn: string; fn_owner: string }>(
+            `SELECT e.evtname AS name, pg_get_userbyid(e.evtowner) AS owner, e.evtfoid::regproc::text AS fn, pg_get_userbyid(p.proowner) AS fn_owner
            FROM pg_event_trigger e JOIN pg_proc p ON p.oid = e.evtfoid ORDER BY 1`,
-      )).rows,
+          )
+        ).rows,
     );
     expect(triggers.map((t) => t.name)).toEqual([
-      'issue_graphql_placeholder', 'issue_pg_cron_access', 'issue_pg_graphql_access', 'issue_pg_net_access', 'pgrst_ddl_watch', 'pgrst_drop_watch',
+      'issue_graphql_placeholder',
+      'issue_pg_cron_access',
+      'issue_pg_graphql_access',
+      'issue_pg_net_access',
+      'pgrst_ddl_watch',
+      'pgrst_drop_watch',
     ]);
     for (const t of triggers) expect(t).toMatchObject({ owner: 'supabase_admin', fn: expect.stringMatching(/^extensions\./), fn_owner: 'supabase_admin' });
     await expect(withPg(fresh.url, (c) => c.query('DROP EVENT TRIGGER pgrst_drop_watch'))).rejects.toThrow('must be owner of event trigger pgrst_drop_watch');
     await expect(withPg(fresh.url, (c) => c.query('ALTER EVENT TRIGGER pgrst_ddl_watch DISABLE'))).rejects.toThrow(/must be owner of event trigger/);
   });
 
-  it('has supabase_admin\'s default privileges in public, which dbops_supa_postgres may not change', async () => {
-    const acls = await withPg(fresh.adminUrl, async (c) =>
-      (await c.query<{ role: string; type: string; grantees: string[] }>(
-        `SELECT pg_get_userbyid(d.defaclrole) AS role, d.defaclobjtype::text AS type,
+  it("has supabase_admin's default privileges in public, which dbops_supa_postgres may not change", async () => {
+    const acls = await withPg(
+      fresh.adminUrl,
+      async (c) =>
+        (
+          await c.query<{ role: string; type: string; grantees: string[] }>(
+            `SELECT pg_get_userbyid(d.defaclrole) AS role, d.defaclobjtype::text AS type,
                 array_agg(pg_get_userbyid(a.grantee) ORDER BY pg_get_userbyid(a.grantee))::text[] AS grantees
            FROM pg_default_acl d JOIN pg_namespace n ON n.oid = d.defaclnamespace, aclexplode(d.defaclacl) a
           WHERE n.nspname = 'public' AND a.privilege_type IN ('SELECT', 'EXECUTE')
           GROUP BY 1, 2 ORDER BY 1, 2`,
-      )).rows,
+          )
+        ).rows,
     );
     expect(acls).toEqual([
       { role: SUPA_POSTGRES_ROLE, type: 'S', grantees: ['anon', 'authenticated', 'service_role'] },
@@ -162,13 +183,18 @@ describe('the Supabase-shaped fixture', () => {
   });
 
   it('lets the app work on the source project: RLS by auth.uid(), and the profile trigger on auth.users', async () => {
-    const before = await one<{ users: string; profiles: string }>(source.adminUrl, 'SELECT (SELECT count(*) FROM auth.users)::text AS users, (SELECT count(*) FROM public.profiles)::text AS profiles');
+    const before = await one<{ users: string; profiles: string }>(
+      source.adminUrl,
+      'SELECT (SELECT count(*) FROM auth.users)::text AS users, (SELECT count(*) FROM public.profiles)::text AS profiles',
+    );
     const result = await appSmokeCheck(source.url);
     expect(result).toMatchObject({ profileCreatedByTrigger: true, notesTotal: 72 });
     expect(result.notesVisible).toBeGreaterThan(0);
     expect(result.notesVisible).toBeLessThan(6);
     // The smoke check leaves nothing behind.
-    expect(await one(source.adminUrl, 'SELECT (SELECT count(*) FROM auth.users)::text AS users, (SELECT count(*) FROM public.profiles)::text AS profiles')).toEqual(before);
+    expect(
+      await one(source.adminUrl, 'SELECT (SELECT count(*) FROM auth.users)::text AS users, (SELECT count(*) FROM public.profiles)::text AS profiles'),
+    ).toEqual(before);
     expect(before).toEqual({ users: '12', profiles: '12' });
   });
 
@@ -196,7 +222,9 @@ describe('the Supabase-shaped fixture', () => {
     const before = await platformSnapshot(project.adminUrl);
     expect(before.eventTriggers).toHaveLength(6);
     expect(before.relations.map((r) => r.name)).toEqual(expect.arrayContaining(['auth.users', 'storage.objects', 'auth.users_pkey']));
-    expect(before.functions.map((f) => f.signature)).toEqual(expect.arrayContaining(['auth.uid()', 'extensions.crypt(text,text)', 'extensions.pgrst_ddl_watch()']));
+    expect(before.functions.map((f) => f.signature)).toEqual(
+      expect.arrayContaining(['auth.uid()', 'extensions.crypt(text,text)', 'extensions.pgrst_ddl_watch()']),
+    );
     await psqlFile(project.adminUrl, APP_SQL);
     expect(await platformSnapshot(project.adminUrl)).toEqual(before);
     await withPg(project.adminUrl, (c) => c.query(`ALTER FUNCTION auth.uid() OWNER TO ${SUPA_POSTGRES_ROLE}`));

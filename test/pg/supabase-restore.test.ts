@@ -88,7 +88,10 @@ describe.each(Object.keys(FLAGS))('a %s backup of a Supabase project', (flag) =>
     const after = await imageOf(db.adminUrl, { skipSchemas: managed });
     const excluded = backup.manifest.excludedDataTables.map((t) => `${t.schema}.${t.table}`);
     // Platform tables the restore leaves to the target: its bookkeeping, and platform data the backup left out.
-    const kept = [...(result.plan.objects?.platformTablesKept ?? []), ...result.verification.tables.filter((t) => t.keptByTarget).map((t) => `${t.schema}.${t.table}`)];
+    const kept = [
+      ...(result.plan.objects?.platformTablesKept ?? []),
+      ...result.verification.tables.filter((t) => t.keptByTarget).map((t) => `${t.schema}.${t.table}`),
+    ];
     const differences = diffImages(sourceImage, after, {
       emptyTables: excluded.filter((t) => !kept.includes(t)),
       rowsFrom: { image: before, tables: kept },
@@ -139,7 +142,10 @@ describe("the backup's own restore.sh (bash and PostgreSQL's tools, no dbops)", 
     const differences = diffImages(sourceImage, await imageOf(db.adminUrl, { skipSchemas: managed }), {
       ignoreLines: kind === 'new project' ? [] : [{ pattern: / \[extension [^\]]+\]$/, reason: 'initial privileges of extension members' }],
       // restore.sh leaves the platform's bookkeeping to the project, as dbops does.
-      rowsFrom: { image: await imageOf(db.adminUrl, { skipSchemas: managed }), tables: kind === 'new project' ? ['auth.schema_migrations', 'storage.migrations'] : [] },
+      rowsFrom: {
+        image: await imageOf(db.adminUrl, { skipSchemas: managed }),
+        tables: kind === 'new project' ? ['auth.schema_migrations', 'storage.migrations'] : [],
+      },
     });
     expect(differences).toEqual([]);
     if (platformBefore !== undefined) expect(await platformSnapshot(db.adminUrl)).toEqual(platformBefore);

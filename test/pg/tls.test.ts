@@ -24,7 +24,7 @@ async function usesTls(url: string, env: NodeJS.ProcessEnv = {}): Promise<boolea
   });
 }
 
-describe('the run\'s server, as configured', () => {
+describe("the run's server, as configured", () => {
   it('prefer by default: TLS when the server has it on, plain when it refuses', async () => {
     const ssl = await withPg(dbs.adminUrl, async (c) => (await c.query<{ ssl: string }>('SHOW ssl')).rows[0]!.ssl);
     expect(await usesTls(dbs.adminUrl)).toBe(ssl === 'on');
@@ -51,7 +51,10 @@ describe('the run\'s server, as configured', () => {
     expect(run.exitCode).toBe(2);
     expect(JSON.parse(run.stdout)).toMatchObject({
       ok: false,
-      error: { code: 'URL_INVALID', message: 'The sslmode "requir" for the connection from --url is not one of disable, allow, prefer, require, verify-ca, verify-full.' },
+      error: {
+        code: 'URL_INVALID',
+        message: 'The sslmode "requir" for the connection from --url is not one of disable, allow, prefer, require, verify-ca, verify-full.',
+      },
     });
     const fromEnv = await runCli(['backup-db', '--url', 'postgres://u:pw@127.0.0.1:1/d', '--json'], { env: { PGSSLMODE: 'yes' } });
     expect(JSON.parse(fromEnv.stdout)).toMatchObject({ ok: false, error: { code: 'URL_INVALID' } });
@@ -67,13 +70,32 @@ describe('a server with TLS on', () => {
     const dir = await tempDir();
     const key = path.join(dir, 'server.key');
     certFile = path.join(dir, 'server.crt');
-    await execa('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', certFile]);
+    await execa('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      key,
+      '-out',
+      certFile,
+    ]);
     await withPg(server.adminUrl, async (c) => {
       const dataDir = (await c.query<{ d: string }>("SELECT current_setting('data_directory') AS d")).rows[0]!.d;
       // The server runs as the data directory's owner (postgres, when the tests run as root) and
       // reads only a key file that owner holds with no access for others.
       const owner = await stat(dataDir);
-      for (const [from, name] of [[key, 'server.key'], [certFile, 'server.crt']] as const) {
+      for (const [from, name] of [
+        [key, 'server.key'],
+        [certFile, 'server.crt'],
+      ] as const) {
         const to = path.join(dataDir, name);
         await writeFile(to, await readFile(from), { mode: 0o600 });
         await chown(to, owner.uid, owner.gid);

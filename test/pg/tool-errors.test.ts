@@ -34,7 +34,9 @@ describe('the first real error line', () => {
     const target = await dbs.create();
     await withPg(target.url, (c) => c.query('CREATE TABLE t (id int CHECK (id < 3), a text); CREATE TABLE u (id int)'));
     const targetSpec = parseConnectionUrl(target.url, 'test');
-    const error = await runTool('pg_restore', ['--data-only', '--jobs=2', '--exit-on-error', dbnameArg(targetSpec.database), dump], { connection: targetSpec }).then(
+    const error = await runTool('pg_restore', ['--data-only', '--jobs=2', '--exit-on-error', dbnameArg(targetSpec.database), dump], {
+      connection: targetSpec,
+    }).then(
       () => undefined,
       (e: unknown) => toDbopsError(e),
     );
@@ -66,7 +68,7 @@ describe('a full disk', () => {
     return { run, left: (await readFile(left, 'utf8')).trim() };
   }
 
-  it('is DISK_FULL with the tool\'s own line and a hint, and leaves no half backup', async () => {
+  it("is DISK_FULL with the tool's own line and a hint, and leaves no half backup", async () => {
     const { run, left } = await backupOntoSmallDisk(false);
     expect(run.exitCode).toBe(1);
     expect(withoutProgress(String(run.stderr))).toBe(
@@ -83,7 +85,7 @@ describe('a full disk', () => {
     expect(error.details.some((l) => l.startsWith('pg_dump: dumping contents of table'))).toBe(true);
   });
 
-  it('a write of dbops\'s own into a full device is DISK_FULL, not a bug', async () => {
+  it("a write of dbops's own into a full device is DISK_FULL, not a bug", async () => {
     const error = await writeFile('/dev/full', 'x').then(
       () => undefined,
       (e: unknown) => toDbopsError(e),

@@ -64,16 +64,24 @@ describe('the torture fixture holds', () => {
         FROM unnest(ARRAY['public.observability_events', 'public.llm_usage', 'prediction.signals', 'marketing.campaign_events',
                           'auth.audit_log_entries', 'storage.s3_multipart_uploads', 'public.nothing', 'public.organizations']) t`);
     expect(Object.fromEntries(counts.map((r) => [r.t, Number(r.n)]))).toEqual({
-      'public.observability_events': 8000, 'public.llm_usage': 3000, 'prediction.signals': 3000, 'marketing.campaign_events': 2400,
-      'auth.audit_log_entries': 600, 'storage.s3_multipart_uploads': 400, 'public.nothing': 3, 'public.organizations': 5,
+      'public.observability_events': 8000,
+      'public.llm_usage': 3000,
+      'prediction.signals': 3000,
+      'marketing.campaign_events': 2400,
+      'auth.audit_log_entries': 600,
+      'storage.s3_multipart_uploads': 400,
+      'public.nothing': 3,
+      'public.organizations': 5,
     });
     expect(await pairs(`SELECT relname AS a, relnatts AS b FROM pg_class WHERE oid = 'public.nothing'::regclass`)).toEqual(['nothing | 0']);
   });
 
   it('inheritance children in every category', async () => {
-    expect(await pairs(`
+    expect(
+      await pairs(`
       SELECT i.inhparent::regclass::text AS a, i.inhrelid::regclass::text AS b FROM pg_inherits i
-        JOIN pg_class p ON p.oid = i.inhparent WHERE p.relkind = 'r' ORDER BY 1`)).toEqual([
+        JOIN pg_class p ON p.oid = i.inhparent WHERE p.relkind = 'r' ORDER BY 1`),
+    ).toEqual([
       'auth.refresh_tokens | auth.refresh_tokens_revoked',
       'conversations | conversations_archive',
       'crawler.articles | crawler.articles_archive',
@@ -115,19 +123,37 @@ describe('the torture fixture holds', () => {
     const schemas = (await rows<{ n: string }>(`SELECT nspname AS n FROM pg_namespace WHERE nspname !~ '^[a-z_][a-z0-9_]*$' ORDER BY 1`)).map((r) => r.n);
     expect(schemas).toEqual(['MixedCase', 'Torture "Schema" it\'s ünï', 'schéma_ünïcode_with_a_name_of_exactly_sixty_three_bytes_xxxx']);
     expect(await rows(`SELECT 1 FROM pg_namespace WHERE nspname = 'select'`)).toHaveLength(1);
-    const columns = (await rows<{ n: string }>(`SELECT attname AS n FROM pg_attribute WHERE attrelid = '"select"."user"'::regclass AND attnum > 0 ORDER BY attnum`)).map((r) => r.n);
-    expect(columns).toEqual(['from', 'Group', 'select', 'User', 'a,b "c" \'d\'', 'ünï 列', '$dollar', 'back\\slash', 'Column ünï with a name of exactly sixty-three bytes xxxxxxxxx']);
-    const grantees = (await rows<{ n: string }>(`
+    const columns = (
+      await rows<{ n: string }>(`SELECT attname AS n FROM pg_attribute WHERE attrelid = '"select"."user"'::regclass AND attnum > 0 ORDER BY attnum`)
+    ).map((r) => r.n);
+    expect(columns).toEqual([
+      'from',
+      'Group',
+      'select',
+      'User',
+      'a,b "c" \'d\'',
+      'ünï 列',
+      '$dollar',
+      'back\\slash',
+      'Column ünï with a name of exactly sixty-three bytes xxxxxxxxx',
+    ]);
+    const grantees = (
+      await rows<{ n: string }>(`
       SELECT DISTINCT r.rolname AS n FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a JOIN pg_roles r ON r.oid = a.grantee
-       WHERE r.rolname !~ '^[a-z_][a-z0-9_]*$' OR r.rolname = 'user' ORDER BY 1`)).map((r) => r.n);
+       WHERE r.rolname !~ '^[a-z_][a-z0-9_]*$' OR r.rolname = 'user' ORDER BY 1`)
+    ).map((r) => r.n);
     expect(grantees).toEqual(['DbopsTorture_MixedCase', 'dbops torture "role" with spaces', 'dbops_torture_rôle_ünï_日本']);
   });
 
   it('generated (stored) and identity columns, domains with checks, enums, ranges, a multirange, composites', async () => {
-    expect(await pairs(`SELECT attgenerated AS a, count(*) AS b FROM pg_attribute WHERE attgenerated <> '' AND attrelid IN (
-      SELECT oid FROM pg_class WHERE relkind IN ('r', 'p') AND NOT relispartition) GROUP BY 1`)).toEqual(['s | 6']);
-    expect(await pairs(`SELECT attidentity AS a, count(*) AS b FROM pg_attribute WHERE attidentity <> '' AND attrelid IN (
-      SELECT oid FROM pg_class WHERE relkind IN ('r', 'p') AND NOT relispartition) GROUP BY 1 ORDER BY 1`)).toEqual(['a | 4', 'd | 4']);
+    expect(
+      await pairs(`SELECT attgenerated AS a, count(*) AS b FROM pg_attribute WHERE attgenerated <> '' AND attrelid IN (
+      SELECT oid FROM pg_class WHERE relkind IN ('r', 'p') AND NOT relispartition) GROUP BY 1`),
+    ).toEqual(['s | 6']);
+    expect(
+      await pairs(`SELECT attidentity AS a, count(*) AS b FROM pg_attribute WHERE attidentity <> '' AND attrelid IN (
+      SELECT oid FROM pg_class WHERE relkind IN ('r', 'p') AND NOT relispartition) GROUP BY 1 ORDER BY 1`),
+    ).toEqual(['a | 4', 'd | 4']);
     const types = await pairs(`
       SELECT t.typtype AS a, string_agg(format_type(t.oid, NULL), ', ' ORDER BY t.typname) AS b FROM pg_type t
        WHERE t.typnamespace IN ('public'::regnamespace, '"Torture ""Schema"" it''s ünï"'::regnamespace) AND t.typtype IN ('c', 'd', 'e', 'r', 'm')
@@ -140,8 +166,11 @@ describe('the torture fixture holds', () => {
       'm | float_multirange',
       'r | floatrange',
     ]);
-    expect(await pairs(`SELECT conname AS a, contypid::regtype::text AS b FROM pg_constraint WHERE contypid <> 0 AND oid >= 16384 ORDER BY 1`))
-      .toEqual(['at_most_ten | tag_list', 'email_has_at | email', 'positive | positive_int']);
+    expect(await pairs(`SELECT conname AS a, contypid::regtype::text AS b FROM pg_constraint WHERE contypid <> 0 AND oid >= 16384 ORDER BY 1`)).toEqual([
+      'at_most_ten | tag_list',
+      'email_has_at | email',
+      'positive | positive_int',
+    ]);
     expect((await rows<{ r: string }>(`SELECT enum_range(NULL::public.mood)::text AS r`))[0]?.r).toBe('{sad,"it\'s \\"complicated\\"",ok,happy,ecstatic}');
   });
 
@@ -151,61 +180,93 @@ describe('the torture fixture holds', () => {
        WHERE a.typcategory = 'A' AND a.typnamespace = 'pg_catalog'::regnamespace AND e.typtype IN ('b', 'r', 'm')
          AND NOT EXISTS (SELECT 1 FROM pg_attribute x WHERE x.attrelid = 'public.every_array_type'::regclass AND x.atttypid = a.oid)`);
     expect(missing).toEqual([]);
-    expect(await pairs(`SELECT count(*) AS a, count(*) FILTER (WHERE attnum > 1) AS b FROM pg_attribute WHERE attrelid = 'public.every_array_type'::regclass AND attnum > 0`))
-      .toEqual(['77 | 76']);
-    const zoo = (await rows<{ t: string }>(`
+    expect(
+      await pairs(
+        `SELECT count(*) AS a, count(*) FILTER (WHERE attnum > 1) AS b FROM pg_attribute WHERE attrelid = 'public.every_array_type'::regclass AND attnum > 0`,
+      ),
+    ).toEqual(['77 | 76']);
+    const zoo = (
+      await rows<{ t: string }>(`
       SELECT e.typnamespace::regnamespace || '.' || e.typname || '[]' AS t
         FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid JOIN pg_type e ON e.oid = t.typelem
-       WHERE a.attrelid = 'public.array_zoo'::regclass AND a.attnum > 1 AND e.typnamespace <> 'pg_catalog'::regnamespace ORDER BY a.attnum`)).map((r) => r.t);
-    expect(zoo).toEqual(['public.email[]', 'public.mood[]', 'public.address[]', 'public.floatrange[]', 'public.float_multirange[]', 'extensions.hstore[]', 'extensions.citext[]']);
+       WHERE a.attrelid = 'public.array_zoo'::regclass AND a.attnum > 1 AND e.typnamespace <> 'pg_catalog'::regnamespace ORDER BY a.attnum`)
+    ).map((r) => r.t);
+    expect(zoo).toEqual([
+      'public.email[]',
+      'public.mood[]',
+      'public.address[]',
+      'public.floatrange[]',
+      'public.float_multirange[]',
+      'extensions.hstore[]',
+      'extensions.citext[]',
+    ]);
     expect(await pairs(`SELECT array_lower(a_int2, 1) AS a, array_ndims(a_int_2d) AS b FROM public.array_zoo WHERE id = 2`)).toEqual(['0 | 2']);
   });
 
   it('views with security_invoker, security_barrier and check options; materialized views, one WITH NO DATA; rules', async () => {
-    expect(await pairs(`SELECT c.oid::regclass::text AS a, array_to_string(c.reloptions, ',') AS b FROM pg_class c
-      WHERE c.relkind = 'v' AND c.reloptions IS NOT NULL AND c.relnamespace <> 'pg_catalog'::regnamespace ORDER BY 1`)).toEqual([
-      'active_agents | security_barrier=true,check_option=cascaded',
-      'agent_overview | security_invoker=true',
-      'recent_signals | check_option=local',
+    expect(
+      await pairs(`SELECT c.oid::regclass::text AS a, array_to_string(c.reloptions, ',') AS b FROM pg_class c
+      WHERE c.relkind = 'v' AND c.reloptions IS NOT NULL AND c.relnamespace <> 'pg_catalog'::regnamespace ORDER BY 1`),
+    ).toEqual(['active_agents | security_barrier=true,check_option=cascaded', 'agent_overview | security_invoker=true', 'recent_signals | check_option=local']);
+    expect(await pairs(`SELECT oid::regclass::text AS a, relispopulated AS b FROM pg_class WHERE relkind = 'm' ORDER BY 1`)).toEqual([
+      'marketing.campaign_stats | false',
+      'signal_counts | true',
     ]);
-    expect(await pairs(`SELECT oid::regclass::text AS a, relispopulated AS b FROM pg_class WHERE relkind = 'm' ORDER BY 1`))
-      .toEqual(['marketing.campaign_stats | false', 'signal_counts | true']);
-    expect(await pairs(`SELECT ev_class::regclass::text AS a, rulename AS b FROM pg_rewrite WHERE rulename <> '_RETURN' AND ev_class >= 16384 ORDER BY 2`))
-      .toEqual(['settings | protect locked "setting"', 'settings_view | settings_view_insert']);
+    expect(
+      await pairs(`SELECT ev_class::regclass::text AS a, rulename AS b FROM pg_rewrite WHERE rulename <> '_RETURN' AND ev_class >= 16384 ORDER BY 2`),
+    ).toEqual(['settings | protect locked "setting"', 'settings_view | settings_view_insert']);
   });
 
   it('triggers (statement, constraint, on a partitioned table, INSTEAD OF, disabled, always, replica) and event triggers', async () => {
-    expect(await pairs(`SELECT tgenabled AS a, count(*) AS b FROM pg_trigger WHERE NOT tgisinternal AND tgparentid = 0 GROUP BY 1 ORDER BY 1`))
-      .toEqual(['A | 1', 'D | 1', 'O | 6', 'R | 1']);
-    expect(await pairs(`SELECT tgname AS a, tgrelid::regclass::text AS b FROM pg_trigger WHERE tgparentid <> 0 AND tgrelid = 'public.observability_events_default'::regclass`))
-      .toEqual(['observability "events" ü | observability_events_default']);
-    expect(await pairs(`SELECT evtname AS a, evtevent || ' ' || evtenabled::text || coalesce(' ' || array_to_string(evttags, ','), '') AS b FROM pg_event_trigger ORDER BY 1`))
-      .toEqual([
-        'torture "sql_drop" ü | sql_drop O',
-        'torture_create_only | ddl_command_start D CREATE TABLE,CREATE VIEW',
-        'torture_ddl_end | ddl_command_end O',
-        'torture_rewrite | table_rewrite A',
-      ]);
+    expect(await pairs(`SELECT tgenabled AS a, count(*) AS b FROM pg_trigger WHERE NOT tgisinternal AND tgparentid = 0 GROUP BY 1 ORDER BY 1`)).toEqual([
+      'A | 1',
+      'D | 1',
+      'O | 6',
+      'R | 1',
+    ]);
+    expect(
+      await pairs(
+        `SELECT tgname AS a, tgrelid::regclass::text AS b FROM pg_trigger WHERE tgparentid <> 0 AND tgrelid = 'public.observability_events_default'::regclass`,
+      ),
+    ).toEqual(['observability "events" ü | observability_events_default']);
+    expect(
+      await pairs(
+        `SELECT evtname AS a, evtevent || ' ' || evtenabled::text || coalesce(' ' || array_to_string(evttags, ','), '') AS b FROM pg_event_trigger ORDER BY 1`,
+      ),
+    ).toEqual([
+      'torture "sql_drop" ü | sql_drop O',
+      'torture_create_only | ddl_command_start D CREATE TABLE,CREATE VIEW',
+      'torture_ddl_end | ddl_command_end O',
+      'torture_rewrite | table_rewrite A',
+    ]);
   });
 
   it('row level security with permissive and restrictive policies, FORCE, and policies for quoted roles', async () => {
     expect(await pairs(`SELECT polpermissive AS a, count(*) AS b FROM pg_policy GROUP BY 1 ORDER BY 1`)).toEqual(['false | 3', 'true | 7']);
     expect(await pairs(`SELECT oid::regclass::text AS a, relforcerowsecurity AS b FROM pg_class WHERE relrowsecurity ORDER BY 1`)).toEqual([
-      '"select"."user" | false', 'agents | false', 'auth.users | false', 'marketing.campaigns | false', 'observability_events | false', 'organizations | true',
+      '"select"."user" | false',
+      'agents | false',
+      'auth.users | false',
+      'marketing.campaigns | false',
+      'observability_events | false',
+      'organizations | true',
     ]);
   });
 
   it('column-level grants, grant options, large objects with comments and grants, default ACLs for several roles and schemas', async () => {
-    expect(await pairs(`SELECT attrelid::regclass::text AS a, count(*) AS b FROM pg_attribute WHERE attacl IS NOT NULL AND attrelid >= 16384 GROUP BY 1 ORDER BY 1`))
-      .toEqual(['"select"."user" | 5', 'organizations | 4']);
+    expect(
+      await pairs(`SELECT attrelid::regclass::text AS a, count(*) AS b FROM pg_attribute WHERE attacl IS NOT NULL AND attrelid >= 16384 GROUP BY 1 ORDER BY 1`),
+    ).toEqual(['"select"."user" | 5', 'organizations | 4']);
     expect(await rows(`SELECT 1 FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a WHERE a.is_grantable`)).toHaveLength(2);
-    expect(await pairs(`SELECT m.oid::text || ' ' || pg_get_userbyid(m.lomowner) AS a,
+    expect(
+      await pairs(`SELECT m.oid::text || ' ' || pg_get_userbyid(m.lomowner) AS a,
         coalesce(obj_description(m.oid, 'pg_largeobject'), '-') || ' ' || (m.lomacl IS NOT NULL) || ' ' || length(lo_get(m.oid)) AS b
-        FROM pg_largeobject_metadata m ORDER BY m.oid`)).toEqual([
-      '4242001 postgres | A greeting true 19', '4242002 dbops_torture_owner | Binary, owned by another role true 4', '4242003 postgres | - false 0',
-    ]);
-    expect(await pairs(`SELECT pg_get_userbyid(defaclrole) AS a, count(*) || ' in ' || count(DISTINCT defaclnamespace) || ' schemas/global' AS b
-        FROM pg_default_acl GROUP BY 1 ORDER BY 1`)).toEqual([
+        FROM pg_largeobject_metadata m ORDER BY m.oid`),
+    ).toEqual(['4242001 postgres | A greeting true 19', '4242002 dbops_torture_owner | Binary, owned by another role true 4', '4242003 postgres | - false 0']);
+    expect(
+      await pairs(`SELECT pg_get_userbyid(defaclrole) AS a, count(*) || ' in ' || count(DISTINCT defaclnamespace) || ' schemas/global' AS b
+        FROM pg_default_acl GROUP BY 1 ORDER BY 1`),
+    ).toEqual([
       'DbopsTorture_MixedCase | 1 in 1 schemas/global',
       'dbops torture "role" with spaces | 1 in 1 schemas/global',
       'dbops_torture_owner | 3 in 2 schemas/global',
@@ -215,10 +276,29 @@ describe('the torture fixture holds', () => {
   });
 
   it('comments on every object kind', async () => {
-    const kinds = (await rows<{ k: string }>(`SELECT DISTINCT classoid::regclass::text AS k FROM pg_description WHERE objoid >= 16384 OR classoid = 'pg_largeobject'::regclass ORDER BY 1`)).map((r) => r.k);
+    const kinds = (
+      await rows<{ k: string }>(
+        `SELECT DISTINCT classoid::regclass::text AS k FROM pg_description WHERE objoid >= 16384 OR classoid = 'pg_largeobject'::regclass ORDER BY 1`,
+      )
+    ).map((r) => r.k);
     expect(kinds).toEqual([
-      'pg_class', 'pg_collation', 'pg_constraint', 'pg_event_trigger', 'pg_extension', 'pg_foreign_data_wrapper', 'pg_foreign_server',
-      'pg_largeobject', 'pg_namespace', 'pg_policy', 'pg_proc', 'pg_publication', 'pg_rewrite', 'pg_statistic_ext', 'pg_trigger', 'pg_ts_config', 'pg_type',
+      'pg_class',
+      'pg_collation',
+      'pg_constraint',
+      'pg_event_trigger',
+      'pg_extension',
+      'pg_foreign_data_wrapper',
+      'pg_foreign_server',
+      'pg_largeobject',
+      'pg_namespace',
+      'pg_policy',
+      'pg_proc',
+      'pg_publication',
+      'pg_rewrite',
+      'pg_statistic_ext',
+      'pg_trigger',
+      'pg_ts_config',
+      'pg_type',
     ]);
     const relkinds = await pairs(`SELECT c.relkind AS a, count(*) FILTER (WHERE d.objsubid = 0) || '/' || count(*) FILTER (WHERE d.objsubid > 0) AS b
       FROM pg_description d JOIN pg_class c ON c.oid = d.objoid AND d.classoid = 'pg_class'::regclass GROUP BY 1 ORDER BY 1`);
@@ -228,28 +308,51 @@ describe('the torture fixture holds', () => {
 
   it('unlogged tables and sequences, extensions in their own schema, sequences with custom options and set values', async () => {
     expect(await pairs(`SELECT oid::regclass::text AS a, relkind AS b FROM pg_class WHERE relpersistence = 'u' AND relkind IN ('r', 'S') ORDER BY 1`)).toEqual([
-      'archive.observability_events_2026_02_rest | r', 'cache_entries | r', 'checkpoints | r', 'unlogged_counter_seq | S',
+      'archive.observability_events_2026_02_rest | r',
+      'cache_entries | r',
+      'checkpoints | r',
+      'unlogged_counter_seq | S',
     ]);
-    expect(await pairs(`SELECT extname AS a, extnamespace::regnamespace::text AS b FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY 1`))
-      .toEqual(['btree_gist | extensions', 'citext | extensions', 'hstore | extensions', 'pgcrypto | extensions', 'uuid-ossp | extensions']);
-    expect(await pairs(`SELECT sequencename AS a, concat_ws(' ', start_value, increment_by, cycle, last_value) AS b FROM pg_sequences
-      WHERE schemaname NOT IN ('pg_catalog') AND sequencename IN ('invoice_number_seq', 'countdown_seq', 'fresh_seq', 'unlogged_counter_seq', 'séquence "q"', 'campaign_code_seq') ORDER BY 1`))
-      .toEqual([
-        'campaign_code_seq | 1 1 f 25', 'countdown_seq | 100 -1 f 98', 'fresh_seq | 42 1 f',
-        'invoice_number_seq | 1000 7 t 1707', 'séquence "q" | 1 1 f 77', 'unlogged_counter_seq | 1 1 f 5',
-      ]);
+    expect(await pairs(`SELECT extname AS a, extnamespace::regnamespace::text AS b FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY 1`)).toEqual([
+      'btree_gist | extensions',
+      'citext | extensions',
+      'hstore | extensions',
+      'pgcrypto | extensions',
+      'uuid-ossp | extensions',
+    ]);
+    expect(
+      await pairs(`SELECT sequencename AS a, concat_ws(' ', start_value, increment_by, cycle, last_value) AS b FROM pg_sequences
+      WHERE schemaname NOT IN ('pg_catalog') AND sequencename IN ('invoice_number_seq', 'countdown_seq', 'fresh_seq', 'unlogged_counter_seq', 'séquence "q"', 'campaign_code_seq') ORDER BY 1`),
+    ).toEqual([
+      'campaign_code_seq | 1 1 f 25',
+      'countdown_seq | 100 -1 f 98',
+      'fresh_seq | 42 1 f',
+      'invoice_number_seq | 1000 7 t 1707',
+      'séquence "q" | 1 1 f 77',
+      'unlogged_counter_seq | 1 1 f 5',
+    ]);
   });
 
   it('deferrable foreign-key cycles, foreign keys across schemas and to a partitioned table, NOT VALID constraints', async () => {
-    expect(await pairs(`SELECT conname AS a, condeferrable || ' ' || condeferred AS b FROM pg_constraint WHERE condeferrable ORDER BY 1`))
-      .toEqual(['articles_source_fk | true true', 'plans_check | true true', 'sources_latest_article_fk | true false']);
-    expect(await pairs(`SELECT count(*) AS a, count(*) FILTER (WHERE confrelid::regclass::text LIKE 'prediction.signals') AS b FROM pg_constraint c
+    expect(await pairs(`SELECT conname AS a, condeferrable || ' ' || condeferred AS b FROM pg_constraint WHERE condeferrable ORDER BY 1`)).toEqual([
+      'articles_source_fk | true true',
+      'plans_check | true true',
+      'sources_latest_article_fk | true false',
+    ]);
+    expect(
+      await pairs(`SELECT count(*) AS a, count(*) FILTER (WHERE confrelid::regclass::text LIKE 'prediction.signals') AS b FROM pg_constraint c
       JOIN pg_class s ON s.oid = c.conrelid JOIN pg_class t ON t.oid = c.confrelid
-      WHERE c.contype = 'f' AND s.relnamespace <> t.relnamespace AND c.conparentid = 0`)).toEqual(['9 | 0']);
-    expect(await pairs(`SELECT conname AS a, confrelid::regclass::text AS b FROM pg_constraint WHERE contype = 'f' AND conparentid = 0 AND conrelid = 'prediction.predictions'::regclass`))
-      .toEqual(['predictions_signal_id_signal_observed_on_signal_kind_fkey | prediction.signals']);
-    expect(await pairs(`SELECT conname AS a, contype AS b FROM pg_constraint WHERE NOT convalidated ORDER BY 1`))
-      .toEqual(['source_crawls_source_fk | f', 'source_crawls_status_check | c']);
+      WHERE c.contype = 'f' AND s.relnamespace <> t.relnamespace AND c.conparentid = 0`),
+    ).toEqual(['9 | 0']);
+    expect(
+      await pairs(
+        `SELECT conname AS a, confrelid::regclass::text AS b FROM pg_constraint WHERE contype = 'f' AND conparentid = 0 AND conrelid = 'prediction.predictions'::regclass`,
+      ),
+    ).toEqual(['predictions_signal_id_signal_observed_on_signal_kind_fkey | prediction.signals']);
+    expect(await pairs(`SELECT conname AS a, contype AS b FROM pg_constraint WHERE NOT convalidated ORDER BY 1`)).toEqual([
+      'source_crawls_source_fk | f',
+      'source_crawls_status_check | c',
+    ]);
   });
 
   it('loads the same data every time (deterministic)', async () => {
@@ -278,7 +381,8 @@ describe('the old-layout builders write the files the seed documents list', () =
     const metadata = JSON.parse(await readFile(path.join(built.dir, 'metadata.json'), 'utf8'));
     expect(Object.keys(metadata)).toEqual(['version', 'timestamp', 'backup', 'critical_tables', 'transient_tables', 'org_schemas']);
     expect(metadata).toMatchObject({
-      version: '2.0', timestamp: '20260205_155658',
+      version: '2.0',
+      timestamp: '20260205_155658',
       backup: { include_auth: true, include_storage: true, include_transient: true, include_org_data: true, prod_mode: false },
     });
     const counts = JSON.parse(await readFile(path.join(built.dir, 'row_counts.json'), 'utf8'));
@@ -331,7 +435,11 @@ describe('the old-layout builders write the files the seed documents list', () =
     // The runbook's own restore drill (pg_restore --clean --if-exists --no-owner --no-privileges) gets every row back.
     const target = await dbs.create();
     const connection = parseConnectionUrl(target.url, 'test');
-    await runTool('pg_restore', ['--clean', '--if-exists', '--no-owner', '--no-privileges', '--exit-on-error', '--dbname', target.name, path.join(built.dir, 'db_full.dump')], { connection });
+    await runTool(
+      'pg_restore',
+      ['--clean', '--if-exists', '--no-owner', '--no-privileges', '--exit-on-error', '--dbname', target.name, path.join(built.dir, 'db_full.dump')],
+      { connection },
+    );
     expect(await tableCounts(target.url)).toEqual(await tableCounts(source.url));
   });
 });

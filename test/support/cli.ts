@@ -29,7 +29,16 @@ export function startCli(args: readonly string[], options: { env?: Record<string
     reject: false,
     cwd: options.cwd ?? PROJECT_ROOT,
     // The developer's own database URLs must never reach a test run.
-    env: { DATABASE_URL: '', DATABASE_URL_DEV: '', DATABASE_URL_STAGING: '', DATABASE_URL_PROD: '', DBOPS_EVENTS_URL: '', DBOPS_SPOOL_DIR: SPOOL, DBOPS_BACKUP_DIR: BACKUPS, ...options.env },
+    env: {
+      DATABASE_URL: '',
+      DATABASE_URL_DEV: '',
+      DATABASE_URL_STAGING: '',
+      DATABASE_URL_PROD: '',
+      DBOPS_EVENTS_URL: '',
+      DBOPS_SPOOL_DIR: SPOOL,
+      DBOPS_BACKUP_DIR: BACKUPS,
+      ...options.env,
+    },
     extendEnv: true,
     stdin: 'ignore',
   }) as ResultPromise<{ reject: false }>;
@@ -54,5 +63,10 @@ export function withoutProgress(stderr: string): string {
 export async function runCli(args: readonly string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<CliRun & { progress: string[] }> {
   const result = await startCli(args, options);
   const stderr = String(result.stderr);
-  return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: withoutProgress(stderr), progress: stderr.split('\n').filter((l) => PROGRESS_LINE.test(l)) };
+  return {
+    exitCode: result.exitCode ?? -1,
+    stdout: String(result.stdout),
+    stderr: withoutProgress(stderr),
+    progress: stderr.split('\n').filter((l) => PROGRESS_LINE.test(l)),
+  };
 }

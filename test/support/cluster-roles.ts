@@ -49,8 +49,16 @@ export const CLUSTER_ROLES: ClusterRole[] = [
     attributes: 'LOGIN NOSUPERUSER INHERIT CREATEDB CREATEROLE REPLICATION BYPASSRLS',
     password: SUPA_POSTGRES_PASSWORD,
     memberOf: [
-      'anon', 'authenticated', 'service_role', 'authenticator', 'pg_monitor', 'pg_read_all_data', 'pg_signal_backend',
-      'supabase_realtime_admin', 'supabase_auth_admin', 'supabase_storage_admin',
+      'anon',
+      'authenticated',
+      'service_role',
+      'authenticator',
+      'pg_monitor',
+      'pg_read_all_data',
+      'pg_signal_backend',
+      'supabase_realtime_admin',
+      'supabase_auth_admin',
+      'supabase_storage_admin',
     ],
   },
   // test/fixtures/torture.sql: owners and grantees whose names need quoting.

@@ -24,7 +24,18 @@ export interface DatabaseImage {
   largeObjects: string[];
 }
 
-export const IMAGE_SECTIONS = ['schema', 'tables', 'sequences', 'acls', 'defaultAcls', 'policies', 'publications', 'comments', 'extensions', 'largeObjects'] as const;
+export const IMAGE_SECTIONS = [
+  'schema',
+  'tables',
+  'sequences',
+  'acls',
+  'defaultAcls',
+  'policies',
+  'publications',
+  'comments',
+  'extensions',
+  'largeObjects',
+] as const;
 
 export interface ImageOptions {
   /** Schemas left out of every section (the platform's managed schemas, dbops's own code_ops). */
@@ -40,7 +51,8 @@ export async function imageOf(url: string, options: ImageOptions = {}): Promise<
   const schema = normaliseSql(dump.stdout).replace(/^-- Dumped (from|by) .*$/gm, '');
   return withPg(url, async (c) => {
     const rows = async (sql: string) => (await c.query<{ v: string }>(sql, [skip])).rows.map((r) => r.v);
-    const userSchema = (col: string) => `${col} NOT IN ('pg_catalog', 'information_schema') AND ${col} NOT LIKE 'pg_toast%' AND ${col} NOT LIKE 'pg_temp%' AND ${col} <> ALL($1)`;
+    const userSchema = (col: string) =>
+      `${col} NOT IN ('pg_catalog', 'information_schema') AND ${col} NOT LIKE 'pg_toast%' AND ${col} NOT LIKE 'pg_temp%' AND ${col} <> ALL($1)`;
     const tables: DatabaseImage['tables'] = {};
     const list = await c.query<{ s: string; t: string }>(
       `SELECT n.nspname AS s, c.relname AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -112,7 +124,9 @@ export async function imageOf(url: string, options: ImageOptions = {}): Promise<
           AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = d.classoid AND e.objid = d.objoid AND e.deptype = 'e')
         ORDER BY 1`,
     );
-    const extensions = await rows(`SELECT e.extname || ' ' || e.extversion || ' in ' || n.nspname AS v FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE $1::text[] IS NOT NULL ORDER BY 1`);
+    const extensions = await rows(
+      `SELECT e.extname || ' ' || e.extversion || ' in ' || n.nspname AS v FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE $1::text[] IS NOT NULL ORDER BY 1`,
+    );
     const largeObjects = await rows(
       `SELECT m.oid::text || ' owner=' || pg_get_userbyid(m.lomowner) || ' acl=' || coalesce(m.lomacl::text, '') || ' md5=' || md5(lo_get(m.oid)) AS v
          FROM pg_largeobject_metadata m WHERE $1::text[] IS NOT NULL ORDER BY 1`,

@@ -44,7 +44,9 @@ export async function fingerprint(url: string, options: { skipSchemas?: string[]
       `SELECT schemaname || '.' || sequencename AS k, coalesce(last_value::text, 'null') AS v FROM pg_sequences WHERE schemaname <> ALL($1) ORDER BY 1`,
       [skip],
     );
-    const policies = await c.query<{ p: string }>(`SELECT schemaname || '.' || tablename || ':' || policyname || ':' || cmd || ':' || roles::text || ':' || coalesce(qual, '') AS p FROM pg_policies ORDER BY 1`);
+    const policies = await c.query<{ p: string }>(
+      `SELECT schemaname || '.' || tablename || ':' || policyname || ':' || cmd || ':' || roles::text || ':' || coalesce(qual, '') AS p FROM pg_policies ORDER BY 1`,
+    );
     const grants = await c.query<{ g: string }>(
       `SELECT table_schema || '.' || table_name || ':' || grantee || ':' || privilege_type AS g FROM information_schema.role_table_grants
         WHERE table_schema NOT IN ('pg_catalog', 'information_schema') AND table_schema <> ALL($1) ORDER BY 1`,

@@ -24,7 +24,9 @@ let createdRoles: string[] = [];
 const STORAGE = ['storage/backups', 'storage/spool'].map((d) => path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..', d));
 const listed = (dir: string) => {
   try {
-    return readdirSync(dir).filter((name) => name !== '.gitkeep').map((name) => path.join(dir, name));
+    return readdirSync(dir)
+      .filter((name) => name !== '.gitkeep')
+      .map((name) => path.join(dir, name));
   } catch {
     return []; // not there (a fresh clone): nothing to compare
   }
@@ -67,5 +69,6 @@ export async function teardown(): Promise<void> {
   }
   await server.stop();
   const left = safeEntries().filter((e) => !storageBefore.includes(e));
-  if (left.length > 0) throw new Error(`tests left files in the repository's storage/: ${left.join(', ')} (give the command a temporary DBOPS_BACKUP_DIR / DBOPS_SPOOL_DIR)`);
+  if (left.length > 0)
+    throw new Error(`tests left files in the repository's storage/: ${left.join(', ')} (give the command a temporary DBOPS_BACKUP_DIR / DBOPS_SPOOL_DIR)`);
 }

@@ -35,18 +35,39 @@ export const DOCUMENTED_FILES = {
 
 /** 003 "FK-Ordered Critical Tables", in the skill's order, then auth (000: "Restores auth data (users, identities)"). */
 export const V2_CRITICAL_TABLES = [
-  'prediction.universes', 'prediction.targets', 'prediction.strategies', 'prediction.analysts',
-  'prediction.signals', 'prediction.predictions', 'prediction.predictors', 'prediction.source_subscriptions',
-  'public.organizations', 'public.rbac_roles', 'public.rbac_permissions', 'public.rbac_role_permissions', 'public.rbac_user_org_roles',
-  'public.llm_providers', 'public.llm_models', 'public.agents',
-  'crawler.sources', 'crawler.articles', 'crawler.source_crawls', 'crawler.agent_article_outputs',
-  'rag_data.rag_collections', 'rag_data.rag_documents',
+  'prediction.universes',
+  'prediction.targets',
+  'prediction.strategies',
+  'prediction.analysts',
+  'prediction.signals',
+  'prediction.predictions',
+  'prediction.predictors',
+  'prediction.source_subscriptions',
+  'public.organizations',
+  'public.rbac_roles',
+  'public.rbac_permissions',
+  'public.rbac_role_permissions',
+  'public.rbac_user_org_roles',
+  'public.llm_providers',
+  'public.llm_models',
+  'public.agents',
+  'crawler.sources',
+  'crawler.articles',
+  'crawler.source_crawls',
+  'crawler.agent_article_outputs',
+  'rag_data.rag_collections',
+  'rag_data.rag_documents',
 ];
 const V2_AUTH_TABLES = ['auth.users', 'auth.identities'];
 /** 001/003 "Transient" row plus observability_events (000's restore order lists it). */
 export const V2_TRANSIENT_TABLES = [
-  'public.conversations', 'public.tasks', 'public.plans', 'public.deliverables', 'public.checkpoints',
-  'public.observability_events', 'public.llm_usage',
+  'public.conversations',
+  'public.tasks',
+  'public.plans',
+  'public.deliverables',
+  'public.checkpoints',
+  'public.observability_events',
+  'public.llm_usage',
 ];
 export const V2_ORG_SCHEMAS = ['marketing', 'law', 'engineering', 'leads', 'company_data', 'risk'];
 
@@ -75,7 +96,10 @@ function tools(sourceUrl: string) {
 
 async function listFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name))).sort();
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+    .sort();
 }
 
 async function gzipFile(from: string, to: string): Promise<void> {
@@ -289,10 +313,17 @@ export async function writeRunbookBackup(
   // CHOICE: psql unaligned, tab-separated, with a header row and no footer (004 reads them with
   // `column -t -s $'\t'` and greps views_reloptions.tsv for security_invoker).
   const tsv = ['-A', '-F', '\t', '-P', 'footer=off', '-c'];
-  await psql([...tsv, `SELECT e.extname, e.extversion, n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace ORDER BY 1`],
-    path.join(dir, 'extensions.tsv'));
-  await psql([...tsv, `SELECT n.nspname AS schema, c.relname AS view, c.reloptions FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                        WHERE c.relkind = 'v' AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2`],
-    path.join(dir, 'views_reloptions.tsv'));
+  await psql(
+    [...tsv, `SELECT e.extname, e.extversion, n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace ORDER BY 1`],
+    path.join(dir, 'extensions.tsv'),
+  );
+  await psql(
+    [
+      ...tsv,
+      `SELECT n.nspname AS schema, c.relname AS view, c.reloptions FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                        WHERE c.relkind = 'v' AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2`,
+    ],
+    path.join(dir, 'views_reloptions.tsv'),
+  );
   return { dir, folder, files: await listFiles(dir) };
 }

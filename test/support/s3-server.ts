@@ -125,7 +125,9 @@ export async function bucketObjects(server: S3Server, bucket: string, bodies = f
     do {
       const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
       for (const o of page.Contents ?? []) {
-        const body = bodies ? Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key! }))).Body!.transformToByteArray()) : undefined;
+        const body = bodies
+          ? Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key! }))).Body!.transformToByteArray())
+          : undefined;
         out.push({ key: o.Key!, size: o.Size ?? 0, ...(body ? { body } : {}) });
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;

@@ -90,7 +90,7 @@ export async function appSmokeCheck(url: string): Promise<SmokeCheckResult> {
       const user = chosen.user_id;
       const expected = Number(chosen.own_live);
       const total = Number(chosen.total);
-      if (total <= expected) throw new Error('public.notes holds no other user\'s rows to hide');
+      if (total <= expected) throw new Error("public.notes holds no other user's rows to hide");
 
       await c.query('BEGIN');
       try {
@@ -124,7 +124,8 @@ export async function appSmokeCheck(url: string): Promise<SmokeCheckResult> {
            RETURNING id::text`,
         );
         const profile = await c.query<{ full_name: string | null }>('SELECT full_name FROM public.profiles WHERE id = $1', [inserted.rows[0]?.id]);
-        if (profile.rows[0]?.full_name !== 'Smoke Check') throw new Error('inserting into auth.users did not create the profile (trigger on_auth_user_created)');
+        if (profile.rows[0]?.full_name !== 'Smoke Check')
+          throw new Error('inserting into auth.users did not create the profile (trigger on_auth_user_created)');
       } finally {
         await c.query('ROLLBACK');
       }

@@ -28,14 +28,29 @@ describe('category selection', () => {
 describe('pg_dump arguments', () => {
   it('quotes names so pattern characters in them stay literal', () => {
     expect(exactPattern('My "odd" *name')).toBe('"My ""odd"" *name"');
-    const args = dumpArgs({ dir: '/b/dump', snapshot: '00000003-1', jobs: 2, compression: 1, excludedSchemas: ['auth'], excludedDataTables: [{ schema: 'public', table: 'tasks' }] });
-    expect(args).toEqual(expect.arrayContaining(['--format=directory', '--snapshot=00000003-1', '--exclude-schema="auth"', '--exclude-table-data="public"."tasks"', '--no-publications']));
+    const args = dumpArgs({
+      dir: '/b/dump',
+      snapshot: '00000003-1',
+      jobs: 2,
+      compression: 1,
+      excludedSchemas: ['auth'],
+      excludedDataTables: [{ schema: 'public', table: 'tasks' }],
+    });
+    expect(args).toEqual(
+      expect.arrayContaining([
+        '--format=directory',
+        '--snapshot=00000003-1',
+        '--exclude-schema="auth"',
+        '--exclude-table-data="public"."tasks"',
+        '--no-publications',
+      ]),
+    );
   });
 });
 
 describe('normalising plain SQL', () => {
   it('drops \\restrict and \\unrestrict lines and nothing else', () => {
-    const sql = '--\n\\restrict AbC123\nSET x = 1;\nSELECT \'\\restrict\';\n\\unrestrict AbC123\n';
+    const sql = "--\n\\restrict AbC123\nSET x = 1;\nSELECT '\\restrict';\n\\unrestrict AbC123\n";
     expect(normaliseSql(sql)).toBe("--\nSET x = 1;\nSELECT '\\restrict';\n");
   });
 });
@@ -52,7 +67,9 @@ describe('roles.sql from pg_dumpall', () => {
 
   it('reads quoted identifiers the way pg_dumpall writes them', () => {
     expect(readIdentifier('CREATE ROLE "a ""b"" c";', 12)).toEqual({ name: 'a "b" c', end: 23 });
-    expect(parseRoleDump(dump).memberships).toEqual([{ role: 'Report "Writer"', member: 'authenticated', statement: 'GRANT "Report ""Writer""" TO authenticated;' }]);
+    expect(parseRoleDump(dump).memberships).toEqual([
+      { role: 'Report "Writer"', member: 'authenticated', statement: 'GRANT "Report ""Writer""" TO authenticated;' },
+    ]);
   });
 
   it('creates a missing needed role NOLOGIN with no other attribute, never alters one, grants memberships only among roles it created', () => {
@@ -65,7 +82,9 @@ describe('roles.sql from pg_dumpall', () => {
     expect(sql).not.toMatch(/CREATE ROLE (anon|supabase_admin)/);
     // Granted only when both were created by this file: authenticated exists, so that one is left out.
     expect(sql).not.toContain('TO authenticated');
-    expect(sql).toContain(`IF pg_catalog.current_setting('dbops.created_roles')::jsonb ? 'admins' AND pg_catalog.current_setting('dbops.created_roles')::jsonb ? 'Report "Writer"' THEN`);
+    expect(sql).toContain(
+      `IF pg_catalog.current_setting('dbops.created_roles')::jsonb ? 'admins' AND pg_catalog.current_setting('dbops.created_roles')::jsonb ? 'Report "Writer"' THEN`,
+    );
     expect(membershipsIn(sql)).toEqual([{ role: 'admins', member: 'Report "Writer"', admin: false }]);
   });
 
@@ -101,10 +120,17 @@ describe('data left out of partitions and inheritance children', () => {
       table(4, 'public', 'events_archive'),
       table(5, 'public', 'organizations'),
     ];
-    const inheritance = [{ parent: 1, child: 2 }, { parent: 2, child: 3 }, { parent: 1, child: 4 }];
+    const inheritance = [
+      { parent: 1, child: 2 },
+      { parent: 2, child: 3 },
+      { parent: 1, child: 4 },
+    ];
     const selection = selectTables(config, { prod: false, exclude: ['transient'] }, ['public'], tables, inheritance);
     expect(selection.excludedDataTables.map((t) => [t.table, t.category]).sort()).toEqual([
-      ['events_archive', 'transient'], ['observability_events', 'transient'], ['observability_events_2026', 'transient'], ['observability_events_2026_q1', 'transient'],
+      ['events_archive', 'transient'],
+      ['observability_events', 'transient'],
+      ['observability_events_2026', 'transient'],
+      ['observability_events_2026_q1', 'transient'],
     ]);
     expect(selectTables(config, { prod: false, exclude: [] }, ['public'], tables, inheritance).excludedDataTables).toEqual([]);
   });

@@ -51,11 +51,18 @@ describe('each command module agrees with its Markdown', () => {
   it('flags fill the input the engine schema accepts: booleans, negations, numbers, lists, enums, categories', () => {
     const backup = COMMANDS.find((c) => c.name === 'backup-db')!;
     expect(parseCommandLine(backup, ['--prod', '--jobs', '3', '--no-transient', '--no-org-data', '--no-content-hashes'], config).input).toEqual({
-      prod: true, jobs: 3, exclude: ['org_data', 'transient'], contentHashes: false,
+      prod: true,
+      jobs: 3,
+      exclude: ['org_data', 'transient'],
+      contentHashes: false,
     });
     const restore = COMMANDS.find((c) => c.name === 'restore-db')!;
     expect(parseCommandLine(restore, ['latest', '--no-safety-backup', '--data-only', '--tables', 'a.b, c.d', '--verify', 'content'], config).input).toEqual({
-      backup: 'latest', safetyBackup: false, dataOnly: true, tables: ['a.b', 'c.d'], verify: 'content',
+      backup: 'latest',
+      safetyBackup: false,
+      dataOnly: true,
+      tables: ['a.b', 'c.d'],
+      verify: 'content',
     });
     expect(() => parseCommandLine(restore, ['--verify', 'everything'], config)).toThrow('restore-db: --verify takes counts or content, not "everything".');
     expect(() => parseCommandLine(restore, ['--jobs', 'two'], config)).toThrow('restore-db: --jobs takes a whole number, not "two".');

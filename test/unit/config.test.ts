@@ -22,7 +22,7 @@ describe('config', () => {
     expect(config.platform_roles).toEqual(['supabase_admin', 'supabase_*_admin']);
   });
 
-  it('ships a dbops.config.yaml that is the defaults plus this project\'s own categories', async () => {
+  it("ships a dbops.config.yaml that is the defaults plus this project's own categories", async () => {
     const shipped = parseConfig(await readFile(path.join(PROJECT_ROOT, 'dbops.config.yaml'), 'utf8'), 'dbops.config.yaml');
     const defaults = parseConfig('{}', 'defaults');
     expect({ ...shipped, categories: {} }).toEqual({ ...defaults, categories: {} });

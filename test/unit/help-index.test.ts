@@ -26,7 +26,9 @@ describe('help index', () => {
   it('reads the same description and argument hint as the loader, for every shipped command', async () => {
     const full = (await loadArtifacts(PROJECT_ROOT)).commands;
     const quick = await readCommandSummaries(PROJECT_ROOT);
-    expect(quick).toEqual(full.map((c) => ({ name: c.name, frontmatter: { description: c.frontmatter.description, 'argument-hint': c.frontmatter['argument-hint'] } })));
+    expect(quick).toEqual(
+      full.map((c) => ({ name: c.name, frontmatter: { description: c.frontmatter.description, 'argument-hint': c.frontmatter['argument-hint'] } })),
+    );
   });
 
   it('reads plain, single- and double-quoted one-line scalars', async () => {

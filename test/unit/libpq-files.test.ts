@@ -16,7 +16,7 @@ function file(name: string, text: string, mode = 0o600): string {
   return full;
 }
 
-describe('completing a URL from libpq\'s environment', () => {
+describe("completing a URL from libpq's environment", () => {
   it('takes each missing value from the service first, then the PG* variable', () => {
     const PGSERVICEFILE = file('svc.conf', '# comment\n[app]\nhost=svc.example.com\nport=5433\ndbname=svcdb\nsslmode=verify-full\n');
     const env = { PGSERVICEFILE, PGSERVICE: 'app', PGUSER: 'envuser', PGHOST: 'env.example.com', PGPASSWORD: 'from-env', HOME: dir };
@@ -24,7 +24,12 @@ describe('completing a URL from libpq\'s environment', () => {
     expect(spec).toMatchObject({ host: 'svc.example.com', port: 5433, database: 'svcdb', user: 'envuser', password: 'from-env', sslmode: 'verify-full' });
     // What the URL names wins over both.
     expect(parseConnectionUrl('postgres://u:p@url.example.com:6000/urldb?sslmode=disable', 'test', env)).toMatchObject({
-      host: 'url.example.com', port: 6000, database: 'urldb', user: 'u', password: 'p', sslmode: 'disable',
+      host: 'url.example.com',
+      port: 6000,
+      database: 'urldb',
+      user: 'u',
+      password: 'p',
+      sslmode: 'disable',
     });
   });
 

@@ -10,11 +10,24 @@ import { PROJECT_ROOT } from '../support/databases.js';
 describe('commands/ and skills/', () => {
   it('every file loads, every command is bound to the engine, and references link', async () => {
     const registry = await buildRegistry(PROJECT_ROOT, COMMANDS);
-    expect(registry.commands.map((c) => c.name)).toEqual(['backup-db', 'history', 'list-backups', 'prune-backups', 'push-backup', 'restore-db', 'verify-backup']);
+    expect(registry.commands.map((c) => c.name)).toEqual([
+      'backup-db',
+      'history',
+      'list-backups',
+      'prune-backups',
+      'push-backup',
+      'restore-db',
+      'verify-backup',
+    ]);
     expect(registry.skills.map((s) => s.name)).toEqual(['database-backup-skill', 'database-restore-skill', 'self-reporting-skill']);
     const restore = registry.find('restore-db')!.doc.frontmatter;
     expect(restore['disable-model-invocation']).toBe(true);
-    expect(restore['allowed-tools']).toEqual(['Bash(dbops restore-db:*)', 'Bash(npx dbops restore-db:*)', 'Bash(dbops list-backups:*)', 'Bash(npx dbops list-backups:*)']);
+    expect(restore['allowed-tools']).toEqual([
+      'Bash(dbops restore-db:*)',
+      'Bash(npx dbops restore-db:*)',
+      'Bash(dbops list-backups:*)',
+      'Bash(npx dbops list-backups:*)',
+    ]);
     expect(registry.find('backup-db')!.doc.frontmatter.version).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
@@ -51,7 +64,9 @@ describe('slash lines', () => {
 
   it('refuse unknown commands (listing the known ones) and shell operators', async () => {
     const registry = await buildRegistry(PROJECT_ROOT, COMMANDS);
-    expect(() => parseSlashLine('/drop-db', registry)).toThrow('Unknown command /drop-db; known commands: /backup-db, /history, /list-backups, /prune-backups, /push-backup, /restore-db, /verify-backup.');
+    expect(() => parseSlashLine('/drop-db', registry)).toThrow(
+      'Unknown command /drop-db; known commands: /backup-db, /history, /list-backups, /prune-backups, /push-backup, /restore-db, /verify-backup.',
+    );
     expect(() => parseSlashLine('/backup-db; rm -rf /', registry)).toThrow(/\/backup-db: arguments may not contain ";"/);
     expect(() => parseSlashLine('backup-db', registry)).toThrow(/A slash line starts with \/command/);
   });

@@ -22,7 +22,9 @@ describe('plugin files', () => {
   });
 
   it('marketplace.json lists this repository as the one plugin, at its root', async () => {
-    const market = await json<{ name: string; owner: { name: string }; plugins: Array<{ name: string; source: string; version: string }> }>('.claude-plugin/marketplace.json');
+    const market = await json<{ name: string; owner: { name: string }; plugins: Array<{ name: string; source: string; version: string }> }>(
+      '.claude-plugin/marketplace.json',
+    );
     const pkg = await json<{ version: string }>('package.json');
     expect(market.owner.name).toBeTruthy();
     expect(market.plugins).toEqual([expect.objectContaining({ name: 'dbops', source: './', version: pkg.version })]);

@@ -16,12 +16,15 @@ const keys = deriveKeys(randomBytes(32), 'test key');
 const otherKeys = deriveKeys(randomBytes(32), 'other key');
 
 describe('encrypted objects', () => {
-  it.each([0, 1, CHUNK_BYTES - 1, CHUNK_BYTES, CHUNK_BYTES + 1, 3 * CHUNK_BYTES, 3 * CHUNK_BYTES + 17])('%i bytes round-trip, with the size encryptedSize predicts', async (size) => {
-    const plain = randomBytes(size);
-    const sealed = await encryptBuffer(keys, plain);
-    expect(sealed.length).toBe(encryptedSize(size));
-    expect((await decryptBuffer(keys, sealed, 'obj')).equals(plain)).toBe(true);
-  });
+  it.each([0, 1, CHUNK_BYTES - 1, CHUNK_BYTES, CHUNK_BYTES + 1, 3 * CHUNK_BYTES, 3 * CHUNK_BYTES + 17])(
+    '%i bytes round-trip, with the size encryptedSize predicts',
+    async (size) => {
+      const plain = randomBytes(size);
+      const sealed = await encryptBuffer(keys, plain);
+      expect(sealed.length).toBe(encryptedSize(size));
+      expect((await decryptBuffer(keys, sealed, 'obj')).equals(plain)).toBe(true);
+    },
+  );
 
   it('is the same whatever pieces the input arrives in', async () => {
     const plain = randomBytes(2 * CHUNK_BYTES + 5);
@@ -46,7 +49,9 @@ describe('encrypted objects', () => {
     for (const at of [0, 9, 12, 25, HEADER_BYTES, HEADER_BYTES + CHUNK_BYTES + 3, sealed.length - 1]) {
       const bad = Buffer.from(sealed);
       bad[at] = bad[at]! ^ 0x01;
-      await expect(decryptBuffer(keys, bad, 'obj'), `byte ${at}`).rejects.toMatchObject({ code: expect.stringMatching(/^(REMOTE_CORRUPT|ENCRYPTION_KEY_WRONG)$/) });
+      await expect(decryptBuffer(keys, bad, 'obj'), `byte ${at}`).rejects.toMatchObject({
+        code: expect.stringMatching(/^(REMOTE_CORRUPT|ENCRYPTION_KEY_WRONG)$/),
+      });
     }
   });
 
@@ -71,7 +76,10 @@ describe('encrypted objects', () => {
   it('tells a wrong key from damage, naming both key ids and never a key', async () => {
     const sealed = await encryptBuffer(keys, Buffer.from('secret rows'));
     const error = await decryptBuffer(otherKeys, sealed, 'folder/x').catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: 'ENCRYPTION_KEY_WRONG', message: `folder/x was encrypted with another key (key id ${keys.keyId}; other key has key id ${otherKeys.keyId}).` });
+    expect(error).toMatchObject({
+      code: 'ENCRYPTION_KEY_WRONG',
+      message: `folder/x was encrypted with another key (key id ${keys.keyId}; other key has key id ${otherKeys.keyId}).`,
+    });
   });
 });
 
@@ -82,7 +90,13 @@ describe('encryption keys', () => {
     expect(parseKey(`${raw.toString('base64')}\n`, 'K').equals(raw)).toBe(true);
     expect(parseKey(raw.toString('base64url'), 'K').equals(raw)).toBe(true);
     for (const bad of ['correct horse battery staple', raw.toString('hex').slice(2), randomBytes(16).toString('hex')]) {
-      const error = (() => { try { parseKey(bad, 'DBOPS_ENCRYPTION_KEY'); } catch (e) { return e as Error; } })();
+      const error = (() => {
+        try {
+          parseKey(bad, 'DBOPS_ENCRYPTION_KEY');
+        } catch (e) {
+          return e as Error;
+        }
+      })();
       expect(error).toMatchObject({ code: 'ENCRYPTION_KEY_INVALID' });
       expect(error!.message).not.toContain(bad.slice(0, 10));
     }
@@ -95,7 +109,9 @@ describe('encryption keys', () => {
       const hex = randomBytes(32).toString('hex');
       await writeFile(file, `${hex}\n`, { mode: 0o644 });
       await chmod(file, 0o644);
-      expect(() => loadEncryptionKeys({ name: 'r', keyFile: undefined }, { DBOPS_ENCRYPTION_KEY_FILE: file }, dir)).toThrow(/can be read by other users \(mode 644\)/);
+      expect(() => loadEncryptionKeys({ name: 'r', keyFile: undefined }, { DBOPS_ENCRYPTION_KEY_FILE: file }, dir)).toThrow(
+        /can be read by other users \(mode 644\)/,
+      );
       await chmod(file, 0o600);
       const fromFile = loadEncryptionKeys({ name: 'r', keyFile: 'k' }, {}, dir);
       expect(fromFile.keyId).toBe(loadEncryptionKeys({ name: 'r', keyFile: undefined }, { DBOPS_ENCRYPTION_KEY: hex }, dir).keyId);

@@ -32,7 +32,12 @@ const cases: Array<{ name: string; entries: RetentionEntry[]; keep: string[]; re
   },
   {
     name: 'same database name on another host or port is another database',
-    entries: [b('a@9'), b('a@8'), b('a@7', { source: { host: 'other', port: 5432, database: 'a' } }), b('a@6', { source: { host: 'h', port: 6543, database: 'a' } })],
+    entries: [
+      b('a@9'),
+      b('a@8'),
+      b('a@7', { source: { host: 'other', port: 5432, database: 'a' } }),
+      b('a@6', { source: { host: 'h', port: 6543, database: 'a' } }),
+    ],
     keep: ['a@9', 'a@8', 'a@7', 'a@6'],
     remove: [],
   },
@@ -65,7 +70,12 @@ const cases: Array<{ name: string; entries: RetentionEntry[]; keep: string[]; re
   },
   {
     name: 'old layouts group by the target in their folder name; one of them is always kept',
-    entries: [b('x@9', { status: 'legacy', source: null, target: 'prod' }), b('x@8', { status: 'legacy', source: null, target: 'prod' }), b('x@7', { status: 'legacy', source: null, target: 'prod' }), b('x@1', { status: 'legacy', source: null, target: 'staging' })],
+    entries: [
+      b('x@9', { status: 'legacy', source: null, target: 'prod' }),
+      b('x@8', { status: 'legacy', source: null, target: 'prod' }),
+      b('x@7', { status: 'legacy', source: null, target: 'prod' }),
+      b('x@1', { status: 'legacy', source: null, target: 'staging' }),
+    ],
     keep: ['x@9', 'x@8', 'x@1'],
     remove: ['x@7'],
     reasons: { 'x@9': /^newest backup of its database \(old layout, target prod\)$/ },
@@ -87,8 +97,18 @@ const cases: Array<{ name: string; entries: RetentionEntry[]; keep: string[]; re
 describe('retention decision', () => {
   it.each(cases)('$name', ({ entries, keep, remove, reasons = {} }) => {
     const decisions = decideRetention(entries, RULES, NOW);
-    expect(decisions.filter((d) => d.action === 'keep').map((d) => d.folder).sort()).toEqual([...keep].sort());
-    expect(decisions.filter((d) => d.action === 'remove').map((d) => d.folder).sort()).toEqual([...remove].sort());
+    expect(
+      decisions
+        .filter((d) => d.action === 'keep')
+        .map((d) => d.folder)
+        .sort(),
+    ).toEqual([...keep].sort());
+    expect(
+      decisions
+        .filter((d) => d.action === 'remove')
+        .map((d) => d.folder)
+        .sort(),
+    ).toEqual([...remove].sort());
     // Every folder gets exactly one decision, each with a reason.
     expect(decisions.map((d) => d.folder).sort()).toEqual(entries.map((e) => e.folder).sort());
     expect(decisions.every((d) => d.reason.length > 0)).toBe(true);
@@ -97,7 +117,10 @@ describe('retention decision', () => {
 
   it('never removes the newest valid backup of any database, whatever the order given', () => {
     const entries = [b('a@3'), b('b@9'), b('a@9'), b('c@2'), b('b@1'), b('a@1'), b('a@2'), b('b@5')];
-    const removed = decideRetention([...entries].reverse(), { ...RULES, keep_last: 1 }, NOW).filter((d) => d.action === 'remove').map((d) => d.folder).sort();
+    const removed = decideRetention([...entries].reverse(), { ...RULES, keep_last: 1 }, NOW)
+      .filter((d) => d.action === 'remove')
+      .map((d) => d.folder)
+      .sort();
     expect(removed).toEqual(['a@1', 'a@2', 'a@3', 'b@1', 'b@5']);
   });
 
@@ -108,7 +131,7 @@ describe('retention decision', () => {
     ['.20261123_071502_staging.partial-42', false],
     ['.prod.partial-42', false],
     ['20261123_071502_prod', false],
-  ])('reads the target of an unfinished folder from its name: %s is prod\'s: %s', (folder, isProd) => {
+  ])("reads the target of an unfinished folder from its name: %s is prod's: %s", (folder, isProd) => {
     expect(partialFolderOf(folder, 'prod')).toBe(isProd);
   });
 });

@@ -16,10 +16,13 @@ const port = fc.integer({ min: 1, max: 65535 }).filter((p) => p !== 6543);
 const database = fc.stringMatching(/^[a-z_][a-z0-9_]{0,20}$/);
 // Any text at all, weighted towards the characters that broke the old pattern.
 const password = fc
-  .array(fc.oneof(fc.constantFrom('@', ' ', '#', '/', '%', ':', '?', '&', '=', "'", '"', '\\', '\n'), fc.string({ minLength: 1, maxLength: 3, unit: 'grapheme' })), {
-    minLength: 1,
-    maxLength: 12,
-  })
+  .array(
+    fc.oneof(fc.constantFrom('@', ' ', '#', '/', '%', ':', '?', '&', '=', "'", '"', '\\', '\n'), fc.string({ minLength: 1, maxLength: 3, unit: 'grapheme' })),
+    {
+      minLength: 1,
+      maxLength: 12,
+    },
+  )
   .map((parts) => parts.join(''));
 const query = fc.constantFrom('', '?sslmode=require', '?sslmode=verify-full&application_name=x');
 // Surrounding text of a recorded argument: anything without an '@' or another URI in it.
@@ -64,25 +67,39 @@ describe('the redactor (property-based)', () => {
 describe('the connection parser agrees with the redactor', () => {
   it('reads the same password, host, port and database from an unencoded password (no %)', () => {
     fc.assert(
-      fc.property(user, password.filter((p) => !p.includes('%')), host, port, database, (u, p, h, n, d) => {
-        const spec = parseConnectionUrl(`postgres://${u}:${p}@${h}:${n}/${d}`, 'test', {});
-        expect(spec).toMatchObject({ user: u, password: p, host: h, port: n, database: d });
-      }),
+      fc.property(
+        user,
+        password.filter((p) => !p.includes('%')),
+        host,
+        port,
+        database,
+        (u, p, h, n, d) => {
+          const spec = parseConnectionUrl(`postgres://${u}:${p}@${h}:${n}/${d}`, 'test', {});
+          expect(spec).toMatchObject({ user: u, password: p, host: h, port: n, database: d });
+        },
+      ),
       { numRuns: 2000 },
     );
   });
 
   it('decodes a percent-encoded password of any characters', () => {
     fc.assert(
-      fc.property(user, fc.string({ minLength: 1, unit: 'binary' }).filter((p) => !/[\uD800-\uDFFF]/.test(p)), host, (u, p, h) => {
-        expect(parseConnectionUrl(`postgres://${u}:${encodeURIComponent(p)}@${h}/db`, 'test', {}).password).toBe(p);
-      }),
+      fc.property(
+        user,
+        fc.string({ minLength: 1, unit: 'binary' }).filter((p) => !/[\uD800-\uDFFF]/.test(p)),
+        host,
+        (u, p, h) => {
+          expect(parseConnectionUrl(`postgres://${u}:${encodeURIComponent(p)}@${h}/db`, 'test', {}).password).toBe(p);
+        },
+      ),
       { numRuns: 1000 },
     );
   });
 
   it('refuses a lone % without repeating the URL', () => {
-    expect(() => parseConnectionUrl('postgres://u:50%off@h/d', 'test', {})).toThrow(expect.objectContaining({ code: 'URL_INVALID', message: expect.not.stringContaining('50%off') }));
+    expect(() => parseConnectionUrl('postgres://u:50%off@h/d', 'test', {})).toThrow(
+      expect.objectContaining({ code: 'URL_INVALID', message: expect.not.stringContaining('50%off') }),
+    );
     expect(redactText('postgres://u:50%off@h/d')).toBe(`postgres://u:${REDACTED}@h/d`);
   });
 });
@@ -92,7 +109,11 @@ describe('the redactor on other shapes', () => {
     ['a URL whose @ was forgotten', 'postgres://app:hunter2', `postgres://app:${REDACTED}`],
     ['a port stays', 'postgres://db.example.com:5432/main', 'postgres://db.example.com:5432/main'],
     ['a user without password stays', 'postgres://app@db/main', 'postgres://app@db/main'],
-    ['a password query parameter', 'postgres://app@db/main?sslmode=require&password=hunter2&x=1', `postgres://app@db/main?sslmode=require&password=${REDACTED}`],
+    [
+      'a password query parameter',
+      'postgres://app@db/main?sslmode=require&password=hunter2&x=1',
+      `postgres://app@db/main?sslmode=require&password=${REDACTED}`,
+    ],
     ['a libpq conninfo', "host=db user=app password='hun ter\\'2' dbname=main", `host=db user=app password=${REDACTED} dbname=main`],
     ['two URLs in one line', 'postgres://a:one@h1/d and postgres://b:two@h2/d', `postgres://a:${REDACTED}@h2/d`],
     ['any scheme', 'https://u:tok@example.com/x', `https://u:${REDACTED}@example.com/x`],

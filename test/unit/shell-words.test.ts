@@ -8,7 +8,10 @@ import { shellWords } from '../../src/loader/shell-words.js';
 
 /** The words bash passes for this text (only texts the splitter accepted: nothing in them runs). */
 function bashWords(text: string): string[] {
-  const out = execFileSync('bash', ['--norc', '--noprofile', '-c', `printf '%s\\0' first ${text}`], { encoding: 'utf8', env: { HOME: '/home/someone', PATH: process.env.PATH } });
+  const out = execFileSync('bash', ['--norc', '--noprofile', '-c', `printf '%s\\0' first ${text}`], {
+    encoding: 'utf8',
+    env: { HOME: '/home/someone', PATH: process.env.PATH },
+  });
   // printf with no word after the format would still print one empty one: "first" goes ahead of the rest.
   return out.split('\0').slice(1, -1);
 }
@@ -25,7 +28,7 @@ describe('shell words', () => {
     expect(words('"a\\b" "\\$x" "\\\\" "\\"q\\""')).toEqual(['a\\b', '$x', '\\', '"q"']);
     expect(words('"line\\\nnext"')).toEqual(['linenext']);
     expect(words(`'it''s' a\\ b "" ''`)).toEqual(['its', 'a b', '', '']);
-    expect(words('--url \'postgres://u:p w@h/d\'')).toEqual(['--url', 'postgres://u:p w@h/d']);
+    expect(words("--url 'postgres://u:p w@h/d'")).toEqual(['--url', 'postgres://u:p w@h/d']);
   });
 
   it('refuses what bash would run or expand, by name', () => {
@@ -50,15 +53,18 @@ describe('shell words', () => {
     const alphabet = fc.constantFrom('a', 'b', ' ', '\\', '"', "'", '$', '`', '~', '/', '#', '=', '{', '}', ',', '.', '-', '!', '\n', '\t', 'é');
     let compared = 0;
     fc.assert(
-      fc.property(fc.array(alphabet, { maxLength: 14 }).map((cs) => cs.join('')), (text) => {
-        const split = shellWords(text);
-        if ('refused' in split) return true;
-        compared++;
-        const ours = split.words.map((w) => w.replace(/^\/root|^\/home\/[^/]+/, '~'));
-        const theirs = bashWords(text).map((w) => w.replace(/^\/home\/someone/, '~'));
-        expect(ours).toEqual(theirs);
-        return true;
-      }),
+      fc.property(
+        fc.array(alphabet, { maxLength: 14 }).map((cs) => cs.join('')),
+        (text) => {
+          const split = shellWords(text);
+          if ('refused' in split) return true;
+          compared++;
+          const ours = split.words.map((w) => w.replace(/^\/root|^\/home\/[^/]+/, '~'));
+          const theirs = bashWords(text).map((w) => w.replace(/^\/home\/someone/, '~'));
+          expect(ours).toEqual(theirs);
+          return true;
+        },
+      ),
       { numRuns: 400, seed: 20261129 },
     );
     expect(compared).toBeGreaterThan(100);

@@ -17,7 +17,11 @@ describe('firstErrorLine', () => {
       'COPY failed for table "t": ERROR: could not extend file "base/16384/16385": No space left on device',
     ],
     ['only a consequence line', 'pg_dump: error: a worker process died unexpectedly', 'a worker process died unexpectedly'],
-    ['psql with ON_ERROR_STOP', 'psql:/tmp/x.sql:3: ERROR:  relation "nope" does not exist\nLINE 1: SELECT * FROM nope;\n                      ^', 'psql:/tmp/x.sql:3: ERROR: relation "nope" does not exist'],
+    [
+      'psql with ON_ERROR_STOP',
+      'psql:/tmp/x.sql:3: ERROR:  relation "nope" does not exist\nLINE 1: SELECT * FROM nope;\n                      ^',
+      'psql:/tmp/x.sql:3: ERROR: relation "nope" does not exist',
+    ],
     ['progress only', 'pg_dump: reading extensions\npg_dump: dumping contents of table "public.t"', undefined],
   ])('%s', (_, stderr, expected) => {
     expect(firstErrorLine(stderr)).toBe(expected);
@@ -26,8 +30,18 @@ describe('firstErrorLine', () => {
 
 describe('classifyLibpqFailure', () => {
   it('classifies by the first real error, not by words anywhere in the output', () => {
-    expect(classifyLibpqFailure('pg_dump: error: connection to server at "127.0.0.1", port 5432 failed: fe_sendauth: no password supplied')).toMatchObject({ code: 'AUTH_FAILED' });
-    expect(classifyLibpqFailure('pg_dump: error: connection to server at "127.0.0.1", port 1 failed: Connection refused\n\tIs the server running on that host and accepting TCP/IP connections?')).toMatchObject({ code: 'CONNECT_FAILED' });
-    expect(classifyLibpqFailure('psql:f.sql:1: ERROR:  duplicate key value violates unique constraint "k"\nDETAIL:  Key (note)=(could not connect to server) already exists.')).toBeUndefined();
+    expect(classifyLibpqFailure('pg_dump: error: connection to server at "127.0.0.1", port 5432 failed: fe_sendauth: no password supplied')).toMatchObject({
+      code: 'AUTH_FAILED',
+    });
+    expect(
+      classifyLibpqFailure(
+        'pg_dump: error: connection to server at "127.0.0.1", port 1 failed: Connection refused\n\tIs the server running on that host and accepting TCP/IP connections?',
+      ),
+    ).toMatchObject({ code: 'CONNECT_FAILED' });
+    expect(
+      classifyLibpqFailure(
+        'psql:f.sql:1: ERROR:  duplicate key value violates unique constraint "k"\nDETAIL:  Key (note)=(could not connect to server) already exists.',
+      ),
+    ).toBeUndefined();
   });
 });

@@ -19,9 +19,14 @@ export interface ManifestParts {
   durations: Record<string, number>;
 }
 
-export function backupManifest({ targetName, options, jobs, compression, source, snapshot, read, durations }: ManifestParts, files: Record<string, FileSum>): Manifest {
+export function backupManifest(
+  { targetName, options, jobs, compression, source, snapshot, read, durations }: ManifestParts,
+  files: Record<string, FileSum>,
+): Manifest {
   const { selection, server } = snapshot;
-  const dumpBytes = Object.entries(files).filter(([f]) => f.startsWith('dump/')).reduce((n, [, s]) => n + s.bytes, 0);
+  const dumpBytes = Object.entries(files)
+    .filter(([f]) => f.startsWith('dump/'))
+    .reduce((n, [, s]) => n + s.bytes, 0);
   return {
     format: MANIFEST_FORMAT,
     formatVersion: MANIFEST_VERSION,

@@ -45,7 +45,11 @@ export interface BackupResult {
   rows: number;
 }
 
-export async function backupDatabase(input: BackupOptions, ctx: EngineContext, onProgress: (p: BackupProgress) => void = () => undefined): Promise<BackupResult> {
+export async function backupDatabase(
+  input: BackupOptions,
+  ctx: EngineContext,
+  onProgress: (p: BackupProgress) => void = () => undefined,
+): Promise<BackupResult> {
   const options = parseInput('backup-db', backupOptionsSchema, input);
   return backupTarget(resolveTarget(ctx.config, options, ctx.env), options, ctx, onProgress);
 }
@@ -75,7 +79,16 @@ export async function backupTarget(
     work = await startWorkFolder(parent, snapshot.createdAt, target.name, options.label);
 
     const read = await dumpAndRead({
-      connection: target.spec, client, snapshot, work, jobs, contentHashes: options.contentHashes !== false, ctx, abort, signal, durations,
+      connection: target.spec,
+      client,
+      snapshot,
+      work,
+      jobs,
+      contentHashes: options.contentHashes !== false,
+      ctx,
+      abort,
+      signal,
+      durations,
       onTable: (table) => onProgress({ phase: 'dump-table', table }),
       onCsv: (table) => onProgress({ phase: 'csv', table }),
     });
@@ -94,12 +107,18 @@ export async function backupTarget(
       return backupManifest({ targetName: target.name, options, jobs, compression, source, snapshot, read, durations }, files);
     });
     signal.throwIfAborted();
-    const { backupDir, folder } = await publishFolder(work.dir, parent, work.folder, { createdAt: snapshot.createdAt, target: target.name, label: options.label });
+    const { backupDir, folder } = await publishFolder(work.dir, parent, work.folder, {
+      createdAt: snapshot.createdAt,
+      target: target.name,
+      label: options.label,
+    });
     work = undefined;
     onProgress({ phase: 'done', backupDir });
     return { backupDir, folder, manifest, tables: read.counted.length, rows: read.counted.reduce((n, c) => n + c.rows, 0) };
   } catch (error) {
-    throw signal.aborted && ctx.signal?.aborted ? new DbopsError('INTERRUPTED', 'The backup was interrupted; the unfinished folder was removed.', { cause: error }) : error;
+    throw signal.aborted && ctx.signal?.aborted
+      ? new DbopsError('INTERRUPTED', 'The backup was interrupted; the unfinished folder was removed.', { cause: error })
+      : error;
   } finally {
     await client.end().catch(() => undefined);
     if (work !== undefined) await rm(work.dir, { recursive: true, force: true });

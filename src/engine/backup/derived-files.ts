@@ -48,13 +48,30 @@ export async function writeDerivedFiles({ connection, sourceText, snapshot, read
     [files.extensionsSql, extensionsSql(read.extensions)],
     [files.extensionsTsv, extensionsTsv(read.extensions)],
     [files.realtimeSql, realtimeSql(read.publications.publications, read.publications.members)],
-    [files.versionTxt, `server\t${server.version}\nserver_version_num\t${server.versionNum}\n${Object.entries(tools).map(([k, v]) => `${k}\t${v}`).join('\n')}\n`],
-    [files.viewsReloptionsTsv, `${['schema\tview\tkind\toptions', ...read.viewOptions.map((v) => [v.schema, v.view, v.kind, v.options].map(tsvField).join('\t'))].join('\n')}\n`],
+    [
+      files.versionTxt,
+      `server\t${server.version}\nserver_version_num\t${server.versionNum}\n${Object.entries(tools)
+        .map(([k, v]) => `${k}\t${v}`)
+        .join('\n')}\n`,
+    ],
+    [
+      files.viewsReloptionsTsv,
+      `${['schema\tview\tkind\toptions', ...read.viewOptions.map((v) => [v.schema, v.view, v.kind, v.options].map(tsvField).join('\t'))].join('\n')}\n`,
+    ],
     [files.rowCounts, `${JSON.stringify({ tables: read.counted } satisfies RowCounts, null, 2)}\n`],
     [files.objects, `${JSON.stringify(read.objects satisfies ObjectsFile)}\n`],
     ...restoreListFiles(files, read.objects),
     [files.resetDefaultPrivilegesSql, resetDefaultPrivilegesSql(keptSchemas(snapshot), ctx.config.platform_roles)],
-    [files.restoreSh, restoreSh({ folder: work.folder, createdAt: createdAt.toISOString(), source: sourceText, hasAuthUsers: read.authUsers !== undefined, platformRoles: ctx.config.platform_roles })],
+    [
+      files.restoreSh,
+      restoreSh({
+        folder: work.folder,
+        createdAt: createdAt.toISOString(),
+        source: sourceText,
+        hasAuthUsers: read.authUsers !== undefined,
+        platformRoles: ctx.config.platform_roles,
+      }),
+    ],
     [files.restoreFullSh, restoreFullSh(ctx.root)],
   ];
   if (read.authUsers !== undefined) texts.push([files.authUsersSql, read.authUsers.sql]);

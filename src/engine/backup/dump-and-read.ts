@@ -5,7 +5,16 @@ import type { EngineContext } from '../context.js';
 import { sha256File } from '../folder/checksums.js';
 import type { Manifest, ObjectsFile } from '../folder/manifest.js';
 import type { WorkFolder } from '../folder/publish.js';
-import { listExtensions, listPublications, listViewReloptions, referencedRoles, type ExtensionRow, type PublicationMemberRow, type PublicationRow, type ViewOptionsRow } from '../pg/catalog.js';
+import {
+  listExtensions,
+  listPublications,
+  listViewReloptions,
+  referencedRoles,
+  type ExtensionRow,
+  type PublicationMemberRow,
+  type PublicationRow,
+  type ViewOptionsRow,
+} from '../pg/catalog.js';
 import { fkLoadOrder } from '../pg/fk-order.js';
 import { readToc } from '../tools/dump-toc.js';
 import { authUsersSql } from './auth-users-sql.js';
@@ -67,19 +76,38 @@ export async function dumpAndRead(step: DumpAndRead): Promise<ReadOnSnapshot> {
     work.sums.set(`dump/${file}`, summed);
   };
   const dump = runDump({
-    connection: step.connection, dir: work.files.dump, snapshot: snapshot.id, jobs: step.jobs, compression: ctx.config.backup.compression,
-    excludedSchemas: selection.excludedSchemas, excludedDataTables: selection.excludedDataTables, signal,
-    onTable: step.onTable, onDataFile: sumDumpFile,
-  }).then(() => { durations.dump = Date.now() - t0; }, fail);
+    connection: step.connection,
+    dir: work.files.dump,
+    snapshot: snapshot.id,
+    jobs: step.jobs,
+    compression: ctx.config.backup.compression,
+    excludedSchemas: selection.excludedSchemas,
+    excludedDataTables: selection.excludedDataTables,
+    signal,
+    onTable: step.onTable,
+    onDataFile: sumDumpFile,
+  }).then(() => {
+    durations.dump = Date.now() - t0;
+  }, fail);
   dump.catch(() => undefined); // awaited below; must not count as unhandled meanwhile
   // Counts, content hashes and CSVs: read beside pg_dump's workers, on the same snapshot.
   const loadOrder = fkLoadOrder(selection.criticalTables, snapshot.fks);
   const tableData = readTableData({
-    connection: step.connection, snapshot: snapshot.id, readers: step.jobs, tables: selection.dumpedTables,
-    excludedData: new Set(selection.excludedDataTables.map((t) => t.oid)), critical: loadOrder.flatMap((g) => g.tables),
-    csvFile: (t) => work.files.csv(t.schema, t.table), compression: ctx.config.backup.compression,
-    contentHashes: step.contentHashes, signal, onCsv: step.onCsv,
-  }).then((data) => { durations.tableData = Date.now() - t0; return data; }, fail);
+    connection: step.connection,
+    snapshot: snapshot.id,
+    readers: step.jobs,
+    tables: selection.dumpedTables,
+    excludedData: new Set(selection.excludedDataTables.map((t) => t.oid)),
+    critical: loadOrder.flatMap((g) => g.tables),
+    csvFile: (t) => work.files.csv(t.schema, t.table),
+    compression: ctx.config.backup.compression,
+    contentHashes: step.contentHashes,
+    signal,
+    onCsv: step.onCsv,
+  }).then((data) => {
+    durations.tableData = Date.now() - t0;
+    return data;
+  }, fail);
   tableData.catch(() => undefined);
   // Ending the client is the only way to stop a catalog query that waits on a lock.
   const endClient = () => void client.end().catch(() => undefined);
@@ -93,11 +121,19 @@ export async function dumpAndRead(step: DumpAndRead): Promise<ReadOnSnapshot> {
     const viewOptions = await listViewReloptions(client);
     const neededRoles = await referencedRoles(client, keptSchemas(snapshot));
     const data = await tableData;
-    const critical = loadOrder.flatMap((g, group) => g.tables.map((t) => {
-      const csv = data.csvs.find((c) => c.table.oid === t.oid)!;
-      work.sums.set(relativeFile(work.dir, csv.file), csv.sum);
-      return { schema: t.schema, table: t.table, file: relativeFile(work.dir, csv.file), rows: data.counted.find((c) => c.table === t.table && c.schema === t.schema)?.rows ?? 0, group };
-    }));
+    const critical = loadOrder.flatMap((g, group) =>
+      g.tables.map((t) => {
+        const csv = data.csvs.find((c) => c.table.oid === t.oid)!;
+        work.sums.set(relativeFile(work.dir, csv.file), csv.sum);
+        return {
+          schema: t.schema,
+          table: t.table,
+          file: relativeFile(work.dir, csv.file),
+          rows: data.counted.find((c) => c.table === t.table && c.schema === t.schema)?.rows ?? 0,
+          group,
+        };
+      }),
+    );
     await dump;
     // Read while the snapshot is open, so every entry's OID still names the object it dumped.
     const objects = await classifyObjects(client, await readToc(work.files.dump, signal), ctx.config.platform_roles);

@@ -34,12 +34,26 @@ interface CatalogRow {
 
 // Every catalog with an owner column, so one join finds any object's owner.
 const OWNERS = [
-  ['pg_class', 'relowner'], ['pg_namespace', 'nspowner'], ['pg_proc', 'proowner'], ['pg_type', 'typowner'],
-  ['pg_event_trigger', 'evtowner'], ['pg_default_acl', 'defaclrole'], ['pg_largeobject_metadata', 'lomowner'],
-  ['pg_collation', 'collowner'], ['pg_conversion', 'conowner'], ['pg_operator', 'oprowner'], ['pg_opclass', 'opcowner'],
-  ['pg_opfamily', 'opfowner'], ['pg_ts_config', 'cfgowner'], ['pg_ts_dict', 'dictowner'],
-  ['pg_foreign_data_wrapper', 'fdwowner'], ['pg_foreign_server', 'srvowner'], ['pg_extension', 'extowner'],
-  ['pg_statistic_ext', 'stxowner'], ['pg_publication', 'pubowner'], ['pg_language', 'lanowner'],
+  ['pg_class', 'relowner'],
+  ['pg_namespace', 'nspowner'],
+  ['pg_proc', 'proowner'],
+  ['pg_type', 'typowner'],
+  ['pg_event_trigger', 'evtowner'],
+  ['pg_default_acl', 'defaclrole'],
+  ['pg_largeobject_metadata', 'lomowner'],
+  ['pg_collation', 'collowner'],
+  ['pg_conversion', 'conowner'],
+  ['pg_operator', 'oprowner'],
+  ['pg_opclass', 'opcowner'],
+  ['pg_opfamily', 'opfowner'],
+  ['pg_ts_config', 'cfgowner'],
+  ['pg_ts_dict', 'dictowner'],
+  ['pg_foreign_data_wrapper', 'fdwowner'],
+  ['pg_foreign_server', 'srvowner'],
+  ['pg_extension', 'extowner'],
+  ['pg_statistic_ext', 'stxowner'],
+  ['pg_publication', 'pubowner'],
+  ['pg_language', 'lanowner'],
 ] as const;
 
 const CLASSIFY = `
@@ -90,7 +104,9 @@ export async function classifyObjects(client: pg.Client, toc: readonly TocEntry[
   const isPlatformRole = (role: string | null | undefined) => role != null && platformRoles.some((p) => globToRegExp(p).test(role));
   const withOid = toc.filter((e) => e.objectId !== 0);
   const rows = await query<CatalogRow>(client, 'owners of the dumped objects', CLASSIFY, [
-    withOid.map((e) => e.id), withOid.map((e) => e.classId), withOid.map((e) => e.objectId),
+    withOid.map((e) => e.id),
+    withOid.map((e) => e.classId),
+    withOid.map((e) => e.objectId),
   ]);
   const byId = new Map(rows.map((r) => [r.id, r]));
   const roles = (await query<{ rolname: string }>(client, 'roles', 'SELECT rolname::text AS rolname FROM pg_roles')).map((r) => r.rolname);
@@ -108,17 +124,34 @@ export async function classifyObjects(client: pg.Client, toc: readonly TocEntry[
     const address = row?.type != null ? { type: row.type, names: row.names ?? [], args: row.args ?? [] } : null;
     const references = row?.references_schema != null && row.references_name != null ? { schema: row.references_schema, table: row.references_name } : null;
     const loadable = entry.kind === 'TABLE DATA' && origin === 'platform' ? row?.owner_may_insert === true : undefined;
-    classified.set(entry.id, { id: entry.id, kind: entry.kind, origin, owner: row?.owner ?? null, address, table, references, ...(loadable === undefined ? {} : { loadable }), line: entry.line });
+    classified.set(entry.id, {
+      id: entry.id,
+      kind: entry.kind,
+      origin,
+      owner: row?.owner ?? null,
+      address,
+      table,
+      references,
+      ...(loadable === undefined ? {} : { loadable }),
+      line: entry.line,
+    });
   }
 
   // COMMENT, ACL and SECURITY LABEL entries carry no OID: they follow the object their tag names.
   const dependents = [...classified.values()].filter((e) => (e.kind === 'TRIGGER' || e.kind === 'POLICY') && e.table !== null);
   for (const entry of toc.filter((e) => e.objectId === 0)) {
     const owner = entryOwner(entry, roles) ?? null;
-    const named = dependents.find((d) => d.address !== null && entry.rest.startsWith(`${d.table!.schema} ${d.kind} ${d.address.names.at(-1)} ON ${d.table!.table} `));
-    const origin: ObjectEntry['origin'] = /^\S+ EXTENSION /.test(entry.rest) || entry.rest.startsWith('- EXTENSION ')
-      ? 'extension'
-      : named !== undefined ? named.origin : isPlatformRole(owner) ? 'platform' : 'app';
+    const named = dependents.find(
+      (d) => d.address !== null && entry.rest.startsWith(`${d.table!.schema} ${d.kind} ${d.address.names.at(-1)} ON ${d.table!.table} `),
+    );
+    const origin: ObjectEntry['origin'] =
+      /^\S+ EXTENSION /.test(entry.rest) || entry.rest.startsWith('- EXTENSION ')
+        ? 'extension'
+        : named !== undefined
+          ? named.origin
+          : isPlatformRole(owner)
+            ? 'platform'
+            : 'app';
     classified.set(entry.id, { id: entry.id, kind: entry.kind, origin, owner, address: null, table: named?.table ?? null, references: null, line: entry.line });
   }
   // In the dump's own order: a list given to pg_restore --use-list is restored in its order.

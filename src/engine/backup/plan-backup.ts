@@ -51,8 +51,12 @@ export async function planBackup(options: z.output<typeof backupOptionsSchema>, 
         category: dataOut ?? categoryOf(t),
         rowsKept: !schemaOut && dataOut === undefined,
         reason: schemaOut
-          ? selection.managedSchemas.includes(t.schema) ? `schema ${t.schema} is the platform's (managed_schemas)` : `schema ${t.schema} left out`
-          : dataOut !== undefined ? `--no-${dataOut.replace(/_/g, '-')}` : null,
+          ? selection.managedSchemas.includes(t.schema)
+            ? `schema ${t.schema} is the platform's (managed_schemas)`
+            : `schema ${t.schema} left out`
+          : dataOut !== undefined
+            ? `--no-${dataOut.replace(/_/g, '-')}`
+            : null,
       };
     });
     return {

@@ -36,8 +36,13 @@ export function restoreLists(objects: ObjectsFile): Record<ListName, string> {
   const [projectSchemas, project, projectSerial] = split(entries.filter((e) => e.origin === 'app'));
   const rows = entries.filter((e) => e.origin === 'platform' && ROWS.has(e.kind) && e.loadable !== false);
   return {
-    'plain-schemas': plainSchemas!, plain: plain!, 'plain-serial': plainSerial!,
-    'project-schemas': projectSchemas!, project: project!, 'project-rows': text(parentsFirst(rows, entries)), 'project-serial': projectSerial!,
+    'plain-schemas': plainSchemas!,
+    plain: plain!,
+    'plain-serial': plainSerial!,
+    'project-schemas': projectSchemas!,
+    project: project!,
+    'project-rows': text(parentsFirst(rows, entries)),
+    'project-serial': projectSerial!,
   };
 }
 
@@ -46,7 +51,10 @@ export function restoreLists(objects: ObjectsFile): Record<ListName, string> {
  * table at a time: referenced tables first (storage.buckets before storage.objects), from the
  * backup's own FK entries. Tables in a cycle keep the dump's order.
  */
-function parentsFirst<T extends { kind: string; table: { schema: string; table: string } | null; references: { schema: string; table: string } | null }>(rows: T[], all: readonly T[]): T[] {
+function parentsFirst<T extends { kind: string; table: { schema: string; table: string } | null; references: { schema: string; table: string } | null }>(
+  rows: T[],
+  all: readonly T[],
+): T[] {
   const key = (t: { schema: string; table: string }) => `${t.schema}\u0000${t.table}`;
   const loading = new Set(rows.filter((r) => r.kind === 'TABLE DATA' && r.table).map((r) => key(r.table!)));
   const parents = new Map<string, Set<string>>();

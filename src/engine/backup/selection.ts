@@ -26,13 +26,19 @@ export interface Selection {
 }
 
 export function globToRegExp(glob: string): RegExp {
-  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const escaped = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${escaped}$`);
 }
 
 /** The same glob as a POSIX regular expression for PostgreSQL's ~ (role names matched in SQL). */
 export function globToPosixRegex(glob: string): string {
-  return `^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`;
+  return `^${glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.')}$`;
 }
 
 export function matchesPattern(pattern: string, ref: TableRef): boolean {
@@ -100,7 +106,15 @@ export function selectTables(
   }
   const dumpedTables = tables.filter((t) => !excludedSchemas.has(t.schema));
   const criticalPatterns = config.critical_tables ?? defaultCriticalPatterns(config, included);
-  const mode = excluded.length === 0 ? 'full' : sameSet(excluded.map((e) => e.name), prodExclusions(config)) ? 'prod' : 'custom';
+  const mode =
+    excluded.length === 0
+      ? 'full'
+      : sameSet(
+            excluded.map((e) => e.name),
+            prodExclusions(config),
+          )
+        ? 'prod'
+        : 'custom';
   return {
     included,
     excluded,

@@ -31,7 +31,12 @@ export async function takeSnapshot(client: pg.Client, input: SelectionInput, ctx
   const createdAt = (ctx.now ?? (() => new Date()))();
   const server = await serverInfo(client);
   const tools = await assertToolsFit(server.versionNum, ['pg_dump', 'pg_restore', 'pg_dumpall']);
-  const [schemas, tables, fks, inheritance] = [await listSchemas(client), await listTables(client), await listForeignKeys(client), await listInheritance(client)];
+  const [schemas, tables, fks, inheritance] = [
+    await listSchemas(client),
+    await listTables(client),
+    await listForeignKeys(client),
+    await listInheritance(client),
+  ];
   const selection = selectTables(ctx.config, input, schemas, tables, inheritance);
   const fkCycles = fkLoadOrder(selection.dumpedTables, fks)
     .filter((g) => g.tables.length > 1)

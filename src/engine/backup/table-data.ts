@@ -75,7 +75,13 @@ export async function readTableData(request: TableDataRequest): Promise<TableDat
     // Held until the readers commit, as pg_dump holds its own: DDL that would drop or rewrite a
     // table (not MVCC-safe) waits until every read of it is done, instead of changing it under us.
     if (read.length > 0) await query(readers[0]!, 'table locks', `LOCK TABLE ${read.map((t) => `ONLY ${qualifiedName(t)}`).join(', ')} IN ACCESS SHARE MODE`);
-    const [sizes, columns] = await Promise.all([tableSizes(readers[0]!, request.tables), hashColumns(readers[readers.length > 1 ? 1 : 0]!, included.map((t) => t.oid))]);
+    const [sizes, columns] = await Promise.all([
+      tableSizes(readers[0]!, request.tables),
+      hashColumns(
+        readers[readers.length > 1 ? 1 : 0]!,
+        included.map((t) => t.oid),
+      ),
+    ]);
     // Writing a CSV (COPY, gzip) costs a few times what counting and hashing the same bytes does.
     const tasks: Task[] = [
       ...request.critical.map((table): Task => ({ kind: 'csv', table, cost: 4 * (sizes.get(table.oid) ?? 0) })),
@@ -104,7 +110,12 @@ export async function readTableData(request: TableDataRequest): Promise<TableDat
       hashes: request.contentHashes
         ? {
             algorithm: CONTENT_HASH_ALGORITHM,
-            tables: included.map((t) => ({ schema: t.schema, table: t.table, columns: (columns.get(t.oid) ?? []).map((c: HashColumn) => c.name), hash: facts.get(t.oid)!.hash })),
+            tables: included.map((t) => ({
+              schema: t.schema,
+              table: t.table,
+              columns: (columns.get(t.oid) ?? []).map((c: HashColumn) => c.name),
+              hash: facts.get(t.oid)!.hash,
+            })),
           }
         : undefined,
       csvs: request.critical.map((t) => csvs.get(t.oid)!),
@@ -159,7 +170,12 @@ export async function exportCsv(client: pg.Client, table: TableRef, file: string
   try {
     // 256 KiB pieces rather than the 16 KiB defaults: a quarter of zlib's and the file's per-piece
     // work on the main thread (half the CPU of an uncompressed export, measured).
-    await pipeline(source, createGzip({ level: compression, chunkSize: PIECE }), summing.stream, createWriteStream(file, { mode: 0o600, highWaterMark: PIECE }));
+    await pipeline(
+      source,
+      createGzip({ level: compression, chunkSize: PIECE }),
+      summing.stream,
+      createWriteStream(file, { mode: 0o600, highWaterMark: PIECE }),
+    );
   } catch (error) {
     // A full disk is the disk's fault (errors.ts maps it); anything else is the read's.
     const code = (error as NodeJS.ErrnoException).code;
@@ -173,4 +189,3 @@ export async function exportCsv(client: pg.Client, table: TableRef, file: string
 export function relativeFile(dir: string, file: string): string {
   return path.relative(dir, file).split(path.sep).join('/');
 }
-

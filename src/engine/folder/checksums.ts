@@ -61,7 +61,11 @@ export async function writeSummedFile(file: string, text: string, mode = 0o600):
  * The sum of every file listed: taken from `known` (summed while written, or already being read
  * back) where it is there, read from disk otherwise.
  */
-export async function checksumFiles(dir: string, files: readonly string[], known: ReadonlyMap<string, FileSum | Promise<FileSum>> = new Map()): Promise<Record<string, FileSum>> {
+export async function checksumFiles(
+  dir: string,
+  files: readonly string[],
+  known: ReadonlyMap<string, FileSum | Promise<FileSum>> = new Map(),
+): Promise<Record<string, FileSum>> {
   const result: Record<string, FileSum> = {};
   for (const file of files) {
     const read = () => sha256File(path.join(dir, file));

@@ -33,10 +33,12 @@ export function shownPath(name: string): string {
  */
 export async function confinedFile(realDir: string, folder: string, name: string): Promise<string> {
   const problem = relativePathProblem(name);
-  if (problem !== undefined) throw new DbopsError('BACKUP_CORRUPT', `${folder}/metadata.json names the path ${shownPath(name)}, which ${problem}: nothing outside a backup is read.`);
+  if (problem !== undefined)
+    throw new DbopsError('BACKUP_CORRUPT', `${folder}/metadata.json names the path ${shownPath(name)}, which ${problem}: nothing outside a backup is read.`);
   const real = await realpath(path.join(realDir, name)).catch(() => undefined);
   if (real === undefined) throw new DbopsError('BACKUP_CORRUPT', `${folder}: ${shownPath(name)} is missing.`);
-  if (!isInside(realDir, real)) throw new DbopsError('BACKUP_CORRUPT', `${folder}: ${shownPath(name)} leads outside the backup folder: nothing outside a backup is read.`);
+  if (!isInside(realDir, real))
+    throw new DbopsError('BACKUP_CORRUPT', `${folder}: ${shownPath(name)} leads outside the backup folder: nothing outside a backup is read.`);
   if (!(await lstat(real)).isFile()) throw new DbopsError('BACKUP_CORRUPT', `${folder}: ${shownPath(name)} is not a regular file.`);
   return real;
 }
@@ -53,7 +55,10 @@ export async function assertNothingLeadsOut(realDir: string, folder: string): Pr
     if (entry.isSymbolicLink()) {
       const target = await realpath(full).catch(() => undefined);
       if (target === undefined || !isInside(realDir, target)) {
-        throw new DbopsError('BACKUP_CORRUPT', `${folder}: ${shownPath(relative)} is a link leading outside the backup folder: nothing outside a backup is read.`);
+        throw new DbopsError(
+          'BACKUP_CORRUPT',
+          `${folder}: ${shownPath(relative)} is a link leading outside the backup folder: nothing outside a backup is read.`,
+        );
       }
     } else if (!entry.isFile() && !entry.isDirectory()) {
       throw new DbopsError('BACKUP_CORRUPT', `${folder}: ${shownPath(relative)} is not a regular file (a FIFO, socket or device).`);

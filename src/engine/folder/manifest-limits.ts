@@ -33,7 +33,9 @@ function walk(value: unknown, at: string, problems: string[]): void {
   } else if (typeof value === 'number') {
     if (!Number.isFinite(value) || Math.abs(value) > Number.MAX_SAFE_INTEGER) problems.push(`${at || '(root)'} is not an exact number`);
   } else if (Array.isArray(value)) {
-    value.forEach((v, i) => walk(v, `${at}.${i}`, problems));
+    value.forEach((v, i) => {
+      walk(v, `${at}.${i}`, problems);
+    });
   } else if (value !== null && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
       if (k.length > MAX_STRING) problems.push(`${at || '(root)'} has a key longer than ${MAX_STRING} characters`);

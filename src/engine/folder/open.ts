@@ -41,7 +41,11 @@ export interface TableCount extends TableRef {
   dataIncluded: boolean;
 }
 
-const legacyMetadataSchema = z.looseObject({ version: z.string().max(100).optional(), timestamp: z.string().max(100).optional(), created_at: z.string().max(100).optional() });
+const legacyMetadataSchema = z.looseObject({
+  version: z.string().max(100).optional(),
+  timestamp: z.string().max(100).optional(),
+  created_at: z.string().max(100).optional(),
+});
 
 /** "20261123_071502" → Date (UTC). */
 function compactTime(text: string): Date | undefined {
@@ -107,18 +111,36 @@ async function openDbopsBackup(dir: string, realDir: string, folder: string, our
   if (!parsed.success) {
     // Where and what, cut short: a value of a hostile metadata.json is never echoed whole.
     const problems = parsed.error.issues.map((i) => `${i.path.slice(0, 4).join('.').slice(0, 80) || '(root)'}: ${i.message.slice(0, 120)}`);
-    throw new DbopsError('BACKUP_CORRUPT', `${folder}/metadata.json is not valid: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? '; …' : ''}.`, { details: problems.slice(0, 20) });
+    throw new DbopsError('BACKUP_CORRUPT', `${folder}/metadata.json is not valid: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? '; …' : ''}.`, {
+      details: problems.slice(0, 20),
+    });
   }
   const manifest = parsed.data;
   const limits = manifestProblems(manifest);
-  if (limits.length > 0) throw new DbopsError('BACKUP_CORRUPT', `${folder}/metadata.json is not valid: ${limits.slice(0, 3).join('; ')}.`, { details: limits.slice(0, 20) });
+  if (limits.length > 0)
+    throw new DbopsError('BACKUP_CORRUPT', `${folder}/metadata.json is not valid: ${limits.slice(0, 3).join('; ')}.`, { details: limits.slice(0, 20) });
   return {
-    dir, folder, layout: 'dbops', createdAt: new Date(manifest.createdAt), target: manifest.target, label: manifest.label, manifest,
-    metadataSha256: createHash('sha256').update(bytes).digest('hex'), rowCounts: undefined,
+    dir,
+    folder,
+    layout: 'dbops',
+    createdAt: new Date(manifest.createdAt),
+    target: manifest.target,
+    label: manifest.label,
+    manifest,
+    metadataSha256: createHash('sha256').update(bytes).digest('hex'),
+    rowCounts: undefined,
   };
 }
 
-function legacy(dir: string, folder: string, layout: BackupLayout, createdAt: Date | undefined, target: string | null, label: string | null, rowCounts: BackupHandle['rowCounts']): BackupHandle {
+function legacy(
+  dir: string,
+  folder: string,
+  layout: BackupLayout,
+  createdAt: Date | undefined,
+  target: string | null,
+  label: string | null,
+  rowCounts: BackupHandle['rowCounts'],
+): BackupHandle {
   if (createdAt === undefined || Number.isNaN(createdAt.getTime())) {
     throw new DbopsError('BACKUP_INVALID', `${folder} looks like an old backup, but its time cannot be read from metadata.json or the folder name.`);
   }

@@ -69,7 +69,12 @@ async function takenNames(parent: string): Promise<Set<string>> {
  * name at once (each saw it free) both get published: rename never replaces a folder that holds
  * files, so the one that comes second takes the next free second's name instead of losing its work.
  */
-export async function publishFolder(workDir: string, parent: string, folder: string, naming: { createdAt: Date; target: string; label: string | undefined }): Promise<{ backupDir: string; folder: string }> {
+export async function publishFolder(
+  workDir: string,
+  parent: string,
+  folder: string,
+  naming: { createdAt: Date; target: string; label: string | undefined },
+): Promise<{ backupDir: string; folder: string }> {
   let name = folder;
   for (let attempt = 0; attempt < PUBLISH_ATTEMPTS; attempt++) {
     const backupDir = path.join(parent, name);

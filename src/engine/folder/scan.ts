@@ -62,7 +62,10 @@ export const FUTURE_TOLERANCE_MS = 5 * 60_000;
  * Optionally only those taken from one target, and never the labels in skipLabels (restore's
  * own pre-restore safety snapshots are not what "latest" means).
  */
-export async function findLatestBackup(root: string, filter: { fromTarget?: string | undefined; skipLabels?: readonly string[]; now?: Date } = {}): Promise<LatestBackup> {
+export async function findLatestBackup(
+  root: string,
+  filter: { fromTarget?: string | undefined; skipLabels?: readonly string[]; now?: Date } = {},
+): Promise<LatestBackup> {
   const { fromTarget, skipLabels = [], now = new Date() } = filter;
   const scanned = await scanBackups(root);
   const skipped = scanned.filter((s) => s.handle === undefined && !s.notBackup).map((s) => ({ folder: s.folder, reason: s.problem ?? 'not a backup' }));
@@ -71,7 +74,11 @@ export async function findLatestBackup(root: string, filter: { fromTarget?: stri
   for (const handle of scanned.flatMap((s) => (s.handle ? [s.handle] : []))) {
     if ((fromTarget !== undefined && handle.target !== fromTarget) || skipLabels.includes(handle.label ?? '')) continue;
     if (handle.layout !== 'dbops') passed.push({ handle, reason: `old layout ${handle.layout} with nothing to verify: restore it by naming the folder` });
-    else if (handle.createdAt.getTime() > now.getTime() + FUTURE_TOLERANCE_MS) passed.push({ handle, reason: `dated in the future (${handle.createdAt.toISOString()}): check the clock of the machine that took it, or name the folder` });
+    else if (handle.createdAt.getTime() > now.getTime() + FUTURE_TOLERANCE_MS)
+      passed.push({
+        handle,
+        reason: `dated in the future (${handle.createdAt.toISOString()}): check the clock of the machine that took it, or name the folder`,
+      });
     else candidates.push(handle);
   }
   candidates.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
@@ -100,7 +107,10 @@ export interface ChosenBackup {
 }
 
 /** "latest" (optionally from one target) or a folder path, as restore-db and verify-backup take it. */
-export async function chooseBackup(reference: string | undefined, where: { root: string; cwd: string; fromTarget?: string | undefined; now?: Date | undefined }): Promise<ChosenBackup> {
+export async function chooseBackup(
+  reference: string | undefined,
+  where: { root: string; cwd: string; fromTarget?: string | undefined; now?: Date | undefined },
+): Promise<ChosenBackup> {
   if (reference !== undefined && reference !== 'latest') {
     if (where.fromTarget !== undefined) throw new DbopsError('USAGE', 'Pass a backup path or --from TARGET, not both.');
     return { handle: await openBackup(path.resolve(where.cwd, reference)), check: undefined, skipped: [] };

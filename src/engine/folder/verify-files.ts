@@ -37,7 +37,11 @@ export async function verifyBackupFiles(handle: BackupHandle): Promise<FileCheck
   }
   if (sealed) problems.push(...(await checkList(realDir, handle)));
   if (problems.length > 0) {
-    throw new DbopsError('BACKUP_CORRUPT', `Backup ${handle.folder} failed its checks: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}.`, { details: problems.slice(0, 100) });
+    throw new DbopsError(
+      'BACKUP_CORRUPT',
+      `Backup ${handle.folder} failed its checks: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}.`,
+      { details: problems.slice(0, 100) },
+    );
   }
   const bytes = Object.values(files).reduce((n, f) => n + f.bytes, 0);
   const warnings = sealed ? [] : [`${handle.folder} was written before metadata.json had a checksum: its other files are checked, metadata.json is not.`];

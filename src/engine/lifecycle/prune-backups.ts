@@ -37,7 +37,8 @@ export async function pruneBackups(input: z.input<typeof pruneOptionsSchema>, ct
   const options = parseInput('prune-backups', pruneOptionsSchema, input);
   const now = (ctx.now ?? (() => new Date()))();
   const { root, backups } = await listBackups({}, ctx);
-  const inScope = (b: ListedBackup) => options.target === undefined || (b.status === 'incomplete' ? partialFolderOf(b.folder, options.target) : b.target === options.target);
+  const inScope = (b: ListedBackup) =>
+    options.target === undefined || (b.status === 'incomplete' ? partialFolderOf(b.folder, options.target) : b.target === options.target);
   const chosen = backups.filter(inScope);
   const decisions: PruneDecision[] = decideRetention(chosen, ctx.config.retention, now).map((d) => {
     const b = chosen.find((x) => x.folder === d.folder)!;

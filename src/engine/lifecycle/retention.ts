@@ -70,7 +70,11 @@ export function decideRetention(entries: readonly RetentionEntry[], rules: Reten
 }
 
 /** One database's usable backups, newest first. */
-function decideGroup(group: RetentionEntry[], rules: RetentionRules, decide: (e: RetentionEntry, action: RetentionDecision['action'], reason: string) => void): void {
+function decideGroup(
+  group: RetentionEntry[],
+  rules: RetentionRules,
+  decide: (e: RetentionEntry, action: RetentionDecision['action'], reason: string) => void,
+): void {
   // The newest valid one is never removed; a database with old layouts only keeps its newest.
   const anchor = group.find((b) => b.status === 'valid') ?? group[0];
   const special = Object.keys(rules.keep_labels);
@@ -85,7 +89,11 @@ function decideGroup(group: RetentionEntry[], rules: RetentionRules, decide: (e:
     }
     const limit = labelled ? rules.keep_labels[b.label!]! : rules.keep_last;
     const what = labelled ? `"${b.label}" backups` : 'backups';
-    decide(b, n <= limit ? 'keep' : 'remove', n <= limit ? `one of the newest ${limit} ${what} of its database` : `older than the newest ${limit} ${what} of its database`);
+    decide(
+      b,
+      n <= limit ? 'keep' : 'remove',
+      n <= limit ? `one of the newest ${limit} ${what} of its database` : `older than the newest ${limit} ${what} of its database`,
+    );
   }
 }
 

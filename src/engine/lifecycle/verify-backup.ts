@@ -48,7 +48,11 @@ export interface VerifyReport {
   drill: { server: string; database: string; dropped: boolean; verification: Verification | null; error: string | null } | null;
 }
 
-export async function verifyBackup(input: z.input<typeof verifyOptionsSchema>, ctx: EngineContext, onProgress: (message: string) => void = () => undefined): Promise<VerifyReport> {
+export async function verifyBackup(
+  input: z.input<typeof verifyOptionsSchema>,
+  ctx: EngineContext,
+  onProgress: (message: string) => void = () => undefined,
+): Promise<VerifyReport> {
   const options = parseInput('verify-backup', verifyOptionsSchema, input);
   const chosen = await chooseBackup(options.backup, { root: backupsRoot(ctx.root, ctx.config.backup.dir, ctx.env), cwd: ctx.root, now: ctx.now?.() });
   const handle = chosen.handle;
@@ -62,7 +66,9 @@ export async function verifyBackup(input: z.input<typeof verifyOptionsSchema>, c
     }
   };
 
-  await check('metadata', async () => (handle.manifest ? `format ${handle.manifest.formatVersion}, taken ${handle.createdAt.toISOString()} from ${handle.target}` : `old layout ${handle.layout}`));
+  await check('metadata', async () =>
+    handle.manifest ? `format ${handle.manifest.formatVersion}, taken ${handle.createdAt.toISOString()} from ${handle.target}` : `old layout ${handle.layout}`,
+  );
   await check('checksums', async () => {
     const result = chosen.check ?? (await verifyBackupFiles(handle));
     return result.warnings[0] ?? `${result.checked} files match their sha256`;
@@ -83,7 +89,9 @@ export async function verifyBackup(input: z.input<typeof verifyOptionsSchema>, c
 async function readDump(handle: BackupHandle): Promise<string> {
   if (handle.layout === 'legacy-sql-gz') {
     await pipeline(createReadStream(path.join(handle.dir, 'backup.sql.gz')), createGunzip(), async function* (chunks) {
-      for await (const _ of chunks) { /* drain: a corrupt stream throws here */ }
+      for await (const _ of chunks) {
+        /* drain: a corrupt stream throws here */
+      }
     });
     return 'backup.sql.gz decompresses';
   }
@@ -117,10 +125,12 @@ async function checkCsvs(handle: BackupHandle): Promise<string> {
   const realDir = await realpath(handle.dir);
   for (const t of handle.manifest!.criticalTables) {
     // The path comes from metadata.json: only a regular file inside the folder is read.
-    const rows = await confinedFile(realDir, handle.folder, t.file).then(countCsvRecords).catch((e: unknown) => {
-      problems.push(isDbopsError(e) ? e.message : `${shownPath(t.file)} does not parse (${csvProblem(e)})`);
-      return -1;
-    });
+    const rows = await confinedFile(realDir, handle.folder, t.file)
+      .then(countCsvRecords)
+      .catch((e: unknown) => {
+        problems.push(isDbopsError(e) ? e.message : `${shownPath(t.file)} does not parse (${csvProblem(e)})`);
+        return -1;
+      });
     if (rows >= 0 && rows !== t.rows) problems.push(`${t.file} holds ${rows} rows, metadata says ${t.rows}`);
   }
   if (problems.length > 0) throw new Error(problems.join('; '));

@@ -4,7 +4,7 @@ import { z } from 'zod';
 // made from it without loading the engine.
 
 export const backupOptionsSchema = z.strictObject({
-  target: z.string().optional().describe('Configured target to back up (default: the config\'s default_target)'),
+  target: z.string().optional().describe("Configured target to back up (default: the config's default_target)"),
   url: z.string().optional().describe('Connection URL instead of a configured target'),
   prod: z.boolean().default(false).describe('Production mode: leave out org_data and transient data'),
   exclude: z.array(z.string()).default([]).describe('Categories to leave out, e.g. ["transient"]'),

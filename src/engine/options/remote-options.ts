@@ -4,10 +4,7 @@ import { z } from 'zod';
 // the commands' flags, --help and MCP inputs are made from these without loading the AWS SDK.
 
 /** A remote as every command names it. */
-export const remoteReference = z
-  .string()
-  .min(1)
-  .describe('Remote name from dbops.config.yaml, or s3://bucket/prefix (default: the only configured remote)');
+export const remoteReference = z.string().min(1).describe('Remote name from dbops.config.yaml, or s3://bucket/prefix (default: the only configured remote)');
 
 /** "s3://…": a remote (or a copy on one) given inline rather than by name. */
 export function isRemoteUrl(reference: string | undefined): reference is string {

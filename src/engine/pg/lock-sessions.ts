@@ -52,7 +52,10 @@ export async function holdersOf(client: pg.Client, relation: string, exceptAppli
         AND ($2::text IS NULL OR a.application_name NOT LIKE $2 || '%')`,
     [relation, exceptApplication ?? null],
   );
-  return describeSessions(client, rows.map((r) => r.pid));
+  return describeSessions(
+    client,
+    rows.map((r) => r.pid),
+  );
 }
 
 export interface HolderScope {

@@ -29,7 +29,8 @@ interface Caught {
 
 export async function watchLocks(spec: ConnectionSpec, application: string, timeoutMs: number): Promise<LockWatch> {
   const client = await connect(withApplicationName(spec, 'dbops lock watch'));
-  const waitStart = (await client.query<{ v: number }>(`SELECT current_setting('server_version_num')::int AS v`)).rows[0]!.v >= 140000 ? 'l.waitstart' : 'NULL::timestamptz';
+  const waitStart =
+    (await client.query<{ v: number }>(`SELECT current_setting('server_version_num')::int AS v`)).rows[0]!.v >= 140000 ? 'l.waitstart' : 'NULL::timestamptz';
   let caught: Caught | undefined;
   let stopped = false;
   let polling: Promise<void> = Promise.resolve();
@@ -60,11 +61,16 @@ export async function watchLocks(spec: ConnectionSpec, application: string, time
       const e = toDbopsError(error);
       if (e.code === 'RESTORE_BLOCKED') return e;
       // pg_dump's own --lock-wait-timeout (the safety snapshot) may run out before the watch looks.
-      if (caught === undefined) return e.code === 'LOCK_TIMEOUT' ? new DbopsError('RESTORE_BLOCKED', `${what} stopped: ${e.message}`, { cause: error, details: [...e.details] }) : e;
-      return new DbopsError('RESTORE_BLOCKED', `${what} waited ${formatWait(caught.waitedMs)} for a lock held by another session, and stopped: ${formatSessions(caught.blockers)}.`, {
-        cause: error,
-        details: [...e.details],
-      });
+      if (caught === undefined)
+        return e.code === 'LOCK_TIMEOUT' ? new DbopsError('RESTORE_BLOCKED', `${what} stopped: ${e.message}`, { cause: error, details: [...e.details] }) : e;
+      return new DbopsError(
+        'RESTORE_BLOCKED',
+        `${what} waited ${formatWait(caught.waitedMs)} for a lock held by another session, and stopped: ${formatSessions(caught.blockers)}.`,
+        {
+          cause: error,
+          details: [...e.details],
+        },
+      );
     },
     reset() {
       caught = undefined;
@@ -84,7 +90,12 @@ export async function watchLocks(spec: ConnectionSpec, application: string, time
  * transactions come and go, a forgotten open one stays. Still there at the limit: RESTORE_BLOCKED,
  * and nothing was changed.
  */
-export async function waitForLockHolders(client: pg.Client, scope: Omit<HolderScope, 'startedBefore'>, timeoutMs: number, onWaiting?: (sessions: LockSession[]) => void): Promise<void> {
+export async function waitForLockHolders(
+  client: pg.Client,
+  scope: Omit<HolderScope, 'startedBefore'>,
+  timeoutMs: number,
+  onWaiting?: (sessions: LockSession[]) => void,
+): Promise<void> {
   const started = new Date((await client.query<{ now: Date }>('SELECT now() AS now')).rows[0]!.now);
   const until = Date.now() + timeoutMs;
   let told = false;
@@ -93,7 +104,10 @@ export async function waitForLockHolders(client: pg.Client, scope: Omit<HolderSc
     if (pids.length === 0) return;
     if (Date.now() >= until) {
       const sessions = await describeSessions(client, pids);
-      throw new DbopsError('RESTORE_BLOCKED', `The restore would wait for locks held by ${pids.length === 1 ? 'another session' : `${pids.length} other sessions`} for more than ${formatWait(timeoutMs)}; nothing was changed: ${formatSessions(sessions)}.`);
+      throw new DbopsError(
+        'RESTORE_BLOCKED',
+        `The restore would wait for locks held by ${pids.length === 1 ? 'another session' : `${pids.length} other sessions`} for more than ${formatWait(timeoutMs)}; nothing was changed: ${formatSessions(sessions)}.`,
+      );
     }
     if (!told && onWaiting) {
       told = true;

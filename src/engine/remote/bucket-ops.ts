@@ -48,7 +48,7 @@ export async function objectLockEnabled(session: RemoteSession): Promise<boolean
     const r = await session.client.send(new GetObjectLockConfigurationCommand({ Bucket: session.remote.bucket }), { abortSignal: session.signal });
     return r.ObjectLockConfiguration?.ObjectLockEnabled === 'Enabled';
   } catch (error) {
-    const mapped = remoteError(error, session.remote, 'reading the bucket\'s object lock setting', session.env);
+    const mapped = remoteError(error, session.remote, "reading the bucket's object lock setting", session.env);
     // No configuration (404) or a server without the call (501) both mean no lock.
     if (mapped.code === 'REMOTE_FAILED') return false;
     throw mapped;
@@ -74,7 +74,9 @@ export async function readSmallObject(session: RemoteSession, key: string, max: 
   try {
     const r = await session.client.send(new GetObjectCommand({ Bucket: session.remote.bucket, Key: key }), { abortSignal: session.signal });
     if ((r.ContentLength ?? 0) > max) {
-      r.Body?.transformToWebStream().cancel().catch(() => undefined);
+      r.Body?.transformToWebStream()
+        .cancel()
+        .catch(() => undefined);
       throw new DbopsError('REMOTE_CORRUPT', `${key} is ${r.ContentLength} bytes, more than a manifest may be (${max}).`);
     }
     return Buffer.from(await r.Body!.transformToByteArray());
@@ -90,11 +92,16 @@ export async function deleteKeys(session: RemoteSession, keys: readonly string[]
   for (let i = 0; i < keys.length; i += 1000) {
     const batch = keys.slice(i, i + 1000);
     const r = await call(session, 'deleting', (c) =>
-      c.send(new DeleteObjectsCommand({ Bucket: session.remote.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }), { abortSignal: session.signal }),
+      c.send(new DeleteObjectsCommand({ Bucket: session.remote.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }), {
+        abortSignal: session.signal,
+      }),
     );
     const failed = r.Errors ?? [];
     if (failed.length > 0) {
-      throw new DbopsError('REMOTE_FAILED', `${session.remote.display}: ${failed.length} object(s) could not be deleted (${failed[0]!.Code ?? 'error'} on ${failed[0]!.Key}).`);
+      throw new DbopsError(
+        'REMOTE_FAILED',
+        `${session.remote.display}: ${failed.length} object(s) could not be deleted (${failed[0]!.Code ?? 'error'} on ${failed[0]!.Key}).`,
+      );
     }
   }
 }
@@ -106,7 +113,9 @@ export async function abortUploads(session: RemoteSession, prefix: string): Prom
   let idMarker: string | undefined;
   do {
     const page = await call(session, 'listing unfinished uploads', (c) =>
-      c.send(new ListMultipartUploadsCommand({ Bucket: session.remote.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: idMarker }), { abortSignal: session.signal }),
+      c.send(new ListMultipartUploadsCommand({ Bucket: session.remote.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: idMarker }), {
+        abortSignal: session.signal,
+      }),
     );
     for (const u of page.Uploads ?? []) {
       await call(session, 'aborting an unfinished upload', (c) =>

@@ -46,7 +46,9 @@ async function downloadOnce(session: RemoteSession, folder: string, file: Remote
   const step = `downloading ${file.path}`;
   let body: Readable;
   try {
-    const r = await session.client.send(new GetObjectCommand({ Bucket: session.remote.bucket, Key: fileObjectKey(session.remote, folder, file.object) }), { abortSignal: session.signal });
+    const r = await session.client.send(new GetObjectCommand({ Bucket: session.remote.bucket, Key: fileObjectKey(session.remote, folder, file.object) }), {
+      abortSignal: session.signal,
+    });
     body = r.Body as Readable;
   } catch (error) {
     throw remoteError(error, session.remote, step, session.env);
@@ -59,7 +61,8 @@ async function downloadOnce(session: RemoteSession, folder: string, file: Remote
   } catch (error) {
     if (isDbopsError(error)) {
       // The manifest opened with this key, so an object that claims another key was altered.
-      if (error.code === 'ENCRYPTION_KEY_WRONG') throw new DbopsError('REMOTE_CORRUPT', `${what}: its header was changed in the bucket (it names another key than its manifest).`);
+      if (error.code === 'ENCRYPTION_KEY_WRONG')
+        throw new DbopsError('REMOTE_CORRUPT', `${what}: its header was changed in the bucket (it names another key than its manifest).`);
       throw error;
     }
     throw remoteError(error, session.remote, step, session.env);

@@ -34,11 +34,16 @@ export function deriveKeys(master: Buffer, source: string): EncryptionKeys {
  * DBOPS_ENCRYPTION_KEY_FILE names. Messages name where the key came from and never show it.
  */
 export function loadEncryptionKeys(remote: Pick<Remote, 'keyFile' | 'name'>, env: NodeJS.ProcessEnv, root: string): EncryptionKeys {
-  if (remote.keyFile !== undefined) return deriveKeys(readKeyFile(path.resolve(root, expandHome(remote.keyFile, env)), `remotes.${remote.name}.encryption_key_file`), `key file ${remote.keyFile}`);
+  if (remote.keyFile !== undefined)
+    return deriveKeys(
+      readKeyFile(path.resolve(root, expandHome(remote.keyFile, env)), `remotes.${remote.name}.encryption_key_file`),
+      `key file ${remote.keyFile}`,
+    );
   const inline = env.DBOPS_ENCRYPTION_KEY;
   if (inline !== undefined && inline !== '') return deriveKeys(parseKey(inline, 'DBOPS_ENCRYPTION_KEY'), 'DBOPS_ENCRYPTION_KEY');
   const file = env.DBOPS_ENCRYPTION_KEY_FILE;
-  if (file !== undefined && file !== '') return deriveKeys(readKeyFile(path.resolve(root, expandHome(file, env)), 'DBOPS_ENCRYPTION_KEY_FILE'), `key file ${file}`);
+  if (file !== undefined && file !== '')
+    return deriveKeys(readKeyFile(path.resolve(root, expandHome(file, env)), 'DBOPS_ENCRYPTION_KEY_FILE'), `key file ${file}`);
   throw new DbopsError('ENCRYPTION_KEY_MISSING', 'Off-site copies are encrypted before they leave this machine, and no encryption key is set.');
 }
 
@@ -52,7 +57,10 @@ export function parseKey(text: string, where: string): Buffer {
       : undefined;
   if (bytes === undefined || bytes.length !== 32) {
     // Its length only: a mistyped key is still most of a key.
-    throw new DbopsError('ENCRYPTION_KEY_INVALID', `${where} is not a 32-byte key (it holds ${value.length} characters; expected 64 hex characters or 44 of base64).`);
+    throw new DbopsError(
+      'ENCRYPTION_KEY_INVALID',
+      `${where} is not a 32-byte key (it holds ${value.length} characters; expected 64 hex characters or 44 of base64).`,
+    );
   }
   return bytes;
 }
@@ -68,7 +76,10 @@ function readKeyFile(file: string, where: string): Buffer {
   }
   // Like ssh with a private key: a key others can read is not a secret any more.
   if ((mode & 0o077) !== 0) {
-    throw new DbopsError('ENCRYPTION_KEY_INVALID', `${where}: ${cutShort(file, 200)} can be read by other users (mode ${(mode & 0o777).toString(8)}); chmod 600 it.`);
+    throw new DbopsError(
+      'ENCRYPTION_KEY_INVALID',
+      `${where}: ${cutShort(file, 200)} can be read by other users (mode ${(mode & 0o777).toString(8)}); chmod 600 it.`,
+    );
   }
   return parseKey(text, `${where} (${cutShort(file, 200)})`);
 }

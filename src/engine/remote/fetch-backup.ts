@@ -58,13 +58,23 @@ export async function fetchBackup(
     for await (const o of listObjects(session, folderKey(session.remote, folder))) objects.push(o);
     const missing = missingObjects(session, manifest, objects);
     if (missing.length > 0) {
-      throw new DbopsError('REMOTE_CORRUPT', `The copy of ${folder} on ${session.remote.display} lacks ${missing.length} object(s) its manifest names (${missing.slice(0, 3).join(', ')}).`);
+      throw new DbopsError(
+        'REMOTE_CORRUPT',
+        `The copy of ${folder} on ${session.remote.display} lacks ${missing.length} object(s) its manifest names (${missing.slice(0, 3).join(', ')}).`,
+      );
     }
     const into = path.resolve(ctx.root, options.into ?? backupsRoot(ctx.root, ctx.config.backup.dir, ctx.env));
     const dest = path.join(into, folder);
     const result = (downloadedBytes: number, alreadyThere: boolean): FetchResult => ({
-      remote: session.remote.display, folder, dir: dest, files: manifest.files.length, backupBytes: manifest.files.reduce((n, f) => n + f.bytes, 0),
-      downloadedBytes, alreadyThere, backup: manifest.backup, durationMs: Date.now() - started,
+      remote: session.remote.display,
+      folder,
+      dir: dest,
+      files: manifest.files.length,
+      backupBytes: manifest.files.reduce((n, f) => n + f.bytes, 0),
+      downloadedBytes,
+      alreadyThere,
+      backup: manifest.backup,
+      durationMs: Date.now() - started,
     });
     if (await stat(dest).catch(() => undefined)) {
       await assertSameBackup(dest, manifest);
@@ -77,16 +87,26 @@ export async function fetchBackup(
   }
 }
 
-function namedCopy(options: z.output<typeof fetchOptionsSchema>, env: NodeJS.ProcessEnv): { remote: string | ReturnType<typeof splitRemoteFolder>['remote'] | undefined; folder: string } {
+function namedCopy(
+  options: z.output<typeof fetchOptionsSchema>,
+  env: NodeJS.ProcessEnv,
+): { remote: string | ReturnType<typeof splitRemoteFolder>['remote'] | undefined; folder: string } {
   if (options.url !== undefined) {
-    if (options.remote !== undefined || options.folder !== undefined) throw new DbopsError('USAGE', 'fetch-backup: pass the copy as one s3:// URL, or as remote and folder, not both.');
+    if (options.remote !== undefined || options.folder !== undefined)
+      throw new DbopsError('USAGE', 'fetch-backup: pass the copy as one s3:// URL, or as remote and folder, not both.');
     return splitRemoteFolder(options.url, env);
   }
   if (options.folder === undefined) throw new DbopsError('USAGE', 'fetch-backup: name the backup folder to fetch (or pass s3://bucket/prefix/<folder>).');
   return { remote: options.remote, folder: options.folder };
 }
 
-async function downloadInto(session: RemoteSession, manifest: RemoteManifest, into: string, dest: string, progress: (p: FetchProgress) => void): Promise<number> {
+async function downloadInto(
+  session: RemoteSession,
+  manifest: RemoteManifest,
+  into: string,
+  dest: string,
+  progress: (p: FetchProgress) => void,
+): Promise<number> {
   const staging = path.join(into, partialFolderName(manifest.folder, process.pid));
   const inner = path.join(staging, manifest.folder);
   const total = manifest.files.reduce((n, f) => n + f.objectBytes, 0);
@@ -102,7 +122,8 @@ async function downloadInto(session: RemoteSession, manifest: RemoteManifest, in
     const handle = await openBackup(inner);
     if (handle.manifest !== undefined) await verifyBackupFiles(handle);
     await rename(inner, dest).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'EEXIST' || error.code === 'ENOTEMPTY') throw new DbopsError('BACKUP_EXISTS', `${dest} appeared while the copy was fetched; nothing was replaced.`);
+      if (error.code === 'EEXIST' || error.code === 'ENOTEMPTY')
+        throw new DbopsError('BACKUP_EXISTS', `${dest} appeared while the copy was fetched; nothing was replaced.`);
       throw error;
     });
     await rmdir(staging);
@@ -120,8 +141,14 @@ async function downloadInto(session: RemoteSession, manifest: RemoteManifest, in
 async function assertSameBackup(dest: string, manifest: RemoteManifest): Promise<void> {
   const here = await openBackup(dest).catch(() => undefined);
   const check = here?.manifest === undefined ? undefined : await verifyBackupFiles(here).catch(() => undefined);
-  const sameFiles = here?.manifest !== undefined && manifest.files.every((f) => f.path === 'metadata.json' ? f.sha256 === here.metadataSha256 : f.path === 'checksums.sha256' || here.manifest!.files[f.path]?.sha256 === f.sha256);
+  const sameFiles =
+    here?.manifest !== undefined &&
+    manifest.files.every((f) =>
+      f.path === 'metadata.json' ? f.sha256 === here.metadataSha256 : f.path === 'checksums.sha256' || here.manifest!.files[f.path]?.sha256 === f.sha256,
+    );
   if (check === undefined || !sameFiles) {
-    throw new DbopsError('BACKUP_EXISTS', `${dest} already exists and is not the same backup as the copy; nothing was downloaded.`, { hint: 'Pass another directory to fetch into, or move that folder away first.' });
+    throw new DbopsError('BACKUP_EXISTS', `${dest} already exists and is not the same backup as the copy; nothing was downloaded.`, {
+      hint: 'Pass another directory to fetch into, or move that folder away first.',
+    });
   }
 }

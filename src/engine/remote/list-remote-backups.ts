@@ -49,7 +49,11 @@ export interface RemoteListing {
   backups: RemoteBackup[];
 }
 
-export async function listRemoteBackups(input: z.input<typeof listRemoteOptionsSchema>, ctx: EngineContext, client: ClientOptions = {}): Promise<RemoteListing> {
+export async function listRemoteBackups(
+  input: z.input<typeof listRemoteOptionsSchema>,
+  ctx: EngineContext,
+  client: ClientOptions = {},
+): Promise<RemoteListing> {
   const options = parseInput('list-backups', listRemoteOptionsSchema, input);
   const session = openRemoteSession(options.remote, ctx, client);
   try {
@@ -110,7 +114,10 @@ async function describe(session: RemoteSession, folder: string, objects: ListedO
     pushedAt: manifest.pushedAt,
     backupBytes: manifest.files.reduce((n, f) => n + f.bytes, 0),
     status: missing.length === 0 ? 'valid' : 'corrupt',
-    problem: missing.length === 0 ? null : `${missing.length} object(s) missing or of the wrong size (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''})`,
+    problem:
+      missing.length === 0
+        ? null
+        : `${missing.length} object(s) missing or of the wrong size (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''})`,
   };
 }
 

@@ -40,13 +40,19 @@ export interface RemotePruneReport {
 }
 
 /** `rules`: the remote's own retention, else the config's (what the face passes when none is given). */
-export async function pruneRemote(input: z.input<typeof pruneRemoteOptionsSchema>, ctx: EngineContext, rules?: RetentionRules, client: ClientOptions = {}): Promise<RemotePruneReport> {
+export async function pruneRemote(
+  input: z.input<typeof pruneRemoteOptionsSchema>,
+  ctx: EngineContext,
+  rules?: RetentionRules,
+  client: ClientOptions = {},
+): Promise<RemotePruneReport> {
   const options = parseInput('prune-backups', pruneRemoteOptionsSchema, input);
   const now = (ctx.now ?? (() => new Date()))();
   const session = openRemoteSession(options.remote, ctx, client);
   try {
     const chosenRules = rules ?? session.remote.retention ?? ctx.config.retention;
-    const inScope = (b: RemoteBackup) => options.target === undefined || (b.target === null ? folderTarget(b.folder, options.target) : b.target === options.target);
+    const inScope = (b: RemoteBackup) =>
+      options.target === undefined || (b.target === null ? folderTarget(b.folder, options.target) : b.target === options.target);
     const copies = (await scanRemote(session)).filter(inScope);
     const decisions = decideRetention(copies.map(retentionEntry), chosenRules, now).map((d): RemotePruneDecision => {
       const b = copies.find((x) => x.folder === d.folder)!;
@@ -54,12 +60,23 @@ export async function pruneRemote(input: z.input<typeof pruneRemoteOptionsSchema
     });
     const doomed = decisions.filter((d) => d.action === 'remove');
     const freedBytes = doomed.reduce((n, d) => n + copies.find((b) => b.folder === d.folder)!.storedBytes, 0);
-    const report = { remote: session.remote.display, url: session.remote.url, dryRun: options.dryRun, rules: chosenRules, decisions, removed: [] as string[], freedBytes };
+    const report = {
+      remote: session.remote.display,
+      url: session.remote.url,
+      dryRun: options.dryRun,
+      rules: chosenRules,
+      decisions,
+      removed: [] as string[],
+      freedBytes,
+    };
     if (options.dryRun || doomed.length === 0) return report;
     // Deletes in an Object Lock bucket only add delete markers: the data would stay, billed, while
     // the prune reported it gone.
     if (await objectLockEnabled(session)) {
-      throw new DbopsError('REMOTE_OBJECT_LOCK', `${session.remote.display} has S3 Object Lock on: ${doomed.length} copy(ies) would be pruned, and nothing was deleted.`);
+      throw new DbopsError(
+        'REMOTE_OBJECT_LOCK',
+        `${session.remote.display} has S3 Object Lock on: ${doomed.length} copy(ies) would be pruned, and nothing was deleted.`,
+      );
     }
     for (const d of doomed) {
       await deleteKeys(session, [manifestKey(session.remote, d.folder)]);

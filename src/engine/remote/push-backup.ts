@@ -94,7 +94,14 @@ export async function pushBackup(input: z.input<typeof pushOptionsSchema>, ctx: 
     });
 
     // Last: the manifest. Until this PUT the copy is listed as incomplete, never as valid.
-    const manifest: RemoteManifest = { format: 'dbops-remote-manifest', formatVersion: 1, folder: local.folder, pushedAt: new Date().toISOString(), backup: local.backup, files };
+    const manifest: RemoteManifest = {
+      format: 'dbops-remote-manifest',
+      formatVersion: 1,
+      folder: local.folder,
+      pushedAt: new Date().toISOString(),
+      backup: local.backup,
+      files,
+    };
     const unchanged = existing.state === 'ok' && missing.length === 0 && sameFiles(existing.manifest, manifest);
     if (!unchanged) {
       progress({ phase: 'manifest' });
@@ -135,6 +142,10 @@ async function backupToPush(reference: string, ctx: EngineContext): Promise<stri
 }
 
 function sameFiles(a: RemoteManifest, b: RemoteManifest): boolean {
-  const line = (m: RemoteManifest) => m.files.map((f) => `${f.path} ${f.sha256} ${f.object}`).sort().join('\n');
+  const line = (m: RemoteManifest) =>
+    m.files
+      .map((f) => `${f.path} ${f.sha256} ${f.object}`)
+      .sort()
+      .join('\n');
   return line(a) === line(b) && JSON.stringify(a.backup) === JSON.stringify(b.backup);
 }

@@ -60,7 +60,11 @@ export async function readRemoteManifest(session: RemoteSession, folder: string)
   const what = `${folder}/${key.slice(key.lastIndexOf('/') + 1)}`;
   const keyId = headerKeyId(sealed);
   if (keyId !== undefined && keyId !== session.keys.keyId) {
-    return { state: 'other-key', keyId, problem: `${what} was encrypted with another key (key id ${keyId}; ${session.keys.source} has key id ${session.keys.keyId})` };
+    return {
+      state: 'other-key',
+      keyId,
+      problem: `${what} was encrypted with another key (key id ${keyId}; ${session.keys.source} has key id ${session.keys.keyId})`,
+    };
   }
   let plain: Buffer;
   try {

@@ -118,6 +118,7 @@ function checkEndpoint(endpoint: string, where: string): string {
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new DbopsError('REMOTE_INVALID', `${where} must be an http(s):// URL.`);
   // Credentials belong to the SDK's chain; a URL carrying them would end up in logs.
-  if (url.username !== '' || url.password !== '') throw new DbopsError('REMOTE_INVALID', `${where} must not carry a user name or password: credentials come from the AWS SDK's chain.`);
+  if (url.username !== '' || url.password !== '')
+    throw new DbopsError('REMOTE_INVALID', `${where} must not carry a user name or password: credentials come from the AWS SDK's chain.`);
   return url.toString().replace(/\/$/, '');
 }

@@ -13,8 +13,28 @@ interface SdkError {
   $metadata?: { httpStatusCode?: number; attempts?: number };
 }
 
-const AUTH = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'InvalidToken', 'ExpiredToken', 'TokenRefreshRequired', 'CredentialsProviderError', 'AllAccessDisabled']);
-const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
+const AUTH = new Set([
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'AccessDenied',
+  'InvalidToken',
+  'ExpiredToken',
+  'TokenRefreshRequired',
+  'CredentialsProviderError',
+  'AllAccessDisabled',
+]);
+const NETWORK = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNABORTED',
+  'ERR_STREAM_PREMATURE_CLOSE',
+]);
 
 /** `step`: what dbops was doing, e.g. "listing", "uploading dump/toc.dat". */
 export function remoteError(error: unknown, remote: Remote, step: string, env: NodeJS.ProcessEnv): DbopsError {
@@ -29,13 +49,22 @@ export function remoteError(error: unknown, remote: Remote, step: string, env: N
     return new DbopsError('INTERRUPTED', `Stopped while ${step} on ${remote.display}.`, { cause: error });
   }
   if (name === 'RequestTimeTooSkewed') {
-    return new DbopsError('REMOTE_CLOCK_SKEW', `${where}: the server refused the request because this machine's clock is off (RequestTimeTooSkewed).`, { cause: error });
+    return new DbopsError('REMOTE_CLOCK_SKEW', `${where}: the server refused the request because this machine's clock is off (RequestTimeTooSkewed).`, {
+      cause: error,
+    });
   }
   if (name === 'NoSuchBucket' || (status === 404 && name === 'NotFound' && step === 'checking the bucket')) {
-    return new DbopsError('REMOTE_BUCKET_MISSING', `Bucket ${remote.bucket} does not exist at ${remote.endpoint === undefined ? 'AWS S3' : new URL(remote.endpoint).host}.`, { cause: error });
+    return new DbopsError(
+      'REMOTE_BUCKET_MISSING',
+      `Bucket ${remote.bucket} does not exist at ${remote.endpoint === undefined ? 'AWS S3' : new URL(remote.endpoint).host}.`,
+      { cause: error },
+    );
   }
   if (AUTH.has(name) || status === 403) {
-    const why = name === 'CredentialsProviderError' ? 'no credentials were found' : `the server refused the credentials (${name === 'Unknown' ? `HTTP ${status}` : name})`;
+    const why =
+      name === 'CredentialsProviderError'
+        ? 'no credentials were found'
+        : `the server refused the credentials (${name === 'Unknown' ? `HTTP ${status}` : name})`;
     return new DbopsError('REMOTE_AUTH_FAILED', `${where}: ${why}.`, { cause: error });
   }
   const code = e.code ?? (error as { cause?: { code?: string } } | undefined)?.cause?.code;

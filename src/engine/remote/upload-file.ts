@@ -69,6 +69,9 @@ export async function uploadFile(session: RemoteSession, target: UploadTarget, o
   const got = summing.sum();
   if (got.sha256 !== target.expected.sha256 || got.bytes !== target.expected.bytes) {
     await deleteKeys(session, [target.key]);
-    throw new DbopsError('BACKUP_CORRUPT', `${target.path} changed while it was pushed (its sha256 no longer matches the backup's); the copy of it was removed.`);
+    throw new DbopsError(
+      'BACKUP_CORRUPT',
+      `${target.path} changed while it was pushed (its sha256 no longer matches the backup's); the copy of it was removed.`,
+    );
   }
 }

@@ -91,7 +91,10 @@ async function applyDbops({ handle, target, jobs, plan, signal, onStep }: ApplyR
     onStep?.('extensions');
     await runTool('psql', psqlArgs(files.extensionsSql), run);
     const rest = path.join(work, 'pre-data.list');
-    await writeTocList(rest, restored.filter((e) => !isSchemaEntry(e) && !isRunAsSql(e)));
+    await writeTocList(
+      rest,
+      restored.filter((e) => !isSchemaEntry(e) && !isRunAsSql(e)),
+    );
     await runTool('pg_restore', ['--exit-on-error', '--section=pre-data', '--use-list', rest, dbnameArg(target.database), files.dump], run);
 
     // Rows of the platform's tables (auth.users, storage.objects …) go into the target's own
@@ -110,8 +113,15 @@ async function applyDbops({ handle, target, jobs, plan, signal, onStep }: ApplyR
     const outside = foreignKeysOutOfRun(plan);
     const locking = (e: TocEntry) => isLockingEntry(e) || outside.has(e.id);
     const serial = main.filter(locking);
-    await writeTocList(appList, main.filter((e) => !locking(e)));
-    await runTool('pg_restore', ['--exit-on-error', '--section=data', '--section=post-data', `--jobs=${jobs}`, '--use-list', appList, dbnameArg(target.database), files.dump], run);
+    await writeTocList(
+      appList,
+      main.filter((e) => !locking(e)),
+    );
+    await runTool(
+      'pg_restore',
+      ['--exit-on-error', '--section=data', '--section=post-data', `--jobs=${jobs}`, '--use-list', appList, dbnameArg(target.database), files.dump],
+      run,
+    );
     if (serial.length > 0) {
       const serialList = path.join(work, 'serial.list');
       await writeTocList(serialList, serial);
@@ -157,7 +167,11 @@ const LOCKING_KINDS = new Set(['POLICY', 'ROW SECURITY', 'TRIGGER', 'RULE']);
 function foreignKeysOutOfRun(plan: EntryPlan): Set<number> {
   const key = (t: { schema: string; table: string }) => `${t.schema}\u0000${t.table}`;
   const created = new Set(plan.entries.filter((e) => e.action === 'restore' && e.toc.kind === 'TABLE' && e.object.table).map((e) => key(e.object.table!)));
-  return new Set(plan.entries.filter((e) => e.action === 'restore' && e.toc.kind === 'FK CONSTRAINT' && e.object.references && !created.has(key(e.object.references))).map((e) => e.toc.id));
+  return new Set(
+    plan.entries
+      .filter((e) => e.action === 'restore' && e.toc.kind === 'FK CONSTRAINT' && e.object.references && !created.has(key(e.object.references)))
+      .map((e) => e.toc.id),
+  );
 }
 
 /** Policies, row security, triggers and rules, and the comments on them (which must be in their run). */
@@ -166,7 +180,14 @@ function isLockingEntry(entry: TocEntry): boolean {
 }
 
 /** The platform's rows: one transaction empties the tables and loads them in the target's foreign-key order. */
-async function loadPlatformData(dumpDir: string, target: ConnectionSpec, tables: ReadonlyArray<{ schema: string; table: string }>, entries: readonly PlannedEntry[], work: string, signal?: AbortSignal): Promise<void> {
+async function loadPlatformData(
+  dumpDir: string,
+  target: ConnectionSpec,
+  tables: ReadonlyArray<{ schema: string; table: string }>,
+  entries: readonly PlannedEntry[],
+  work: string,
+  signal?: AbortSignal,
+): Promise<void> {
   const ordered = await withClient(target, async (client) => {
     const found = await query<{ schema: string; table: string; oid: number }>(
       client,
@@ -183,12 +204,26 @@ async function loadPlatformData(dumpDir: string, target: ConnectionSpec, tables:
   const order = (e: PlannedEntry) => (e.toc.kind === 'TABLE DATA' && e.object.table ? (rank.get(key(e.object.table)) ?? ordered.length) : ordered.length + 1);
   const list = path.join(work, 'platform-data.list');
   const sql = path.join(work, 'platform-data.sql');
-  await writeTocList(list, [...entries].sort((a, b) => order(a) - order(b)).map((e) => e.toc));
+  await writeTocList(
+    list,
+    [...entries].sort((a, b) => order(a) - order(b)).map((e) => e.toc),
+  );
   await runTool('pg_restore', ['--data-only', '--use-list', list, '--file', sql, dumpDir], { signal });
   const truncate = ordered.filter((t) => rank.has(key(t))).map(qualifiedName);
   await runTool(
     'psql',
-    ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-c', 'SET CONSTRAINTS ALL DEFERRED', ...(truncate.length > 0 ? ['-c', `TRUNCATE ONLY ${truncate.join(', ')}`] : []), '-f', sql],
+    [
+      '-X',
+      '-q',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '--single-transaction',
+      '-c',
+      'SET CONSTRAINTS ALL DEFERRED',
+      ...(truncate.length > 0 ? ['-c', `TRUNCATE ONLY ${truncate.join(', ')}`] : []),
+      '-f',
+      sql,
+    ],
     { connection: target, signal },
   );
 }
@@ -213,7 +248,13 @@ async function createMissingRoles(
       created.push(role);
     }
     const present = new Set(
-      (await query<{ role: string; member: string }>(client, 'role memberships', `SELECT r.rolname AS role, m.rolname AS member FROM pg_auth_members a JOIN pg_roles r ON r.oid = a.roleid JOIN pg_roles m ON m.oid = a.member`)).map((x) => `${x.role}\u0000${x.member}`),
+      (
+        await query<{ role: string; member: string }>(
+          client,
+          'role memberships',
+          `SELECT r.rolname AS role, m.rolname AS member FROM pg_auth_members a JOIN pg_roles r ON r.oid = a.roleid JOIN pg_roles m ON m.oid = a.member`,
+        )
+      ).map((x) => `${x.role}\u0000${x.member}`),
     );
     const changed: string[] = [];
     const left: string[] = [];
@@ -226,7 +267,12 @@ async function createMissingRoles(
         left.push(`${m.member} in ${m.role}`);
       }
     }
-    const notes = left.length === 0 ? [] : [`Memberships the backup records were not granted, because they would change roles this restore did not create: ${left.slice(0, 20).join(', ')}${left.length > 20 ? ` and ${left.length - 20} more` : ''}. Grant the ones you want by hand.`];
+    const notes =
+      left.length === 0
+        ? []
+        : [
+            `Memberships the backup records were not granted, because they would change roles this restore did not create: ${left.slice(0, 20).join(', ')}${left.length > 20 ? ` and ${left.length - 20} more` : ''}. Grant the ones you want by hand.`,
+          ];
     return { created, changed, notes };
   });
 }

@@ -18,13 +18,19 @@ const psql = ['-X', '-q', '-v', 'ON_ERROR_STOP=1'];
 export async function applyLegacy({ handle, target, signal, onStep }: ApplyRequest, reload: () => Promise<void>): Promise<ApplyResult> {
   const file = (name: string) => path.join(handle.dir, name);
   const run = { connection: target, signal };
-  const has = async (name: string) => readFile(file(name)).then(() => true, () => false);
+  const has = async (name: string) =>
+    readFile(file(name)).then(
+      () => true,
+      () => false,
+    );
   const notes = [`${handle.folder} is an old-layout backup (${handle.layout}); it was restored without checksums, in one transaction.`];
 
   let extensions = '';
   if (await has('extensions.sql')) {
     const sql = await readFile(file('extensions.sql'), 'utf8');
-    extensions = `${schemasNamedIn(sql).map((s) => `CREATE SCHEMA IF NOT EXISTS ${s};`).join('\n')}\n${sql}\n`;
+    extensions = `${schemasNamedIn(sql)
+      .map((s) => `CREATE SCHEMA IF NOT EXISTS ${s};`)
+      .join('\n')}\n${sql}\n`;
   } else if (await has('extensions.tsv')) {
     extensions = `${extensionsFromTsv(await readFile(file('extensions.tsv'), 'utf8'))}\n`;
   }
@@ -43,7 +49,11 @@ export async function applyLegacy({ handle, target, signal, onStep }: ApplyReque
       parts.push('DROP SCHEMA IF EXISTS public CASCADE;\nCREATE SCHEMA public;\nGRANT USAGE ON SCHEMA public TO PUBLIC;\n');
     }
     parts.push(extensions);
-    parts.push(handle.layout === 'legacy-sql-gz' ? () => createReadStream(file('backup.sql.gz')).pipe(createGunzip()) : () => publicSchemaOnce(createReadStream(file('backup.sql'))));
+    parts.push(
+      handle.layout === 'legacy-sql-gz'
+        ? () => createReadStream(file('backup.sql.gz')).pipe(createGunzip())
+        : () => publicSchemaOnce(createReadStream(file('backup.sql'))),
+    );
     if (await has('grants.sql')) parts.push(() => createReadStream(file('grants.sql')));
     if (await has('realtime.sql')) parts.push(membershipsOnce(await readFile(file('realtime.sql'), 'utf8')));
     await runTool('psql', [...psql, '--single-transaction'], { ...run, input: concatenated(parts) });
@@ -58,7 +68,10 @@ export async function applyLegacy({ handle, target, signal, onStep }: ApplyReque
  * then, and only then, so the whole restore can run in one transaction.
  */
 export function membershipsOnce(sql: string): string {
-  return sql.replace(/^(ALTER PUBLICATION .+ ADD TABLE .+;)[ \t]*$/gim, (line) => `DO ${dollarQuoted(`\nBEGIN\n  ${line}\nEXCEPTION WHEN duplicate_object THEN NULL;\nEND\n`)};`);
+  return sql.replace(
+    /^(ALTER PUBLICATION .+ ADD TABLE .+;)[ \t]*$/gim,
+    (line) => `DO ${dollarQuoted(`\nBEGIN\n  ${line}\nEXCEPTION WHEN duplicate_object THEN NULL;\nEND\n`)};`,
+  );
 }
 
 /** Text and streams one after another, each ending on its own line. */
@@ -86,7 +99,11 @@ export function extensionsFromTsv(tsv: string): string {
     .split('\n')
     .map((line) => line.split('\t'))
     .filter(([name]) => name !== undefined && name !== '' && name !== 'name' && name !== 'extname' && name !== 'plpgsql')
-    .map(([name, , schema]) => (schema ? `CREATE SCHEMA IF NOT EXISTS ${ident(schema)};\n` : '') + `CREATE EXTENSION IF NOT EXISTS ${ident(name!)}${schema ? ` WITH SCHEMA ${ident(schema)}` : ''};`)
+    .map(
+      ([name, , schema]) =>
+        (schema ? `CREATE SCHEMA IF NOT EXISTS ${ident(schema)};\n` : '') +
+        `CREATE EXTENSION IF NOT EXISTS ${ident(name!)}${schema ? ` WITH SCHEMA ${ident(schema)}` : ''};`,
+    )
     .join('\n');
 }
 

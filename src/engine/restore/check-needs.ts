@@ -23,21 +23,50 @@ export async function checkNeeds(client: pg.Client, handle: BackupHandle, plan: 
     ...(await forbiddenOnPlatformTables(client, plan)),
   ];
   if (problems.length === 0) return;
-  throw new DbopsError('TARGET_UNFIT', `The target cannot take ${handle.folder}: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : ''}.`, {
-    details: problems,
-  });
+  throw new DbopsError(
+    'TARGET_UNFIT',
+    `The target cannot take ${handle.folder}: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : ''}.`,
+    {
+      details: problems,
+    },
+  );
 }
 
 // Kinds pg_restore gives an owner (ALTER … OWNER TO, or FOR ROLE): the restoring role must act for it.
 const OWNED_KINDS = new Set([
-  'SCHEMA', 'TABLE', 'VIEW', 'MATERIALIZED VIEW', 'SEQUENCE', 'FOREIGN TABLE', 'FUNCTION', 'PROCEDURE', 'AGGREGATE', 'TYPE',
-  'DOMAIN', 'COLLATION', 'CONVERSION', 'OPERATOR', 'OPERATOR CLASS', 'OPERATOR FAMILY', 'TEXT SEARCH CONFIGURATION',
-  'TEXT SEARCH DICTIONARY', 'EVENT TRIGGER', 'PUBLICATION', 'FOREIGN DATA WRAPPER', 'SERVER', 'BLOB', 'LARGE OBJECT',
-  'PROCEDURAL LANGUAGE', 'STATISTICS', 'DEFAULT ACL',
+  'SCHEMA',
+  'TABLE',
+  'VIEW',
+  'MATERIALIZED VIEW',
+  'SEQUENCE',
+  'FOREIGN TABLE',
+  'FUNCTION',
+  'PROCEDURE',
+  'AGGREGATE',
+  'TYPE',
+  'DOMAIN',
+  'COLLATION',
+  'CONVERSION',
+  'OPERATOR',
+  'OPERATOR CLASS',
+  'OPERATOR FAMILY',
+  'TEXT SEARCH CONFIGURATION',
+  'TEXT SEARCH DICTIONARY',
+  'EVENT TRIGGER',
+  'PUBLICATION',
+  'FOREIGN DATA WRAPPER',
+  'SERVER',
+  'BLOB',
+  'LARGE OBJECT',
+  'PROCEDURAL LANGUAGE',
+  'STATISTICS',
+  'DEFAULT ACL',
 ]);
 
 async function missingRoles(client: pg.Client, handle: BackupHandle, plan: EntryPlan): Promise<string[]> {
-  const owners = new Set(plan.entries.filter((e) => e.action === 'restore' && e.object.owner !== null && OWNED_KINDS.has(e.toc.kind)).map((e) => e.object.owner!));
+  const owners = new Set(
+    plan.entries.filter((e) => e.action === 'restore' && e.object.owner !== null && OWNED_KINDS.has(e.toc.kind)).map((e) => e.object.owner!),
+  );
   const needed = [...new Set([...(handle.manifest?.rolesNeeded ?? []), ...owners])];
   if (needed.length === 0) return [];
   const rows = await query<{ name: string; exists: boolean; member: boolean; superuser: boolean; createrole: boolean }>(
@@ -52,19 +81,28 @@ async function missingRoles(client: pg.Client, handle: BackupHandle, plan: Entry
   const problems: string[] = [];
   const absent = rows.filter((r) => !r.exists).map((r) => r.name);
   if (absent.length > 0 && !rows[0]!.superuser && !rows[0]!.createrole) {
-    problems.push(`it needs the roles ${absent.join(', ')}, which the target's server lacks, and the restoring role may not create roles (create them first, e.g. CREATE ROLE name NOLOGIN)`);
+    problems.push(
+      `it needs the roles ${absent.join(', ')}, which the target's server lacks, and the restoring role may not create roles (create them first, e.g. CREATE ROLE name NOLOGIN)`,
+    );
   }
   // pg_restore re-owns each object (ALTER … OWNER TO): the restoring role must be able to act for every owner.
   const foreign = rows.filter((r) => owners.has(r.name) && !r.superuser && !(r.exists && r.member)).map((r) => r.name);
   if (foreign.length > 0) {
-    problems.push(`its objects are owned by ${foreign.join(', ')}, which the restoring role cannot act for (restore as a member of ${foreign.length === 1 ? 'that role' : 'those roles'} or as a superuser)`);
+    problems.push(
+      `its objects are owned by ${foreign.join(', ')}, which the restoring role cannot act for (restore as a member of ${foreign.length === 1 ? 'that role' : 'those roles'} or as a superuser)`,
+    );
   }
   return problems;
 }
 
 async function missingExtensions(client: pg.Client, handle: BackupHandle): Promise<string[]> {
   const tsv = await readFile(backupPaths(handle.dir).extensionsTsv, 'utf8').catch(() => '');
-  const wanted = tsv.split('\n').slice(1).filter(Boolean).map((line) => line.split('\t')).map(([name, version]) => ({ name: name!, version: version ?? '' }));
+  const wanted = tsv
+    .split('\n')
+    .slice(1)
+    .filter(Boolean)
+    .map((line) => line.split('\t'))
+    .map(([name, version]) => ({ name: name!, version: version ?? '' }));
   if (wanted.length === 0) return [];
   const rows = await query<{ name: string; version: string; installed: boolean; available: boolean; creatable: boolean }>(
     client,
@@ -79,8 +117,12 @@ async function missingExtensions(client: pg.Client, handle: BackupHandle): Promi
   );
   return rows.flatMap((r) => {
     if (r.installed) return [];
-    if (!r.available) return [`it needs the extension ${r.name} ${r.version}, which the target's server does not offer (install its package, e.g. postgresql-15-${r.name}, or restore onto a server that has it)`];
-    if (!r.creatable) return [`it needs the extension ${r.name}, which only a superuser can create (ask one to run CREATE EXTENSION ${r.name} in the target first)`];
+    if (!r.available)
+      return [
+        `it needs the extension ${r.name} ${r.version}, which the target's server does not offer (install its package, e.g. postgresql-15-${r.name}, or restore onto a server that has it)`,
+      ];
+    if (!r.creatable)
+      return [`it needs the extension ${r.name}, which only a superuser can create (ask one to run CREATE EXTENSION ${r.name} in the target first)`];
     return [];
   });
 }
@@ -91,7 +133,9 @@ async function missingExtensions(client: pg.Client, handle: BackupHandle): Promi
  */
 async function danglingReferences(client: pg.Client, plan: EntryPlan, counts: BackupHandle['rowCounts']): Promise<string[]> {
   if (counts === undefined) return [];
-  const recreated = new Set(plan.entries.filter((e) => e.action === 'restore' && e.toc.kind === 'TABLE' && e.object.table).map((e) => tableKey(e.object.table!)));
+  const recreated = new Set(
+    plan.entries.filter((e) => e.action === 'restore' && e.toc.kind === 'TABLE' && e.object.table).map((e) => tableKey(e.object.table!)),
+  );
   const problems: string[] = [];
   for (const fk of plan.entries.filter((e) => e.action === 'restore' && e.toc.kind === 'FK CONSTRAINT' && e.object.table && e.object.references)) {
     const child = counts.get(tableKey(fk.object.table!));
@@ -100,12 +144,22 @@ async function danglingReferences(client: pg.Client, plan: EntryPlan, counts: Ba
     const ref = fk.object.references!;
     const why = `${tableKey(fk.object.table!)} (${child.rows} rows in the backup) references ${tableKey(ref)}, whose rows the backup left out`;
     if (recreated.has(tableKey(ref))) {
-      problems.push(`${why}, and the restore creates it empty (restore into the database those rows live in, e.g. the Supabase project, or use a backup that includes them)`);
+      problems.push(
+        `${why}, and the restore creates it empty (restore into the database those rows live in, e.g. the Supabase project, or use a backup that includes them)`,
+      );
       continue;
     }
-    const [row] = await query<{ has: boolean | null }>(client, `rows of ${tableKey(ref)}`, `SELECT CASE WHEN to_regclass($1) IS NULL THEN NULL ELSE true END AS has`, [qualifiedName(ref)]);
+    const [row] = await query<{ has: boolean | null }>(
+      client,
+      `rows of ${tableKey(ref)}`,
+      `SELECT CASE WHEN to_regclass($1) IS NULL THEN NULL ELSE true END AS has`,
+      [qualifiedName(ref)],
+    );
     const has = row?.has === true ? (await client.query(`SELECT EXISTS (SELECT 1 FROM ${qualifiedName(ref)}) AS has`)).rows[0]?.has === true : false;
-    if (!has) problems.push(`${why}, and the target has none (restore into the database those rows live in, e.g. the Supabase project, or use a backup that includes them)`);
+    if (!has)
+      problems.push(
+        `${why}, and the target has none (restore into the database those rows live in, e.g. the Supabase project, or use a backup that includes them)`,
+      );
   }
   return problems;
 }
@@ -130,13 +184,20 @@ async function blockedTruncates(client: pg.Client, plan: EntryPlan): Promise<str
   );
   return rows
     .filter((r) => !replaced.has(r.child))
-    .map((r) => `replacing the rows of ${r.parent} would also empty ${r.child}, which only the target has (drop or empty it first, or restore a backup that includes it)`);
+    .map(
+      (r) =>
+        `replacing the rows of ${r.parent} would also empty ${r.child}, which only the target has (drop or empty it first, or restore a backup that includes it)`,
+    );
 }
 
 /** The app's triggers and policies on tables the platform owns need the right to create them there. */
 async function forbiddenOnPlatformTables(client: pg.Client, plan: EntryPlan): Promise<string[]> {
-  const kept = new Set(plan.entries.filter((e) => e.action === 'keep' || e.action === 'data').flatMap((e) => (e.object.table ? [tableKey(e.object.table)] : [])));
-  const onPlatform = plan.entries.filter((e) => e.action === 'restore' && (e.toc.kind === 'TRIGGER' || e.toc.kind === 'POLICY') && e.object.table && kept.has(tableKey(e.object.table)));
+  const kept = new Set(
+    plan.entries.filter((e) => e.action === 'keep' || e.action === 'data').flatMap((e) => (e.object.table ? [tableKey(e.object.table)] : [])),
+  );
+  const onPlatform = plan.entries.filter(
+    (e) => e.action === 'restore' && (e.toc.kind === 'TRIGGER' || e.toc.kind === 'POLICY') && e.object.table && kept.has(tableKey(e.object.table)),
+  );
   if (onPlatform.length === 0) return [];
   const rows = await query<{ name: string; owner_member: boolean; can_trigger: boolean; policy_grant: boolean }>(
     client,
@@ -155,8 +216,10 @@ async function forbiddenOnPlatformTables(client: pg.Client, plan: EntryPlan): Pr
     const key = tableKey(e.object.table!);
     const r = right.get(key);
     const what = e.object.address?.names.at(-1) ?? e.toc.rest;
-    if (e.toc.kind === 'TRIGGER' && !(r?.owner_member || r?.can_trigger)) problems.push(`the app's trigger ${what} on ${key} needs the TRIGGER privilege on that table, which the restoring role lacks`);
-    if (e.toc.kind === 'POLICY' && !(r?.owner_member || r?.policy_grant)) problems.push(`the app's policy ${what} on ${key} needs the table's owner (or Supabase's supautils policy_grants), which the restoring role is not`);
+    if (e.toc.kind === 'TRIGGER' && !(r?.owner_member || r?.can_trigger))
+      problems.push(`the app's trigger ${what} on ${key} needs the TRIGGER privilege on that table, which the restoring role lacks`);
+    if (e.toc.kind === 'POLICY' && !(r?.owner_member || r?.policy_grant))
+      problems.push(`the app's policy ${what} on ${key} needs the table's owner (or Supabase's supautils policy_grants), which the restoring role is not`);
   }
   return problems;
 }

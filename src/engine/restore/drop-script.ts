@@ -35,6 +35,8 @@ export async function dropScript(dumpDir: string, entries: readonly TocEntry[], 
   const cut = stdout.search(CREATE_PASS);
   // Large objects count as data to --schema-only, so their DROP is not in it: unlinked by OID
   // (the TOC line's own number), when present.
-  const blobs = entries.filter((e) => e.kind === 'BLOB').map((e) => `SELECT pg_catalog.lo_unlink(oid) FROM pg_catalog.pg_largeobject_metadata WHERE oid = ${e.objectId};`);
+  const blobs = entries
+    .filter((e) => e.kind === 'BLOB')
+    .map((e) => `SELECT pg_catalog.lo_unlink(oid) FROM pg_catalog.pg_largeobject_metadata WHERE oid = ${e.objectId};`);
   return `${cut === -1 ? stdout : stdout.slice(0, cut)}${blobs.join('\n')}\n`;
 }

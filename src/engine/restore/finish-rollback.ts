@@ -31,10 +31,14 @@ export async function finishInterruptedRestore(
   if (found === undefined) return undefined;
   const { marker, file } = found;
   const failed = (why: string, cause?: unknown) =>
-    new DbopsError('ROLLBACK_FAILED', `An earlier restore into database "${target.database}" (started ${marker.startedAt} by process ${marker.pid}) was stopped part-way, and putting the target back from ${marker.snapshotDir} failed: ${why}`, {
-      cause,
-      hint: `Nothing else was done. Fix the cause and rerun (the next restore tries again), or restore ${marker.snapshotDir} by hand with --no-safety-backup after removing ${path.basename(file)} from the backups directory.`,
-    });
+    new DbopsError(
+      'ROLLBACK_FAILED',
+      `An earlier restore into database "${target.database}" (started ${marker.startedAt} by process ${marker.pid}) was stopped part-way, and putting the target back from ${marker.snapshotDir} failed: ${why}`,
+      {
+        cause,
+        hint: `Nothing else was done. Fix the cause and rerun (the next restore tries again), or restore ${marker.snapshotDir} by hand with --no-safety-backup after removing ${path.basename(file)} from the backups directory.`,
+      },
+    );
   await checkSnapshot(marker, backupsDir, target).catch((error: unknown) => {
     throw failed(toDbopsError(error).message, error);
   });
@@ -60,10 +64,17 @@ export async function finishInterruptedRestore(
 /** Only a pre-restore snapshot of this very target, inside the backups directory, with every checksum right. */
 async function checkSnapshot(marker: RollbackMarker, backupsDir: string, target: ConnectionSpec): Promise<void> {
   const relative = path.relative(path.resolve(backupsDir), path.resolve(marker.snapshotDir));
-  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) throw new Error('the snapshot named by the marker is outside the backups directory.');
+  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative))
+    throw new Error('the snapshot named by the marker is outside the backups directory.');
   const handle = await openBackup(marker.snapshotDir);
   const source = handle.manifest?.source;
-  if (handle.label !== 'pre-restore' || source === undefined || source.host !== target.host || source.port !== target.port || source.database !== target.database) {
+  if (
+    handle.label !== 'pre-restore' ||
+    source === undefined ||
+    source.host !== target.host ||
+    source.port !== target.port ||
+    source.database !== target.database
+  ) {
     throw new Error(`${path.basename(marker.snapshotDir)} is not a pre-restore snapshot of this database.`);
   }
   await verifyBackupFiles(handle);

@@ -54,7 +54,9 @@ export async function restoreHistory(client: pg.Client, aside: HistoryAside | un
     const list = columns.map(ident).join(', ');
     const keyed = columns.includes('run_id') && columns.includes('event_type');
     // Without the run_id/event_type key, a row counts as present when every column but id matches.
-    const match = keyed ? 'e.run_id = k.run_id AND e.event_type = k.event_type' : columns.map((c) => `e.${ident(c)} IS NOT DISTINCT FROM k.${ident(c)}`).join(' AND ');
+    const match = keyed
+      ? 'e.run_id = k.run_id AND e.event_type = k.event_type'
+      : columns.map((c) => `e.${ident(c)} IS NOT DISTINCT FROM k.${ident(c)}`).join(' AND ');
     const result = await client.query(
       `INSERT INTO ${ident(SCHEMA)}.${ident(TABLE)} (${list})
        SELECT ${columns.map((c) => `k.${ident(c)}`).join(', ')} FROM ${ident(aside.schema)}.${ident(TABLE)} k

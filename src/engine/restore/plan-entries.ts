@@ -54,7 +54,12 @@ interface TargetFacts {
 const DATA_KINDS = new Set(['TABLE DATA', 'MATERIALIZED VIEW DATA', 'SEQUENCE SET', 'BLOBS', 'BLOB DATA']);
 
 /** objects.json of the backup, or — for dbops backups made before it existed — a classification by the owner printed in the TOC. */
-export async function loadObjects(handle: BackupHandle, toc: readonly TocEntry[], roles: readonly string[], platformRoles: readonly string[]): Promise<Map<number, ObjectEntry>> {
+export async function loadObjects(
+  handle: BackupHandle,
+  toc: readonly TocEntry[],
+  roles: readonly string[],
+  platformRoles: readonly string[],
+): Promise<Map<number, ObjectEntry>> {
   const text = await readFile(backupPaths(handle.dir).objects, 'utf8').catch(() => undefined);
   if (text !== undefined) {
     const parsed = objectsSchema.safeParse(JSON.parse(text));
@@ -65,7 +70,12 @@ export async function loadObjects(handle: BackupHandle, toc: readonly TocEntry[]
   return new Map(
     toc.map((entry) => {
       const owner = entryOwner(entry, roles);
-      const origin: ObjectEntry['origin'] = entry.kind === 'EXTENSION' || entry.rest.startsWith('- EXTENSION ') ? 'extension' : isPlatform(owner) && entry.kind !== 'POLICY' && entry.kind !== 'TRIGGER' ? 'platform' : 'app';
+      const origin: ObjectEntry['origin'] =
+        entry.kind === 'EXTENSION' || entry.rest.startsWith('- EXTENSION ')
+          ? 'extension'
+          : isPlatform(owner) && entry.kind !== 'POLICY' && entry.kind !== 'TRIGGER'
+            ? 'platform'
+            : 'app';
       return [entry.id, { id: entry.id, kind: entry.kind, origin, owner: owner ?? null, address: null, table: null, references: null }];
     }),
   );
@@ -77,9 +87,9 @@ async function targetFacts(client: pg.Client, platformRoles: readonly string[], 
     'the restoring role',
     `SELECT current_user::text AS user, rolsuper AS superuser, rolcreaterole AS createrole FROM pg_roles WHERE rolname = current_user`,
   );
-  const schemas = (await query<{ name: string; owner: string }>(client, 'schemas', `SELECT nspname::text AS name, pg_get_userbyid(nspowner)::text AS owner FROM pg_namespace`)).filter(
-    (s) => !absentSchemas.includes(s.name),
-  );
+  const schemas = (
+    await query<{ name: string; owner: string }>(client, 'schemas', `SELECT nspname::text AS name, pg_get_userbyid(nspowner)::text AS owner FROM pg_namespace`)
+  ).filter((s) => !absentSchemas.includes(s.name));
   const roles = (await query<{ rolname: string }>(client, 'roles', 'SELECT rolname::text AS rolname FROM pg_roles')).map((r) => r.rolname);
   const extensions = (await query<{ name: string }>(client, 'extensions', 'SELECT extname::text AS name FROM pg_extension')).map((r) => r.name);
   const isPlatform = (role: string) => platformRoles.some((p) => globToRegExp(p).test(role));
@@ -125,14 +135,26 @@ async function existingAddresses(client: pg.Client, objects: readonly ObjectEntr
 }
 
 /** absentSchemas: schemas the restore moves out of the way before it starts (dbops's own history). */
-export async function planEntries(client: pg.Client, handle: BackupHandle, toc: readonly TocEntry[], platformRoles: readonly string[], absentSchemas: readonly string[] = []): Promise<EntryPlan> {
+export async function planEntries(
+  client: pg.Client,
+  handle: BackupHandle,
+  toc: readonly TocEntry[],
+  platformRoles: readonly string[],
+  absentSchemas: readonly string[] = [],
+): Promise<EntryPlan> {
   const facts = await targetFacts(client, platformRoles, absentSchemas);
   const objects = await loadObjects(handle, toc, facts.roles, platformRoles);
   const platformObjects = [...objects.values()].filter((o) => o.origin === 'platform');
   const present = await existingAddresses(client, platformObjects);
   const targetHasPlatform = facts.platformSchemas.size > 0;
   const canBecome = async (role: string | null) =>
-    role === null || facts.superuser || (await query<{ ok: boolean }>(client, 'role membership', `SELECT pg_has_role(current_user, r.oid, 'MEMBER') AS ok FROM pg_roles r WHERE r.rolname = $1`, [role]))[0]?.ok === true;
+    role === null ||
+    facts.superuser ||
+    (
+      await query<{ ok: boolean }>(client, 'role membership', `SELECT pg_has_role(current_user, r.oid, 'MEMBER') AS ok FROM pg_roles r WHERE r.rolname = $1`, [
+        role,
+      ])
+    )[0]?.ok === true;
 
   const entries: PlannedEntry[] = [];
   const notes: string[] = [];
@@ -140,7 +162,15 @@ export async function planEntries(client: pg.Client, handle: BackupHandle, toc: 
   const keptTables: EntryPlan['keptTables'] = [];
   const schemaOwners: EntryPlan['schemaOwners'] = [];
   for (const entry of toc) {
-    const object = objects.get(entry.id) ?? { id: entry.id, kind: entry.kind, origin: 'app' as const, owner: null, address: null, table: null, references: null };
+    const object = objects.get(entry.id) ?? {
+      id: entry.id,
+      kind: entry.kind,
+      origin: 'app' as const,
+      owner: null,
+      address: null,
+      table: null,
+      references: null,
+    };
     const plan = (action: EntryAction, reason?: string) => entries.push({ toc: entry, object, action, ...(reason === undefined ? {} : { reason }) });
     if (object.origin === 'extension') {
       // The comment on an extension the restore creates comes back; an extension the target has keeps its own.
@@ -171,12 +201,14 @@ export async function planEntries(client: pg.Client, handle: BackupHandle, toc: 
       continue;
     }
     if (present.has(entry.id) || inPlatformSchema || (object.address === null && targetHasPlatform)) {
-      plan('keep', 'the platform\'s own, as the target has it');
+      plan('keep', "the platform's own, as the target has it");
       continue;
     }
     if (entry.kind === 'EVENT TRIGGER' && !facts.superuser) {
-      plan('skip', 'the platform\'s event trigger; only a superuser can create one');
-      notes.push(`Left out the platform's event trigger ${object.address?.names.join('.') ?? entry.rest}: creating one needs a superuser, and the app does not need it.`);
+      plan('skip', "the platform's event trigger; only a superuser can create one");
+      notes.push(
+        `Left out the platform's event trigger ${object.address?.names.join('.') ?? entry.rest}: creating one needs a superuser, and the app does not need it.`,
+      );
       continue;
     }
     if (entry.kind === 'DEFAULT ACL' && !(await canBecome(object.owner))) {
@@ -188,7 +220,14 @@ export async function planEntries(client: pg.Client, handle: BackupHandle, toc: 
   }
 
   await checkPlatformData(client, platformData, keptTables, entries);
-  return { entries, platformRoles: [...platformRoles], schemaOwners, platformData: platformData.filter((t) => !keptTables.some((k) => k.schema === t.schema && k.table === t.table)), keptTables, notes };
+  return {
+    entries,
+    platformRoles: [...platformRoles],
+    schemaOwners,
+    platformData: platformData.filter((t) => !keptTables.some((k) => k.schema === t.schema && k.table === t.table)),
+    keptTables,
+    notes,
+  };
 }
 
 /**
@@ -197,7 +236,12 @@ export async function planEntries(client: pg.Client, handle: BackupHandle, toc: 
  * they keep the target's rows. The rest are loaded. The grant is read from the table's ACL,
  * not through role membership: a member of the owner would see every table as writable.
  */
-async function checkPlatformData(client: pg.Client, tables: Array<{ schema: string; table: string }>, kept: EntryPlan['keptTables'], entries: PlannedEntry[]): Promise<void> {
+async function checkPlatformData(
+  client: pg.Client,
+  tables: Array<{ schema: string; table: string }>,
+  kept: EntryPlan['keptTables'],
+  entries: PlannedEntry[],
+): Promise<void> {
   if (tables.length === 0) return;
   const rows = await query<{ name: string; writable: boolean }>(
     client,
@@ -212,11 +256,11 @@ async function checkPlatformData(client: pg.Client, tables: Array<{ schema: stri
   );
   tables.forEach((t, i) => {
     if (rows[i]?.writable) return;
-    kept.push({ ...t, reason: 'the platform\'s own bookkeeping (the database owner may not write it)' });
+    kept.push({ ...t, reason: "the platform's own bookkeeping (the database owner may not write it)" });
     const planned = entries.find((e) => e.action === 'data' && e.object.table?.schema === t.schema && e.object.table.table === t.table);
     if (planned) {
       planned.action = 'keep';
-      planned.reason = 'the platform\'s bookkeeping: the target keeps its own rows';
+      planned.reason = "the platform's bookkeeping: the target keeps its own rows";
     }
   });
 }

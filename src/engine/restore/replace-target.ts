@@ -51,7 +51,14 @@ export async function replaceTarget(r: Replacement): Promise<{ createdRoles: str
         r.progress({ phase: 'step', step: 'data-only' });
         await loadTableData(r.handle, r.run.spec, r.tableData, r.ctx.signal);
       } else {
-        const result = await applyBackup({ handle: r.handle, target: r.run.spec, jobs: r.jobs, plan: r.entries, signal: r.ctx.signal, onStep: (step) => r.progress({ phase: 'step', step }) });
+        const result = await applyBackup({
+          handle: r.handle,
+          target: r.run.spec,
+          jobs: r.jobs,
+          plan: r.entries,
+          signal: r.ctx.signal,
+          onStep: (step) => r.progress({ phase: 'step', step }),
+        });
         applied = { ...result, changedRoles: result.changedRoles ?? [] };
       }
     } catch (error) {
@@ -70,7 +77,15 @@ export async function replaceTarget(r: Replacement): Promise<{ createdRoles: str
   return r.snapshot === undefined ? work() : critically('stopping the restore and putting the target back', work);
 }
 
-export function rollbackMarker(run: ResolvedTarget, application: string, snapshot: BackupResult, handle: BackupHandle, entries: EntryPlan | undefined, shape: DatabaseShape, history: HistoryAside | undefined): RollbackMarker {
+export function rollbackMarker(
+  run: ResolvedTarget,
+  application: string,
+  snapshot: BackupResult,
+  handle: BackupHandle,
+  entries: EntryPlan | undefined,
+  shape: DatabaseShape,
+  history: HistoryAside | undefined,
+): RollbackMarker {
   const { host, port, database } = run.spec;
   return {
     format: MARKER_FORMAT,
@@ -101,12 +116,29 @@ async function undoRestore(error: DbopsError, r: Replacement): Promise<DbopsErro
     // finish putting the target back. The marker says so too, should this process be killed.
     await critically('putting the target back', async () => {
       if (marker !== undefined) await writeRollbackMarker(r.backupsDir, { ...marker, phase: 'rollback' });
-      await putTargetBack({ snapshotDir: snapshot.backupDir, backupDir: r.handle.dir, dropEntries: marker?.dropEntries ?? (r.entries === undefined ? null : entriesToDrop(r.entries.entries)), shape }, r.run.spec, r.jobs, r.ctx.config.platform_roles);
+      await putTargetBack(
+        {
+          snapshotDir: snapshot.backupDir,
+          backupDir: r.handle.dir,
+          dropEntries: marker?.dropEntries ?? (r.entries === undefined ? null : entriesToDrop(r.entries.entries)),
+          shape,
+        },
+        r.run.spec,
+        r.jobs,
+        r.ctx.config.platform_roles,
+      );
     });
   } catch (rollbackError) {
     const why = r.watch.explain(rollbackError, 'Putting the target back');
-    const next = marker === undefined ? '' : ` The next restore-db into this database puts it back first (${path.basename(markerPath(r.backupsDir, marker.target))} in the backups directory says how).`;
-    return new DbopsError('ROLLBACK_FAILED', `The restore failed (${error.message}) and putting the target back from ${snapshot.backupDir} failed too: ${why.message}${next}`, { ...keep, hint: ROLLBACK_HINT });
+    const next =
+      marker === undefined
+        ? ''
+        : ` The next restore-db into this database puts it back first (${path.basename(markerPath(r.backupsDir, marker.target))} in the backups directory says how).`;
+    return new DbopsError(
+      'ROLLBACK_FAILED',
+      `The restore failed (${error.message}) and putting the target back from ${snapshot.backupDir} failed too: ${why.message}${next}`,
+      { ...keep, hint: ROLLBACK_HINT },
+    );
   }
   if (marker !== undefined) await removeRollbackMarker(r.backupsDir, marker.target);
   const put = `the target was put back from the pre-restore snapshot ${snapshot.folder}.`;
@@ -115,4 +147,5 @@ async function undoRestore(error: DbopsError, r: Replacement): Promise<DbopsErro
   return new DbopsError('RESTORE_FAILED', `The restore failed (${error.message}); ${put}`, keep);
 }
 
-const ROLLBACK_HINT = 'Fix the cause above and rerun restore-db into the same target: it puts the target back from the snapshot first. Or restore that snapshot by hand with --no-safety-backup.';
+const ROLLBACK_HINT =
+  'Fix the cause above and rerun restore-db into the same target: it puts the target back from the snapshot first. Or restore that snapshot by hand with --no-safety-backup.';

@@ -42,7 +42,14 @@ export async function planTableData(handle: BackupHandle, target: ConnectionSpec
   const counts = (await loadRowCounts(handle))!;
   const notInBackup = wanted.filter((t) => counts.get(tableKey(t))?.dataIncluded !== true).map(tableKey);
   if (notInBackup.length > 0) {
-    throw new DbopsError('OPTION_INVALID', `The backup holds no data for ${cutShort(notInBackup.join(', '), 300)}; tables with data: ${[...counts].filter(([, c]) => c.dataIncluded).map(([k]) => k).slice(0, 20).join(', ')}.`);
+    throw new DbopsError(
+      'OPTION_INVALID',
+      `The backup holds no data for ${cutShort(notInBackup.join(', '), 300)}; tables with data: ${[...counts]
+        .filter(([, c]) => c.dataIncluded)
+        .map(([k]) => k)
+        .slice(0, 20)
+        .join(', ')}.`,
+    );
   }
 
   const ordered = await withClient(target, async (client) => {
@@ -57,15 +64,26 @@ export async function planTableData(handle: BackupHandle, target: ConnectionSpec
     );
     const missing = wanted.filter((w) => !found.some((f) => f.schema === w.schema && f.table === w.table)).map(tableKey);
     if (missing.length > 0) {
-      throw new DbopsError('OPTION_INVALID', `The target has no table ${missing.join(', ')}; --data-only restores into an existing schema (restore the full backup first).`);
+      throw new DbopsError(
+        'OPTION_INVALID',
+        `The target has no table ${missing.join(', ')}; --data-only restores into an existing schema (restore the full backup first).`,
+      );
     }
     const fks = await listForeignKeys(client);
     // TRUNCATE refuses a table that a table outside the list references; say so before touching anything.
     const chosen = new Set(found.map((f) => f.oid));
     const outside = fks.filter((fk) => chosen.has(fk.parent) && !chosen.has(fk.child)).map((fk) => fk.child);
     if (outside.length > 0) {
-      const names = await query<{ name: string }>(client, 'referencing tables', `SELECT DISTINCT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ANY($1) ORDER BY 1`, [outside]);
-      throw new DbopsError('OPTION_INVALID', `--tables ${names.length === 1 ? 'leaves out' : 'leave out'} ${names.map((r) => r.name).join(', ')}, which ${names.length === 1 ? 'references' : 'reference'} the chosen tables: add ${names.length === 1 ? 'it' : 'them'} to --tables, or restore the full backup.`);
+      const names = await query<{ name: string }>(
+        client,
+        'referencing tables',
+        `SELECT DISTINCT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ANY($1) ORDER BY 1`,
+        [outside],
+      );
+      throw new DbopsError(
+        'OPTION_INVALID',
+        `--tables ${names.length === 1 ? 'leaves out' : 'leave out'} ${names.map((r) => r.name).join(', ')}, which ${names.length === 1 ? 'references' : 'reference'} the chosen tables: add ${names.length === 1 ? 'it' : 'them'} to --tables, or restore the full backup.`,
+      );
     }
     return fkLoadOrder(found, fks).flatMap((g) => g.tables);
   });
@@ -91,10 +109,19 @@ export async function loadTableData(handle: BackupHandle, target: ConnectionSpec
     await runTool('pg_restore', ['--data-only', '--use-list', listFile, '--file', sqlFile, dump], { signal });
     await runTool(
       'psql',
-      ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction',
-        '-c', 'SET CONSTRAINTS ALL DEFERRED',
-        '-c', `TRUNCATE ONLY ${ordered.map(qualifiedName).join(', ')}`,
-        '-f', sqlFile],
+      [
+        '-X',
+        '-q',
+        '-v',
+        'ON_ERROR_STOP=1',
+        '--single-transaction',
+        '-c',
+        'SET CONSTRAINTS ALL DEFERRED',
+        '-c',
+        `TRUNCATE ONLY ${ordered.map(qualifiedName).join(', ')}`,
+        '-f',
+        sqlFile,
+      ],
       { connection: target, signal },
     );
   } finally {

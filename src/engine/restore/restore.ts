@@ -131,7 +131,9 @@ export async function restoreDatabase(input: RestoreOptions, ctx: EngineContext,
   try {
     watch = await watchLocks(target.spec, application, timeoutMs);
     // A restore into this target killed part-way is finished before anything else.
-    const recovered = await finishInterruptedRestore(backupsDir, run.spec, jobs, ctx.config.platform_roles, (snapshotDir) => progress({ phase: 'recover', snapshotDir }));
+    const recovered = await finishInterruptedRestore(backupsDir, run.spec, jobs, ctx.config.platform_roles, (snapshotDir) =>
+      progress({ phase: 'recover', snapshotDir }),
+    );
     if (recovered !== undefined) notes.push(recovered.note);
     // Sessions holding locks on what will be replaced: waited for up to the limit, else named, and nothing changed.
     await withClient(run.spec, (client) =>
@@ -157,9 +159,13 @@ export async function restoreDatabase(input: RestoreOptions, ctx: EngineContext,
     const applied = await replaceTarget({ handle, tableData, entries, run, jobs, ctx, progress, watch, backupsDir, snapshot, shape, history, marker });
     notes.push(...applied.notes);
     progress({ phase: 'verify' });
-    const verification = await verifyRestore(handle, run.spec, { content: options.verify === 'content', keptByTarget: entries === undefined ? [] : keptByTarget(entries) });
+    const verification = await verifyRestore(handle, run.spec, {
+      content: options.verify === 'content',
+      keptByTarget: entries === undefined ? [] : keptByTarget(entries),
+    });
     if (options.dataOnly) narrowTo(verification, options.tables ?? []);
-    if (options.verify === 'content' && !verification.contentChecked) notes.push('This backup recorded no content hashes (take it with --content-hashes); only row counts were compared.');
+    if (options.verify === 'content' && !verification.contentChecked)
+      notes.push('This backup recorded no content hashes (take it with --content-hashes); only row counts were compared.');
     return {
       plan,
       safetyBackupDir: snapshot?.backupDir ?? null,
@@ -183,7 +189,15 @@ function schemasReplaced(handle: BackupHandle, tableData: TableDataPlan | undefi
   return handle.manifest?.schemas;
 }
 
-function describePlan(handle: BackupHandle, target: ResolvedTarget, tables: string[] | null, warnings: string[], skipped: RestorePlan['skipped'], ctx: EngineContext, entries: EntryPlan | undefined): RestorePlan {
+function describePlan(
+  handle: BackupHandle,
+  target: ResolvedTarget,
+  tables: string[] | null,
+  warnings: string[],
+  skipped: RestorePlan['skipped'],
+  ctx: EngineContext,
+  entries: EntryPlan | undefined,
+): RestorePlan {
   const m = handle.manifest;
   const now = (ctx.now ?? (() => new Date()))();
   return {
@@ -219,7 +233,12 @@ function summariseEntries(plan: EntryPlan): NonNullable<RestorePlan['objects']> 
   };
 }
 
-async function confirmRestore(plan: RestorePlan, target: ResolvedTarget, options: z.output<typeof restoreOptionsSchema>, ask: RestoreHooks['ask']): Promise<void> {
+async function confirmRestore(
+  plan: RestorePlan,
+  target: ResolvedTarget,
+  options: z.output<typeof restoreOptionsSchema>,
+  ask: RestoreHooks['ask'],
+): Promise<void> {
   if (target.protected && options.confirm !== target.spec.database) {
     throw new DbopsError(
       'CONFIRM_MISMATCH',
@@ -230,7 +249,10 @@ async function confirmRestore(plan: RestorePlan, target: ResolvedTarget, options
   }
   if (options.yes) return;
   if (ask === undefined) {
-    throw new DbopsError('CONFIRMATION_REQUIRED', `Restoring ${plan.backup.folder} overwrites database "${plan.target.database}" on ${plan.target.host}; no terminal to ask, so --yes is required.`);
+    throw new DbopsError(
+      'CONFIRMATION_REQUIRED',
+      `Restoring ${plan.backup.folder} overwrites database "${plan.target.database}" on ${plan.target.host}; no terminal to ask, so --yes is required.`,
+    );
   }
   if (!(await ask(plan))) throw new DbopsError('CANCELLED', 'Restore cancelled; nothing was changed.');
 }

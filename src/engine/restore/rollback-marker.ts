@@ -17,7 +17,14 @@ import { DbopsError } from '../errors.js';
 
 export const MARKER_FORMAT = 'dbops-rollback';
 
-const tocEntry = z.strictObject({ id: z.number().int(), classId: z.number().int(), objectId: z.number().int(), kind: z.string().max(100), rest: z.string().max(10_000), line: z.string().max(10_000) });
+const tocEntry = z.strictObject({
+  id: z.number().int(),
+  classId: z.number().int(),
+  objectId: z.number().int(),
+  kind: z.string().max(100),
+  rest: z.string().max(10_000),
+  line: z.string().max(10_000),
+});
 const names = z.array(z.string().max(1000)).max(1_000_000);
 
 const markerSchema = z.strictObject({
@@ -76,9 +83,13 @@ export async function readRollbackMarker(backupsDir: string, spec: ConnectionSpe
   })();
   const marker = parsed?.success ? parsed.data : undefined;
   if (marker === undefined || marker.target.host !== spec.host || marker.target.port !== spec.port || marker.target.database !== spec.database) {
-    throw new DbopsError('ROLLBACK_FAILED', `The rollback marker ${file} is not one dbops wrote for this target; an earlier restore may have left database "${spec.database}" half-restored.`, {
-      hint: `Check the target, then remove ${path.basename(file)} from the backups directory to restore anyway.`,
-    });
+    throw new DbopsError(
+      'ROLLBACK_FAILED',
+      `The rollback marker ${file} is not one dbops wrote for this target; an earlier restore may have left database "${spec.database}" half-restored.`,
+      {
+        hint: `Check the target, then remove ${path.basename(file)} from the backups directory to restore anyway.`,
+      },
+    );
   }
   return { marker, file };
 }

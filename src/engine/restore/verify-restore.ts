@@ -78,12 +78,22 @@ export async function verifyRestore(
       [recordedCounts.map(([, count]) => qualifiedName(count))],
     );
     const jobs: Job[] = recordedCounts.map(([key, count], index) => ({
-      index, key, ref: { schema: count.schema, table: count.table }, oid: found[index]?.oid ?? null, expected: count,
+      index,
+      key,
+      ref: { schema: count.schema, table: count.table },
+      oid: found[index]?.oid ?? null,
+      expected: count,
       recorded: kept.has(key) || key === HISTORY_TABLE ? undefined : recorded?.get(key),
       withChildren: handle.layout !== 'dbops',
     }));
     const hashed = jobs.filter((j) => j.oid !== null && j.recorded?.format === 'column-hash-sum/1');
-    const columns = hashed.length > 0 ? await hashColumns(first, hashed.map((j) => j.oid!)) : new Map<number, HashColumn[]>();
+    const columns =
+      hashed.length > 0
+        ? await hashColumns(
+            first,
+            hashed.map((j) => j.oid!),
+          )
+        : new Map<number, HashColumn[]>();
     const bytes = new Map(found.map((f, i) => [i, Number(f.bytes ?? 0)]));
     const queue = [...jobs].sort((a, b) => bytes.get(b.index)! - bytes.get(a.index)!);
 
@@ -153,7 +163,9 @@ async function checkTable(client: pg.Client, job: Job, columns: Map<number, Hash
 /** content_hashes.json in either format, keyed "schema.table". */
 async function loadHashes(handle: BackupHandle): Promise<Map<string, RecordedHash>> {
   const file = path.join(handle.dir, 'content_hashes.json');
-  const parsed: ContentHashes = contentHashesSchema.parse(JSON.parse((await readLimited(file, MAX_METADATA_BYTES, `${handle.folder}/content_hashes.json`)).toString('utf8')));
+  const parsed: ContentHashes = contentHashesSchema.parse(
+    JSON.parse((await readLimited(file, MAX_METADATA_BYTES, `${handle.folder}/content_hashes.json`)).toString('utf8')),
+  );
   if ('algorithm' in parsed) return new Map(parsed.tables.map((t) => [tableKey(t), { format: parsed.algorithm, columns: t.columns, hash: t.hash }]));
   return new Map(parsed.tables.map((t) => [tableKey(t), { format: 'legacy-md5', hash: t.hash }]));
 }

@@ -59,7 +59,15 @@ export async function runTool(tool: PgTool, args: readonly string[], run: ToolRu
       detached: run.signal === undefined && criticalWork() !== undefined,
       ...(run.input === undefined ? { stdin: 'ignore' as const } : { input: run.input }),
       stdout: run.stdoutFile === undefined ? 'pipe' : { file: run.stdoutFile },
-      stderr: onLine === undefined ? 'pipe' : [function* (line: unknown) { onLine(String(line)); yield line; }],
+      stderr:
+        onLine === undefined
+          ? 'pipe'
+          : [
+              function* (line: unknown) {
+                onLine(String(line));
+                yield line;
+              },
+            ],
       stripFinalNewline: true,
       maxBuffer: 512 * 1024 * 1024,
     });
@@ -88,7 +96,9 @@ export function lockFailure(stderr: string): { line: string; relations: string[]
   }
   const named = /could not obtain lock on relation "([^"]+)"/i.exec(stderr);
   if (named) return { line: `could not obtain lock on relation "${named[1]}"`, relations: [named[1]!] };
-  return /canceling statement due to lock timeout/i.test(stderr) ? { line: 'waited too long for a lock (canceling statement due to lock timeout)', relations: [] } : undefined;
+  return /canceling statement due to lock timeout/i.test(stderr)
+    ? { line: 'waited too long for a lock (canceling statement due to lock timeout)', relations: [] }
+    : undefined;
 }
 
 /** A lock wait that timed out, with the sessions that hold what it waited for (when they are still there). */
@@ -135,7 +145,11 @@ function mapToolError(tool: PgTool, error: unknown, stdoutFile: string | undefin
   if (lock !== undefined) return new DbopsError('LOCK_TIMEOUT', `${tool} ${lock.line}`, { cause: error, details });
   const classified = classifyLibpqFailure(stderr);
   if (classified) return new DbopsError(classified.code, `${tool}: ${classified.line}`, { cause: error, details });
-  const last = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '').at(-1);
+  const last = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+    .at(-1);
   const why = first ?? (last === undefined ? `exited with code ${error.exitCode ?? 'unknown'}` : withoutPrefix(last));
   return new DbopsError('TOOL_FAILED', `${tool} failed: ${why}`, { cause: error, details });
 }
@@ -144,12 +158,16 @@ function mapToolError(tool: PgTool, error: unknown, stdoutFile: string | undefin
 // whose worker failed says "a worker process died unexpectedly" after the worker's own line;
 // a COPY cut short by the server says "error returned by PQputCopyData"; continuation lines of
 // a server message (DETAIL, HINT, CONTEXT, LINE, "Command was") belong to the line before them.
-const CONSEQUENCE = /worker process died unexpectedly|error returned by PQputCopyData|errors ignored on restore|terminated by user|^(pg_dump|pg_restore|pg_dumpall|psql): (detail|hint):|^(DETAIL|HINT|CONTEXT|LINE \d+|Command was|QUERY):/i;
+const CONSEQUENCE =
+  /worker process died unexpectedly|error returned by PQputCopyData|errors ignored on restore|terminated by user|^(pg_dump|pg_restore|pg_dumpall|psql): (detail|hint):|^(DETAIL|HINT|CONTEXT|LINE \d+|Command was|QUERY):/i;
 const ERROR_LINE = /\b(error|fatal|panic):|^ERROR:|could not|No space left on device|server closed the connection|failed:/i;
 
 /** The line that says why a tool failed: the first error line that is not a consequence of another. */
 export function firstErrorLine(stderr: string): string | undefined {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   const errors = lines.filter((l) => ERROR_LINE.test(l));
   const line = errors.find((l) => !CONSEQUENCE.test(l)) ?? errors[0];
   return line === undefined ? undefined : withoutPrefix(line);
@@ -157,7 +175,10 @@ export function firstErrorLine(stderr: string): string | undefined {
 
 /** "pg_restore: error: COPY failed …" → "COPY failed …": the tool is named by the message already. */
 function withoutPrefix(line: string): string {
-  return line.trim().replace(/^(pg_dump|pg_restore|pg_dumpall|psql)(: (error|fatal|warning))?: /i, '').replace(/\s{2,}/g, ' ');
+  return line
+    .trim()
+    .replace(/^(pg_dump|pg_restore|pg_dumpall|psql)(: (error|fatal|warning))?: /i, '')
+    .replace(/\s{2,}/g, ' ');
 }
 
 /** The whole stderr for --json, cut in the middle past 2,000 lines (a --verbose run of a big database). */
