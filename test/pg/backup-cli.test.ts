@@ -3,7 +3,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTempDirs } from '../support/backups.js';
-import { runCli, startCli } from '../support/cli.js';
+import { DBOPS_BIN, PROGRESS_LINE, runCli, startCli } from '../support/cli.js';
 import { FIXTURE, useTestDatabases, withPg } from '../support/databases.js';
 import { startEmbedded } from '../support/server-providers.js';
 
@@ -94,6 +94,32 @@ describe('dbops backup-db (CLI)', () => {
     expect(metadata.excludedDataTables).toEqual(json.excludedDataTables);
     const text = await runCli(['backup-db', '--url', source.url, '--out', out, '--no-transient', '--label', 'text']);
     expect(text.stdout).toMatch(/Rows left out of \d+ tables?: .*public\.tasks \(transient\)/);
+  });
+
+  it('with stderr redirected to a file (cron, CI, an agent shell): timestamped progress lines, one per phase, and the summary on stdout', async () => {
+    const out = await tempDir();
+    const log = path.join(await tempDir(), 'stderr.log');
+    const run = await execa(process.execPath, [DBOPS_BIN, 'backup-db', '--url', source.url, '--out', out], {
+      reject: false,
+      stdin: 'ignore',
+      stderr: { file: log },
+      env: { DBOPS_SPOOL_DIR: await tempDir(), DBOPS_EVENTS_URL: '', DATABASE_URL: '' },
+    });
+    expect(run.exitCode).toBe(0);
+    expect(String(run.stdout)).toMatch(/^✅ Backup complete/);
+    const lines = (await readFile(log, 'utf8')).split('\n').filter(Boolean);
+    expect(lines.length).toBeGreaterThan(3);
+    expect(
+      lines.every((l) => PROGRESS_LINE.test(l)),
+      lines.join('\n'),
+    ).toBe(true);
+    for (const phase of ['connecting to', 'snapshot', 'computing checksums'])
+      expect(
+        lines.some((l) => l.includes(phase)),
+        phase,
+      ).toBe(true);
+    // No terminal: no bar, no escape sequences.
+    expect(lines.join('')).not.toContain('\u001b[');
   });
 
   it('exits 2 with a one-line error for usage mistakes', async () => {
