@@ -5,7 +5,7 @@ import { commandHelp } from '../commands/help.js';
 import { invoke, type Trigger } from '../dispatch/invoke.js';
 import type { RegisteredCommand, Registry } from '../loader/registry.js';
 import { parseSlashLine } from '../loader/slash-line.js';
-import { cliContext } from './context.js';
+import { processContext } from '../dispatch/process-context.js';
 import { EXIT_FAILURE, EXIT_OK, printJson, printText } from './output.js';
 import { progressFor } from './progress.js';
 import { resolveUrlSource } from './url-source.js';
@@ -23,7 +23,7 @@ async function askOnTerminal(question: string): Promise<boolean> {
 }
 
 export async function runCommandLine(registered: RegisteredCommand, argv: string[], trigger: Trigger, signal: AbortSignal): Promise<number> {
-  const ctx = cliContext(signal);
+  const ctx = processContext(signal);
   const { command, doc } = registered;
   const line = parseCommandLine(command, argv, ctx.config);
   if (line.help) {

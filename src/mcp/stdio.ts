@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { cliContext } from '../cli/context.js';
+import { processContext } from '../dispatch/process-context.js';
 import type { Registry } from '../loader/registry.js';
 import { parseArgs } from 'node:util';
 import { DbopsError } from '../engine/errors.js';
@@ -17,7 +17,7 @@ export async function runMcpStdio(argv: string[], registry: Registry, signal: Ab
   } catch {
     throw new DbopsError('USAGE', 'mcp: the only option is --read-only. Run dbops mcp --help.');
   }
-  const base = cliContext(signal);
+  const base = processContext(signal);
   const version = (JSON.parse(await readFile(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
   const server = createDbopsMcpServer({
     registry,
