@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DbopsError } from '../engine/errors.js';
 import { pruneOptionsSchema } from '../engine/options/prune-options.js';
 import { remoteReference } from '../engine/options/remote-options.js';
 import { agentInput, describedAs, name, remoteName } from '../mcp/limits.js';
@@ -72,10 +73,19 @@ export const pruneBackups: Command<typeof input, typeof output> = {
       ...pruneOptionsSchema.shape,
       target: name(describedAs(pruneOptionsSchema, 'target')).optional(),
       remote: remoteName('Prune the copies in this remote (named in dbops.config.yaml) instead of the backups directory').optional(),
+      confirm: name("With remote and without dryRun: the remote's name again. Run with dryRun first and show the user what would be removed").optional(),
     }),
     async prepare(args, ctx) {
       checkRemoteAllowed(args.remote, ctx);
-      return args;
+      // Off-site copies are the last copies: an agent deletes them only when confirmed by name,
+      // after a dry run it could show (the local prune keeps its newest valid backup regardless).
+      if (args.remote !== undefined && args.dryRun !== true && args.confirm !== args.remote) {
+        throw new DbopsError('CONFIRM_MISMATCH', `Pruning remote "${args.remote}" deletes copies there: confirm must be the remote's name.`, {
+          hint: 'Call prune_backups with dryRun: true first, show the user what would be removed, then call it again with confirm set to the remote name.',
+        });
+      }
+      const { confirm: _confirm, ...input } = args;
+      return input;
     },
   },
 };

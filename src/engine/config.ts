@@ -128,11 +128,8 @@ const configSchema = z.strictObject({
       dir: z.string().min(1).default('storage/backups'),
       jobs: z.number().int().min(1).max(64).default(2),
       compression: z.number().int().min(0).max(9).default(1),
-      content_hashes_max_bytes: z
-        .number()
-        .int()
-        .min(0)
-        .default(1024 ** 3),
+      /** No longer read: content hashes are taken at every size. Still accepted, so configs that set it keep loading. */
+      content_hashes_max_bytes: z.number().int().min(0).optional(),
     })
     .prefault({}),
   retention: retentionSchema.prefault({}),

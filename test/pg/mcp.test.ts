@@ -118,7 +118,7 @@ describe('MCP server (in memory)', () => {
       verify_backup: { annotations: ro, input: ['backup'], required: [], output: true },
       prune_backups: {
         annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
-        input: ['dryRun', 'remote', 'target'],
+        input: ['confirm', 'dryRun', 'remote', 'target'],
         required: [],
         output: true,
       },

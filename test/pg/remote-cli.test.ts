@@ -198,7 +198,18 @@ describe.skipIf(s3.skip !== undefined)(`dbops off-site copies from the CLI${s3.s
       expect(progress.some((m) => m.startsWith('pushing '))).toBe(true);
       const list = (await client.callTool({ name: 'list_backups', arguments: { remote: 'offsite' } })) as CallToolResult;
       expect((list.structuredContent as { backups: Array<{ folder: string; status: string }> }).backups.map((b) => b.status)).toEqual(['valid', 'valid']);
-      runs.push({ exitCode: 0, stdout: JSON.stringify([push, list]), stderr: progress.join('\n'), progress: [] });
+      // A remote prune by an agent: refused unless confirmed by the remote's name; a dry run needs no confirmation.
+      for (const args of [{ remote: 'offsite' }, { remote: 'offsite', confirm: 'other' }]) {
+        const refused = (await client.callTool({ name: 'prune_backups', arguments: args })) as CallToolResult;
+        expect(refused.isError).toBe(true);
+        expect(refused._meta?.['dbops/error']).toMatchObject({ code: 'CONFIRM_MISMATCH' });
+      }
+      const dry = (await client.callTool({ name: 'prune_backups', arguments: { remote: 'offsite', dryRun: true } })) as CallToolResult;
+      expect(dry.isError, JSON.stringify(dry.content)).toBeFalsy();
+      expect((dry.structuredContent as { decisions: Array<{ action: string }> }).decisions.map((d) => d.action).sort()).toEqual(['keep', 'remove']);
+      const still = (await client.callTool({ name: 'list_backups', arguments: { remote: 'offsite' } })) as CallToolResult;
+      expect((still.structuredContent as { backups: unknown[] }).backups).toHaveLength(2);
+      runs.push({ exitCode: 0, stdout: JSON.stringify([push, list, dry]), stderr: progress.join('\n'), progress: [] });
     } finally {
       await client.close();
     }
