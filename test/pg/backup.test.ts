@@ -6,21 +6,13 @@ import { sha256File } from '../../src/engine/folder/checksums.js';
 import { manifestSchema, rowCountsSchema, type RowCounts } from '../../src/engine/folder/manifest.js';
 import { runTool } from '../../src/engine/tools/pg-tools.js';
 import { backupInto, restoreDumpInto, useTempDirs } from '../support/backups.js';
-import { FIXTURE, psqlFile, tableCounts, useTestDatabases, withPg } from '../support/databases.js';
+import { FIXTURE, FIXTURE_TRANSIENT_TABLES, psqlFile, tableCounts, useTestDatabases, withPg } from '../support/databases.js';
 
 const dbs = useTestDatabases('backup');
 const tempDir = useTempDirs();
 let source: { name: string; url: string };
 
-const TRANSIENT = [
-  'public.conversations',
-  'public.tasks',
-  'public.plans',
-  'public.deliverables',
-  'public.checkpoints',
-  'public.observability_events',
-  'public.llm_usage',
-];
+const TRANSIENT = FIXTURE_TRANSIENT_TABLES;
 const ORG_DATA = ['marketing.campaigns', 'law.contracts', 'engineering.tickets', 'leads.leads', 'company_data.companies', 'risk.assessments'];
 
 async function readJson<T>(file: string): Promise<T> {

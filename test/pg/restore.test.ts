@@ -6,7 +6,7 @@ import { libpqEnv, parseConnectionUrl } from '../../src/engine/connection.js';
 import { backupDatabase } from '../../src/engine/backup/backup.js';
 import { restoreDatabase, type RestoreOptions } from '../../src/engine/restore/restore.js';
 import { backupInto, engineContext, useTempDirs } from '../support/backups.js';
-import { FIXTURE, useTestDatabases, withPg } from '../support/databases.js';
+import { FIXTURE, FIXTURE_TRANSIENT_TABLES, useTestDatabases, withPg } from '../support/databases.js';
 import { fingerprint } from '../support/fingerprint.js';
 
 const dbs = useTestDatabases('restore');
@@ -15,15 +15,7 @@ const tempDir = useTempDirs();
 let source: { name: string; url: string };
 let fullBackup: string;
 
-const TRANSIENT = [
-  'public.conversations',
-  'public.tasks',
-  'public.plans',
-  'public.deliverables',
-  'public.checkpoints',
-  'public.observability_events',
-  'public.llm_usage',
-];
+const TRANSIENT = FIXTURE_TRANSIENT_TABLES;
 
 /** A restore whose safety snapshot goes into a backups directory of its own, unless env names one. */
 async function restore(options: RestoreOptions, env: Record<string, string> = {}) {

@@ -10,6 +10,16 @@ import { runTool } from '../../src/engine/tools/pg-tools.js';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const FIXTURE = path.join(PROJECT_ROOT, 'test/fixtures/supabase-shaped.sql');
+/** The fixture's transient tables (dbops.config.yaml's transient category; the v2 scripts' "Transient" row). */
+export const FIXTURE_TRANSIENT_TABLES: readonly string[] = [
+  'public.conversations',
+  'public.tasks',
+  'public.plans',
+  'public.deliverables',
+  'public.checkpoints',
+  'public.observability_events',
+  'public.llm_usage',
+];
 
 export function databaseUrl(adminUrl: string, database: string): string {
   const url = new URL(adminUrl);

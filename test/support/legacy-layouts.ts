@@ -6,7 +6,7 @@ import { createGzip } from 'node:zlib';
 import { parseConnectionUrl } from '../../src/engine/connection.js';
 import { ident, qualifiedName } from '../../src/engine/pg/sql.js';
 import { runTool } from '../../src/engine/tools/pg-tools.js';
-import { withPg } from './databases.js';
+import { FIXTURE_TRANSIENT_TABLES, withPg } from './databases.js';
 
 // The three backup folders the team's scripts wrote before dbops, built from a live database
 // the way ../shared/seeds/ describes them, so restore-db can be tried on what users really have.
@@ -59,16 +59,8 @@ export const V2_CRITICAL_TABLES = [
   'rag_data.rag_documents',
 ];
 const V2_AUTH_TABLES = ['auth.users', 'auth.identities'];
-/** 001/003 "Transient" row plus observability_events (000's restore order lists it). */
-export const V2_TRANSIENT_TABLES = [
-  'public.conversations',
-  'public.tasks',
-  'public.plans',
-  'public.deliverables',
-  'public.checkpoints',
-  'public.observability_events',
-  'public.llm_usage',
-];
+/** 001/003 "Transient" row plus observability_events (000's restore order lists it): the fixture's transient tables. */
+export const V2_TRANSIENT_TABLES = FIXTURE_TRANSIENT_TABLES;
 export const V2_ORG_SCHEMAS = ['marketing', 'law', 'engineering', 'leads', 'company_data', 'risk'];
 
 export interface V2Options {
