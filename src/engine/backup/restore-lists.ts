@@ -9,9 +9,9 @@ import type { ObjectsFile } from '../folder/manifest.js';
 //                   never the platform's objects themselves
 // Each comes in three parts, restored in this order: -schemas (schemas with their grants and
 // comments, before extensions.sql puts extensions into them), the rest (in parallel), -serial
-// (policies, row security, triggers and rules, and foreign keys into tables the list does not
-// create, with one job: in parallel they deadlock, each locking a table while it reads others
-// pg_restore does not know about).
+// (policies, row security, triggers and rules, foreign keys into tables the list does not
+// create, and partition index attachments, with one job: in parallel they deadlock, each locking
+// a table while it reads others pg_restore does not know about).
 
 const LOCKING_KINDS = new Set(['POLICY', 'ROW SECURITY', 'TRIGGER', 'RULE']);
 const ROWS = new Set(['TABLE DATA', 'SEQUENCE SET']);
@@ -29,7 +29,12 @@ export function restoreLists(objects: ObjectsFile): Record<ListName, string> {
   const split = (list: Entry[]) => {
     // Foreign keys into tables this list does not create (the platform's, in a project) deadlock in parallel too.
     const created = new Set(list.filter((e) => e.kind === 'TABLE' && e.table).map((e) => key(e.table!)));
-    const serial = (e: Entry) => locking(e) || (e.kind === 'FK CONSTRAINT' && e.references !== null && !created.has(key(e.references)));
+    // Partition index attachments deadlock beside other workers on the same partition tree; the
+    // foreign keys that may reference a partitioned table need the attachments done first. The
+    // list cannot tell which tables are partitioned, so with any attachment every key waits too.
+    const attaching = list.some((e) => e.kind === 'INDEX ATTACH');
+    const serial = (e: Entry) =>
+      locking(e) || e.kind === 'INDEX ATTACH' || (e.kind === 'FK CONSTRAINT' && e.references !== null && (attaching || !created.has(key(e.references))));
     return [text(list.filter(schema)), text(list.filter((e) => !schema(e) && !serial(e))), text(list.filter((e) => !schema(e) && serial(e)))];
   };
   const [plainSchemas, plain, plainSerial] = split(entries.filter((e) => e.origin !== 'extension'));

@@ -111,7 +111,8 @@ async function applyDbops({ handle, target, jobs, plan, signal, onStep }: ApplyR
     onStep?.('schema-and-data');
     const main = restored.filter((e) => !isSchemaEntry(e) && !isRunAsSql(e));
     const outside = foreignKeysOutOfRun(plan);
-    const locking = (e: TocEntry) => isLockingEntry(e) || outside.has(e.id);
+    const attaching = await partitionIndexAttachments(plan, target);
+    const locking = (e: TocEntry) => isLockingEntry(e) || outside.has(e.id) || attaching.has(e.id);
     const serial = main.filter(locking);
     await writeTocList(
       appList,
@@ -172,6 +173,33 @@ function foreignKeysOutOfRun(plan: EntryPlan): Set<number> {
       .filter((e) => e.action === 'restore' && e.toc.kind === 'FK CONSTRAINT' && e.object.references && !created.has(key(e.object.references)))
       .map((e) => e.toc.id),
   );
+}
+
+/**
+ * `ALTER INDEX … ATTACH PARTITION` takes an exclusive lock on the partition's index while it
+ * reads the partition; run beside another worker's index build or foreign key on the same
+ * partition tree it can deadlock (seen: torture fixture, two levels of partitions, -j2). These
+ * run one at a time after the parallel run, and with them the foreign keys that reference a
+ * partitioned table, which need its index valid, so attached first (the serial run keeps
+ * pg_dump's order, which puts each attachment before the keys that need it).
+ */
+async function partitionIndexAttachments(plan: EntryPlan, target: ConnectionSpec): Promise<Set<number>> {
+  const restoring = plan.entries.filter((e) => e.action === 'restore');
+  const attachments = restoring.filter((e) => e.toc.kind === 'INDEX ATTACH');
+  if (attachments.length === 0) return new Set();
+  // The tables exist by now (pre-data ran): the target says which are partitioned.
+  const partitioned = await withClient(target, async (client) => {
+    const rows = await query<{ schema: string; table: string }>(
+      client,
+      'Reading the partitioned tables of the target',
+      `SELECT n.nspname::text AS schema, c.relname::text AS table FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'p'`,
+    );
+    return new Set(rows.map((r) => `${r.schema}\u0000${r.table}`));
+  });
+  const keys = restoring.filter(
+    (e) => e.toc.kind === 'FK CONSTRAINT' && e.object.references && partitioned.has(`${e.object.references.schema}\u0000${e.object.references.table}`),
+  );
+  return new Set([...attachments, ...keys].map((e) => e.toc.id));
 }
 
 /** Policies, row security, triggers and rules, and the comments on them (which must be in their run). */
