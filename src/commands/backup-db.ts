@@ -119,13 +119,17 @@ export const backupDb: Command<typeof input, typeof output> = {
     const { backupDatabase } = await import('../engine/backup/backup.js');
     let tables = 0;
     let dumped = 0;
+    let written = 0;
     const result = await backupDatabase(options, ctx, (p) => {
       if (p.phase === 'connect') io.progress(`connecting to ${p.target}`);
       else if (p.phase === 'snapshot') {
         tables = p.tables;
         io.progress(`snapshot ${p.snapshot}: ${p.tables} tables`, { done: 0, total: tables });
-      } else if (p.phase === 'dump-table') io.progress(`dumped ${p.table}`, { done: Math.min(++dumped, tables), total: tables });
-      else if (p.phase === 'csv') io.progress(`exporting ${p.table} as CSV`);
+      } else if (p.phase === 'dump-table') io.progress(`dumping ${p.table}`, { done: Math.min(++dumped, tables), total: tables, bytes: written });
+      else if (p.phase === 'written') {
+        written = p.bytes;
+        io.progress(`${formatBytes(written)} of table data written`, { done: Math.min(dumped, tables), total: tables, bytes: written, update: true });
+      } else if (p.phase === 'csv') io.progress(`exporting ${p.table} as CSV`);
       else if (p.phase === 'files') io.progress('writing schema, grants, roles, realtime and extension files');
       else if (p.phase === 'checksums') io.progress('computing checksums', { done: tables, total: tables });
     });

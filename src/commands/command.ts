@@ -11,8 +11,11 @@ import type { EngineContext } from '../engine/context.js';
 // one-line description.
 
 export interface CommandIO {
-  /** A line of progress for a person or a client; `step` tells how far along (for percentages). */
-  progress(message: string, step?: { done: number; total: number }): void;
+  /**
+   * A line of progress for a person or a client; `step` tells how far along (for percentages),
+   * `bytes` how much is written so far, `update` that only the byte count moved (a log may skip it).
+   */
+  progress(message: string, step?: { done: number; total: number; bytes?: number; update?: boolean }): void;
   /** Asks a person to confirm; absent when nobody can be asked. */
   ask?: ((question: string) => Promise<boolean>) | undefined;
   /** Text shown before the work (e.g. what a restore will overwrite). */

@@ -86,6 +86,8 @@ function progressIO(extra: Extra): CommandIO & { heartbeat(): void } {
   };
   return {
     progress: (message, step) => {
+      // Byte counts alone would repeat the same progress value, which MCP asks to increase.
+      if (step?.update === true) return;
       // With a step the client can show a fraction (progress of total); without, progress only grows.
       progress = step === undefined ? progress + 1 : Math.max(progress, step.done);
       last = { progress, total: step?.total ?? last.total, message };

@@ -122,6 +122,28 @@ describe('dbops backup-db (CLI)', () => {
     expect(lines.join('')).not.toContain('\u001b[');
   });
 
+  it('on a terminal: a live bar with tables done/total, bytes written and their rate, ETA, then the summary', async () => {
+    // util-linux `script` gives the CLI a pseudo-terminal, as a person's shell would.
+    const out = await tempDir();
+    const table = `CREATE TABLE public.progress_probe AS SELECT g, md5(g::text) AS m FROM generate_series(1, 200000) g`;
+    await withPg(source.url, (c) => c.query(table));
+    try {
+      const line = `${process.execPath} ${DBOPS_BIN} backup-db --url '${source.url}' --out '${out}'`;
+      const run = await execa('script', ['-qec', line, '/dev/null'], {
+        reject: false,
+        stdin: 'ignore',
+        env: { DBOPS_SPOOL_DIR: await tempDir(), DBOPS_EVENTS_URL: '', DATABASE_URL: '', TERM: 'xterm' },
+      });
+      expect(run.exitCode, String(run.stdout)).toBe(0);
+      const screen = String(run.stdout).split(/\r|\u001b\[1G/);
+      expect(screen.some((l) => /\[[=-]{40}\] \d+\/\d+ \| .*left \| /.test(l))).toBe(true);
+      expect(screen.some((l) => /\d+(\.\d)? (KB|MB) at \d+(\.\d)? (KB|MB)\/s \| /.test(l))).toBe(true);
+      expect(String(run.stdout)).toContain('✅ Backup complete');
+    } finally {
+      await withPg(source.url, (c) => c.query('DROP TABLE public.progress_probe'));
+    }
+  });
+
   it('exits 2 with a one-line error for usage mistakes', async () => {
     const unknownFlag = await runCli(['backup-db', '--no-such-flag']);
     expect(unknownFlag.exitCode).toBe(2);

@@ -32,6 +32,8 @@ export type BackupProgress =
   | { phase: 'connect'; target: string }
   | { phase: 'snapshot'; snapshot: string; tables: number }
   | { phase: 'dump-table'; table: string }
+  /** Bytes of table data written so far (pg_dump's finished data files): for a rate and a size as it goes. */
+  | { phase: 'written'; bytes: number }
   | { phase: 'csv'; table: string }
   | { phase: 'files' }
   | { phase: 'checksums' }
@@ -90,6 +92,7 @@ export async function backupTarget(
       signal,
       durations,
       onTable: (table) => onProgress({ phase: 'dump-table', table }),
+      onWritten: (bytes) => onProgress({ phase: 'written', bytes }),
       onCsv: (table) => onProgress({ phase: 'csv', table }),
     });
 

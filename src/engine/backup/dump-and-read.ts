@@ -44,6 +44,8 @@ export interface DumpAndRead {
   durations: Record<string, number>;
   onTable: (table: string) => void;
   onCsv: (table: string) => void;
+  /** Bytes of pg_dump's data files finished so far. */
+  onWritten?: (bytes: number) => void;
 }
 
 export interface ReadOnSnapshot {
@@ -70,9 +72,16 @@ export async function dumpAndRead(step: DumpAndRead): Promise<ReadOnSnapshot> {
     throw error;
   };
   // pg_dump's data files are summed as soon as each is complete.
+  let written = 0;
   const sumDumpFile = (file: string) => {
     const summed = sha256File(path.join(work.files.dump, file));
-    summed.catch(() => undefined); // a file that fails here is read again when sealing
+    summed.then(
+      (sum) => {
+        written += sum.bytes;
+        step.onWritten?.(written);
+      },
+      () => undefined, // a file that fails here is read again when sealing
+    );
     work.sums.set(`dump/${file}`, summed);
   };
   const dump = runDump({
