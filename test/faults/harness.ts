@@ -32,6 +32,8 @@ export interface Outcome {
    * dbops prevents: what the limit is, in a few words. The row holds, and says so.
    */
   limit?: string;
+  /** Shown only when the case does not hold: what a reader needs to find out why (a tool's whole stderr). */
+  detail?: string;
 }
 
 export interface FaultCase {
@@ -198,7 +200,10 @@ export function defineFaults(file: string, cases: readonly FaultCase[]): void {
           limit: outcome.limit,
         };
         rows.push(row);
-        if (!row.held) throw new Error(`fault case did not hold: ${row.observed}${c.owner ? ` (owner: ${c.owner})` : ''}`);
+        if (!row.held) {
+          const detail = outcome.detail === undefined ? '' : `\n--- detail ---\n${outcome.detail.slice(0, 4000)}`;
+          throw new Error(`fault case did not hold: ${row.observed}${c.owner ? ` (owner: ${c.owner})` : ''}${detail}`);
+        }
       });
     }
   });

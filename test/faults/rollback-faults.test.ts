@@ -39,6 +39,7 @@ function ctrlCOfPgRestore(phase: keyof typeof PHASES, setupOptions: Parameters<t
           state === 'as before' &&
           (await markers(t.backupsDir)).length === 0,
         dataLost: state === 'HALF-RESTORED',
+        detail: run.stderr,
       };
     },
   };
@@ -81,6 +82,7 @@ const cases: FaultCase[] = [
         observed: `rollback ${rollback ? 'seen' : 'NOT seen'}; ${pressed} more Ctrl-C during it; exit ${run.exitCode ?? run.signal}; ${told ? 'told it goes on' : 'NOT told'}; "${firstLine(run.stderr).slice(0, 120)}"; target ${state}`,
         held: rollback !== null && rollback !== undefined && pressed === 2 && run.exitCode === 1 && told && state === 'as before',
         dataLost: state === 'HALF-RESTORED',
+        detail: run.stderr,
       };
     },
   },

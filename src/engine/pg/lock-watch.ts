@@ -117,12 +117,28 @@ export async function waitForLockHolders(
   }
 }
 
-/** Ends what is left of a dead run's sessions (a pg_restore that outlived a killed dbops): they hold the locks a rollback needs. */
-export async function endSessionsOf(client: pg.Client, application: string): Promise<number> {
+/**
+ * Ends what is left of a run's sessions (a pg_restore that outlived a killed dbops, or the server
+ * side of an interrupted one still finishing its statement): they hold the locks a rollback needs,
+ * and one still running can deadlock with it. Waits until they are gone (at most `waitMs`).
+ */
+export async function endSessionsOf(client: pg.Client, application: string, waitMs = 30_000): Promise<number> {
+  // Only a run's own name (from a marker on disk, too): never a pattern that matches other sessions.
+  if (!/^dbops restore [0-9a-f]{8}$/.test(application)) return 0;
   const { rows } = await client.query<{ ended: boolean }>(
     `SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity
       WHERE application_name LIKE $1 || '%' AND datname = current_database() AND pid <> pg_backend_pid()`,
     [application],
   );
+  const until = Date.now() + waitMs;
+  while (rows.length > 0 && Date.now() < until) {
+    const left = await client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE application_name LIKE $1 || '%' AND datname = current_database() AND pid <> pg_backend_pid()`,
+      [application],
+    );
+    if (left.rows[0]!.n === 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   return rows.filter((r) => r.ended).length;
 }

@@ -5,9 +5,8 @@ import { critically } from '../critical-work.js';
 import { DbopsError, toDbopsError } from '../errors.js';
 import { withClient } from '../pg/client.js';
 import { ident } from '../pg/sql.js';
-import { endSessionsOf } from '../pg/lock-watch.js';
 import { restoreHistory } from './keep-history.js';
-import { putTargetBack } from './put-back.js';
+import { putTargetBackOf } from './put-back.js';
 import { readRollbackMarker, removeRollbackMarker, type RollbackMarker } from './rollback-marker.js';
 
 // The first thing a restore does once it holds the restore lock: if an earlier restore into the
@@ -46,8 +45,7 @@ export async function finishInterruptedRestore(
   try {
     await critically('putting the target back', async () => {
       // What is left of the killed run (its pg_restore outlives it) holds the locks needed here.
-      await withClient(target, (client) => endSessionsOf(client, marker.application));
-      await putTargetBack(marker, target, jobs, platformRoles);
+      await putTargetBackOf(marker, target, jobs, platformRoles, marker.application);
       if (marker.historyAside !== null) await withClient(target, (client) => bringHistoryBack(client, marker.historyAside!));
     });
   } catch (error) {

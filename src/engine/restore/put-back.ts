@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openBackup } from '../folder/open.js';
 import type { ConnectionSpec } from '../connection.js';
+import { DbopsError, toDbopsError } from '../errors.js';
 import { withClient } from '../pg/client.js';
+import { endSessionsOf } from '../pg/lock-watch.js';
 import { backupPaths } from '../folder/layout.js';
 import type { TocEntry } from '../tools/dump-toc.js';
 import { runTool } from '../tools/pg-tools.js';
@@ -24,6 +26,40 @@ export interface PutBack {
   backupDir: string;
   dropEntries: readonly TocEntry[] | null;
   shape: DatabaseShape;
+}
+
+/**
+ * Puts the target back, ending first what is left of the failed run's sessions (`application`,
+ * the name every session of that run carries). A first attempt that fails — a deadlock with a
+ * session that was still going, a lock it waited on too long — is followed by one more, after
+ * ending the sessions again: every step drops what it is about to create (IF EXISTS), so a second
+ * attempt starts from whatever the first left. The error says what both attempts met.
+ */
+export async function putTargetBackOf(
+  state: PutBack,
+  target: ConnectionSpec,
+  jobs: number,
+  platformRoles: readonly string[],
+  application: string,
+): Promise<void> {
+  const endLeftovers = () => withClient(target, (client) => endSessionsOf(client, application)).catch(() => undefined);
+  await endLeftovers();
+  try {
+    await putTargetBack(state, target, jobs, platformRoles);
+  } catch (error) {
+    const first = toDbopsError(error);
+    await endLeftovers();
+    try {
+      await putTargetBack(state, target, jobs, platformRoles);
+    } catch (again) {
+      const second = toDbopsError(again);
+      throw new DbopsError(second.code, `${second.message} (a first attempt had failed: ${first.message})`, {
+        cause: again,
+        hint: second.hint,
+        details: [...first.details, ...second.details],
+      });
+    }
+  }
 }
 
 export async function putTargetBack(state: PutBack, target: ConnectionSpec, jobs: number, platformRoles: readonly string[]): Promise<void> {

@@ -12,7 +12,7 @@ import type { DatabaseShape } from './database-shape.js';
 import { entriesToDrop } from './drop-script.js';
 import { restoreHistory, type HistoryAside } from './keep-history.js';
 import type { EntryPlan } from './plan-entries.js';
-import { putTargetBack } from './put-back.js';
+import { putTargetBackOf } from './put-back.js';
 import { loadTableData, type TableDataPlan } from './restore-table-data.js';
 import type { RestoreProgress } from './restore.js';
 import { MARKER_FORMAT, markerPath, removeRollbackMarker, writeRollbackMarker, type RollbackMarker } from './rollback-marker.js';
@@ -26,6 +26,8 @@ export interface Replacement {
   tableData: TableDataPlan | undefined;
   entries: EntryPlan | undefined;
   run: ResolvedTarget;
+  /** The application_name every session of this run carries (its leftovers are ended before a rollback). */
+  application: string;
   jobs: number;
   ctx: EngineContext;
   progress: (p: RestoreProgress) => void;
@@ -116,7 +118,7 @@ async function undoRestore(error: DbopsError, r: Replacement): Promise<DbopsErro
     // finish putting the target back. The marker says so too, should this process be killed.
     await critically('putting the target back', async () => {
       if (marker !== undefined) await writeRollbackMarker(r.backupsDir, { ...marker, phase: 'rollback' });
-      await putTargetBack(
+      await putTargetBackOf(
         {
           snapshotDir: snapshot.backupDir,
           backupDir: r.handle.dir,
@@ -126,6 +128,7 @@ async function undoRestore(error: DbopsError, r: Replacement): Promise<DbopsErro
         r.run.spec,
         r.jobs,
         r.ctx.config.platform_roles,
+        r.application,
       );
     });
   } catch (rollbackError) {

@@ -156,7 +156,22 @@ export async function restoreDatabase(input: RestoreOptions, ctx: EngineContext,
     const history = tableData === undefined ? await withClient(run.spec, setHistoryAside) : undefined;
     const shape = snapshot === undefined ? undefined : await withClient(run.spec, captureShape);
     const marker = snapshot === undefined || shape === undefined ? undefined : rollbackMarker(run, application, snapshot, handle, entries, shape, history);
-    const applied = await replaceTarget({ handle, tableData, entries, run, jobs, ctx, progress, watch, backupsDir, snapshot, shape, history, marker });
+    const applied = await replaceTarget({
+      handle,
+      tableData,
+      entries,
+      run,
+      application,
+      jobs,
+      ctx,
+      progress,
+      watch,
+      backupsDir,
+      snapshot,
+      shape,
+      history,
+      marker,
+    });
     notes.push(...applied.notes);
     progress({ phase: 'verify' });
     const verification = await verifyRestore(handle, run.spec, {
