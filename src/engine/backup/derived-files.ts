@@ -70,6 +70,17 @@ export async function writeDerivedFiles({ connection, sourceText, snapshot, read
         source: sourceText,
         hasAuthUsers: read.authUsers !== undefined,
         platformRoles: ctx.config.platform_roles,
+        csvTables: read.critical
+          .filter((t) => t.loadFromCsv === true)
+          .map((t) => ({
+            schema: t.schema,
+            table: t.table,
+            file: t.file,
+            // A platform table a project keeps gets its rows with the platform's; the app's tables with the rest of the data.
+            platform: read.objects.entries.some(
+              (e) => e.kind === 'TABLE' && e.origin === 'platform' && e.table?.schema === t.schema && e.table.table === t.table,
+            ),
+          })),
       }),
     ],
     [files.restoreFullSh, restoreFullSh(ctx.root)],

@@ -91,7 +91,10 @@ export async function dumpAndRead(step: DumpAndRead): Promise<ReadOnSnapshot> {
     jobs: step.jobs,
     compression: ctx.config.backup.compression,
     excludedSchemas: selection.excludedSchemas,
-    excludedDataTables: selection.excludedDataTables,
+    // The critical tables' rows are stored once, as their CSVs (written beside pg_dump from the
+    // same snapshot): in the dump too they doubled the work and the bytes of a backup where they
+    // are most of the data. A restore loads them from the CSVs (loadFromCsv in metadata.json).
+    excludedDataTables: [...selection.excludedDataTables, ...selection.criticalTables],
     signal,
     onTable: step.onTable,
     onDataFile: sumDumpFile,
@@ -140,6 +143,7 @@ export async function dumpAndRead(step: DumpAndRead): Promise<ReadOnSnapshot> {
           file: relativeFile(work.dir, csv.file),
           rows: data.counted.find((c) => c.table === t.table && c.schema === t.schema)?.rows ?? 0,
           group,
+          loadFromCsv: true,
         };
       }),
     );

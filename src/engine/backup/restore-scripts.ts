@@ -1,5 +1,5 @@
 import { globToPosixRegex } from './selection.js';
-import { literal } from '../pg/sql.js';
+import { literal, qualifiedName } from '../pg/sql.js';
 
 // The two scripts written into every backup folder. restore.sh needs only bash, sha256sum,
 // psql and pg_restore, so a backup outlives this tool; restore-full.sh hands the folder to
@@ -21,7 +21,31 @@ export function platformProbe(platformRoles: readonly string[]): string {
   return `SELECT count(*) FROM pg_namespace n JOIN pg_roles r ON r.oid = n.nspowner WHERE r.rolname ~ ANY (ARRAY[${patterns.join(', ')}]::text[])`;
 }
 
-export function restoreSh(info: { folder: string; createdAt: string; source: string; hasAuthUsers: boolean; platformRoles: readonly string[] }): string {
+export interface ScriptCsvTable {
+  schema: string;
+  table: string;
+  /** Relative to the backup folder. */
+  file: string;
+  /** The platform's table: in a project it keeps its definition and gets the rows with the platform's. */
+  platform: boolean;
+}
+
+/** A bash array of (file, COPY statement) pairs, every element single-quoted. */
+function csvArray(name: string, tables: readonly ScriptCsvTable[]): string {
+  const items = tables.flatMap((t) => [shellQuote(t.file), shellQuote(`COPY ${qualifiedName(t)} FROM STDIN WITH (FORMAT csv, HEADER true)`)]);
+  return `${name}=(${items.join(' ')})`;
+}
+
+export function restoreSh(info: {
+  folder: string;
+  createdAt: string;
+  source: string;
+  hasAuthUsers: boolean;
+  platformRoles: readonly string[];
+  /** Critical tables whose rows only their CSV holds (the dump has their definition only). */
+  csvTables?: readonly ScriptCsvTable[];
+}): string {
+  const csv = info.csvTables ?? [];
   return `#!/usr/bin/env bash
 # Restores this dbops backup with PostgreSQL's own tools only: bash, sha256sum, psql, pg_restore.
 # No Node, no dbops. Run ./restore.sh --help for the backup it holds and the usage.
@@ -31,6 +55,16 @@ backup_folder=${shellQuote(info.folder)}
 backup_taken=${shellQuote(info.createdAt)}
 backup_source=${shellQuote(info.source)}
 platform_probe=${shellQuote(platformProbe(info.platformRoles))}
+# The critical tables' rows are stored once, as data/*.csv.gz (the dump holds their definitions):
+# pairs of file and COPY statement, loaded after the other tables' rows, before keys and indexes.
+${csvArray(
+  'csv_app',
+  csv.filter((t) => !t.platform),
+)}
+${csvArray(
+  'csv_platform',
+  csv.filter((t) => t.platform),
+)}
 
 usage() {
   # %q shows a name with control characters as $'…' instead of sending them to the terminal.
@@ -47,7 +81,8 @@ WARNING: objects of the target database that this backup holds are dropped and r
 Into a Supabase project (a schema owned by a platform role) only the app's objects and the rows
 of the platform's tables are restored (lists/project*.list); what the platform owns is left as
 the project has it. Into a plain database everything is (lists/plain*.list).
-Order: checksums → roles.sql → schemas → extensions.sql → pg_restore --clean --if-exists (-j N)
+Order: checksums → roles.sql → schemas → extensions.sql → pg_restore --clean --if-exists: tables,
+       rows (-j N), the critical tables' rows from data/*.csv.gz, indexes and keys (-j N)
        → policies, triggers, rules (one job) → realtime.sql → NOTIFY pgrst, 'reload schema'.
 grants.sql is the grants of the dump, for reading: pg_restore restores them with their objects.
 USAGE
@@ -68,7 +103,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-for tool in psql pg_restore sha256sum; do
+for tool in psql pg_restore sha256sum gzip; do
   command -v "$tool" >/dev/null || { echo "restore.sh: $tool not found; install the PostgreSQL client tools (apt-get install postgresql-client)" >&2; exit 1; }
 done
 if [ -z "\${PGDATABASE:-}" ]; then
@@ -90,6 +125,13 @@ fi
 # Notices ("schema already exists, skipping") are expected on re-runs; warnings and errors still show.
 export PGOPTIONS="\${PGOPTIONS:-} -c client_min_messages=warning"
 run_psql() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+# Each CSV as it was written: ISO dates, UTC, so every value reads back as it was.
+load_csv() {
+  while [ $# -ge 2 ]; do
+    gzip -dc -- "$1" | run_psql -c "SET DateStyle = 'ISO, YMD'" -c "SET IntervalStyle = 'postgres'" -c "SET TimeZone = 'UTC'" -c "$2"
+    shift 2
+  done
+}
 
 kind=plain
 [ "$(run_psql -At -c "$platform_probe")" = 0 ] || kind=project
@@ -114,10 +156,14 @@ if [ "$kind" = project ]; then
   # keys into them and its triggers on them exist.
   pg_restore --clean --if-exists --exit-on-error "\${owner[@]}" --section=pre-data --use-list "$work/main.list" --dbname '' dump
   pg_restore --data-only --exit-on-error --use-list lists/project-rows.list --dbname '' dump
-  pg_restore --exit-on-error "\${owner[@]}" --section=data --section=post-data --jobs "$jobs" --use-list "$work/main.list" --dbname '' dump
+  load_csv "\${csv_platform[@]}"
 else
-  pg_restore --clean --if-exists --exit-on-error "\${owner[@]}" --jobs "$jobs" --use-list "$work/main.list" --dbname '' dump
+  pg_restore --clean --if-exists --exit-on-error "\${owner[@]}" --section=pre-data --use-list "$work/main.list" --dbname '' dump
+  load_csv "\${csv_platform[@]}"
 fi
+pg_restore --exit-on-error "\${owner[@]}" --section=data --jobs "$jobs" --use-list "$work/main.list" --dbname '' dump
+load_csv "\${csv_app[@]}"
+pg_restore --exit-on-error "\${owner[@]}" --section=post-data --jobs "$jobs" --use-list "$work/main.list" --dbname '' dump
 echo "5/6 policies, triggers, rules"
 pg_restore --exit-on-error "\${owner[@]}" --use-list "lists/$kind-serial.list" --dbname '' dump
 echo "6/6 realtime";    run_psql -f realtime.sql

@@ -47,8 +47,14 @@ export const manifestSchema = z.strictObject({
   managedSchemas: z.array(z.string()),
   /** Every table whose rows were left out (partitions included), with the category that left it out. */
   excludedDataTables: z.array(tableRef.extend({ category: z.string().optional() })),
-  /** Critical tables in foreign-key load order, each with its CSV file. */
-  criticalTables: z.array(tableRef.extend({ file: z.string(), rows: z.number().int().nonnegative(), group: z.number().int() })),
+  /**
+   * Critical tables in foreign-key load order, each with its CSV file. loadFromCsv: the CSV is the
+   * only copy of the table's rows (the dump holds its definition, not its data), so a restore
+   * loads them from it; absent in backups made before (their dump holds the rows too).
+   */
+  criticalTables: z.array(
+    tableRef.extend({ file: z.string(), rows: z.number().int().nonnegative(), group: z.number().int(), loadFromCsv: z.boolean().optional() }),
+  ),
   /** Every role the dump's owners, grants and policies name; a restore creates missing ones NOLOGIN. */
   rolesNeeded: z.array(z.string()),
   fkCycles: z.array(z.strictObject({ tables: z.array(tableRef), deferrable: z.boolean() })),

@@ -14,6 +14,7 @@ import { dbnameArg, runTool } from '../tools/pg-tools.js';
 import { dropScript, entriesToDrop } from './drop-script.js';
 import type { EntryPlan, PlannedEntry } from './plan-entries.js';
 import { applyLegacy } from './apply-legacy.js';
+import { loadCsvTables, tableRowsScript, type CsvTable, type RowSource } from './table-rows.js';
 import { resetDefaultPrivileges } from './reset-default-privileges.js';
 
 // The destructive part of a restore, in the runbook's order: extensions → missing roles → the
@@ -100,9 +101,11 @@ async function applyDbops({ handle, target, jobs, plan, signal, onStep }: ApplyR
     // Rows of the platform's tables (auth.users, storage.objects …) go into the target's own
     // tables before the app's foreign keys into them and its triggers on them exist.
     const data = plan.entries.filter((e) => e.action === 'data');
-    if (data.length > 0) {
+    const csvTables = plan.csvTables ?? [];
+    const platformCsv = csvTables.filter((t) => t.platform);
+    if (data.length > 0 || platformCsv.length > 0) {
       onStep?.('platform-data', plan.platformData.map((t) => `${t.schema}.${t.table}`).join(', '));
-      await loadPlatformData(files.dump, target, plan.platformData, data, work, signal);
+      await loadPlatformData(files.dump, target, plan.platformData, data, platformCsv, work, signal);
     }
 
     // Rows, indexes and constraints in parallel; then, one at a time, what locks a table while it
@@ -118,11 +121,30 @@ async function applyDbops({ handle, target, jobs, plan, signal, onStep }: ApplyR
       appList,
       main.filter((e) => !locking(e)),
     );
-    await runTool(
-      'pg_restore',
-      ['--exit-on-error', '--section=data', '--section=post-data', `--jobs=${jobs}`, '--use-list', appList, dbnameArg(target.database), files.dump],
-      run,
-    );
+    const newCsv = csvTables.filter((t) => !t.platform);
+    if (newCsv.length === 0) {
+      await runTool(
+        'pg_restore',
+        ['--exit-on-error', '--section=data', '--section=post-data', `--jobs=${jobs}`, '--use-list', appList, dbnameArg(target.database), files.dump],
+        run,
+      );
+    } else {
+      // The CSV-only tables load beside pg_restore's data run (their tables are new and have no
+      // keys yet), and indexes, keys and the rest come after both: a key checked before its
+      // rows are in would fail, an index built before them would slow the load.
+      const loads = await Promise.allSettled([
+        runTool('pg_restore', ['--exit-on-error', '--section=data', `--jobs=${jobs}`, '--use-list', appList, dbnameArg(target.database), files.dump], run),
+        loadCsvTables(target, newCsv, jobs, signal),
+      ]);
+      const failed = loads.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+      signal?.throwIfAborted();
+      await runTool(
+        'pg_restore',
+        ['--exit-on-error', '--section=post-data', `--jobs=${jobs}`, '--use-list', appList, dbnameArg(target.database), files.dump],
+        run,
+      );
+    }
     if (serial.length > 0) {
       const serialList = path.join(work, 'serial.list');
       await writeTocList(serialList, serial);
@@ -207,12 +229,16 @@ function isLockingEntry(entry: TocEntry): boolean {
   return LOCKING_KINDS.has(entry.kind) || (entry.kind === 'COMMENT' && / (POLICY|TRIGGER|RULE) .+ ON /.test(entry.rest));
 }
 
-/** The platform's rows: one transaction empties the tables and loads them in the target's foreign-key order. */
+/**
+ * The platform's rows: one transaction empties the tables and loads them in the target's
+ * foreign-key order, from the dump's data entries or, for CSV-only tables, their CSVs.
+ */
 async function loadPlatformData(
   dumpDir: string,
   target: ConnectionSpec,
   tables: ReadonlyArray<{ schema: string; table: string }>,
   entries: readonly PlannedEntry[],
+  csvTables: readonly CsvTable[],
   work: string,
   signal?: AbortSignal,
 ): Promise<void> {
@@ -227,17 +253,22 @@ async function loadPlatformData(
     return fkLoadOrder(found, await listForeignKeys(client)).flatMap((g) => g.tables);
   });
   const key = (t: { schema: string; table: string }) => `${t.schema}.${t.table}`;
-  const rank = new Map(ordered.map((t, i) => [key(t), i]));
-  // Parents first; sequence values after the rows.
-  const order = (e: PlannedEntry) => (e.toc.kind === 'TABLE DATA' && e.object.table ? (rank.get(key(e.object.table)) ?? ordered.length) : ordered.length + 1);
-  const list = path.join(work, 'platform-data.list');
-  const sql = path.join(work, 'platform-data.sql');
-  await writeTocList(
-    list,
-    [...entries].sort((a, b) => order(a) - order(b)).map((e) => e.toc),
-  );
-  await runTool('pg_restore', ['--data-only', '--use-list', list, '--file', sql, dumpDir], { signal });
-  const truncate = ordered.filter((t) => rank.has(key(t))).map(qualifiedName);
+  const csvOf = new Map(csvTables.map((t) => [key(t), t]));
+  const dataOf = new Map(entries.filter((e) => e.toc.kind === 'TABLE DATA' && e.object.table).map((e) => [key(e.object.table!), e]));
+  // Parents first; then what is not a table's rows (sequence values), in the dump's order.
+  const sources: RowSource[] = [];
+  const loading: Array<{ schema: string; table: string }> = [];
+  for (const t of ordered) {
+    const csv = csvOf.get(key(t));
+    const entry = dataOf.get(key(t));
+    if (csv !== undefined) sources.push({ table: t, csv: csv.file });
+    else if (entry !== undefined) sources.push({ table: t, tocLine: entry.toc.line });
+    else continue;
+    loading.push(t);
+  }
+  const placed = new Set(sources.flatMap((s) => ('tocLine' in s ? [s.tocLine] : [])));
+  for (const e of entries) if (!placed.has(e.toc.line)) sources.push({ table: e.object.table, tocLine: e.toc.line });
+  const script = await tableRowsScript(dumpDir, sources, work, signal);
   await runTool(
     'psql',
     [
@@ -248,11 +279,11 @@ async function loadPlatformData(
       '--single-transaction',
       '-c',
       'SET CONSTRAINTS ALL DEFERRED',
-      ...(truncate.length > 0 ? ['-c', `TRUNCATE ONLY ${truncate.join(', ')}`] : []),
+      ...(loading.length > 0 ? ['-c', `TRUNCATE ONLY ${loading.map(qualifiedName).join(', ')}`] : []),
       '-f',
-      sql,
+      '-',
     ],
-    { connection: target, signal },
+    { connection: target, signal, input: script },
   );
 }
 

@@ -8,6 +8,7 @@ import { backupPaths } from '../folder/layout.js';
 import { query } from '../pg/client.js';
 import { qualifiedName } from '../pg/sql.js';
 import { entryOwner, type TocEntry } from '../tools/dump-toc.js';
+import { csvTablesOf, type CsvTable } from './table-rows.js';
 
 // What a restore does with each entry of the dump, decided before anything is touched, from the
 // backup's objects.json and the target's catalog:
@@ -32,6 +33,12 @@ export interface PlannedEntry {
 export interface EntryPlan {
   entries: PlannedEntry[];
   platformRoles: string[];
+  /**
+   * Tables whose rows only their CSV holds (a backup that stores the critical tables' rows once):
+   * `platform` when the target keeps its own table (loaded with the platform's rows), else a
+   * table the restore creates (loaded beside pg_restore's data run).
+   */
+  csvTables: Array<CsvTable & { platform: boolean }>;
   /** Platform tables whose rows are loaded from the backup, and those that keep the target's rows. */
   platformData: Array<{ schema: string; table: string }>;
   keptTables: Array<{ schema: string; table: string; reason: string }>;
@@ -219,9 +226,22 @@ export async function planEntries(
     plan('restore');
   }
 
+  // The CSV-only tables go where their definition goes: a table the restore creates gets its
+  // rows with the rest of the data; a platform table the target keeps gets them as the platform's rows.
+  const csvPlanned: Array<CsvTable & { platform: boolean }> = [];
+  for (const csv of csvTablesOf(handle)) {
+    const defined = entries.find((e) => e.toc.kind === 'TABLE' && e.object.table?.schema === csv.schema && e.object.table.table === csv.table);
+    if (defined?.action === 'restore') csvPlanned.push({ ...csv, platform: false });
+    else if (defined?.action === 'keep' && defined.object.origin === 'platform') {
+      csvPlanned.push({ ...csv, platform: true });
+      platformData.push({ schema: csv.schema, table: csv.table });
+    }
+  }
   await checkPlatformData(client, platformData, keptTables, entries);
+  const kept = (t: { schema: string; table: string }) => keptTables.some((k) => k.schema === t.schema && k.table === t.table);
   return {
     entries,
+    csvTables: csvPlanned.filter((t) => !kept(t)),
     platformRoles: [...platformRoles],
     schemaOwners,
     platformData: platformData.filter((t) => !keptTables.some((k) => k.schema === t.schema && k.table === t.table)),

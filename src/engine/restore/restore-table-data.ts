@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadRowCounts, type BackupHandle } from '../folder/open.js';
@@ -11,6 +11,7 @@ import { fkLoadOrder } from '../pg/fk-order.js';
 import { qualifiedName } from '../pg/sql.js';
 import { backupPaths } from '../folder/layout.js';
 import { runTool } from '../tools/pg-tools.js';
+import { csvTablesOf, tableRowsScript, type RowSource } from './table-rows.js';
 
 // --data-only --tables: just those tables' rows, into a schema that already exists. One psql
 // transaction truncates them and loads them in foreign-key order (parents first; deferrable
@@ -19,8 +20,8 @@ import { runTool } from '../tools/pg-tools.js';
 export interface TableDataPlan {
   /** The tables, in the target's foreign-key order. */
   ordered: Array<{ schema: string; table: string; oid: number }>;
-  /** Their data entries in the dump's table of contents, in the same order. */
-  entries: string[];
+  /** Where each one's rows come from (its data entry in the dump, or its CSV), in the same order. */
+  sources: RowSource[];
 }
 
 export function parseTableList(list: readonly string[]): Array<{ schema: string; table: string }> {
@@ -90,23 +91,23 @@ export async function planTableData(handle: BackupHandle, target: ConnectionSpec
 
   const dump = backupPaths(handle.dir).dump;
   const toc = (await runTool('pg_restore', ['--list', dump], { signal })).stdout.split('\n');
-  const entries = ordered.map((t) => {
+  const csvs = csvTablesOf(handle);
+  const sources = ordered.map((t): RowSource => {
+    const csv = csvs.find((c) => c.schema === t.schema && c.table === t.table);
+    if (csv !== undefined) return { table: t, csv: csv.file };
     const line = toc.find((l) => / TABLE DATA /.test(l) && l.includes(` TABLE DATA ${t.schema} ${t.table} `));
     if (line === undefined) throw new DbopsError('BACKUP_CORRUPT', `The dump of ${handle.folder} has no data entry for ${tableKey(t)}.`);
-    return line;
+    return { table: t, tocLine: line };
   });
-  return { ordered, entries };
+  return { ordered, sources };
 }
 
-export async function loadTableData(handle: BackupHandle, target: ConnectionSpec, { ordered, entries }: TableDataPlan, signal?: AbortSignal): Promise<void> {
+export async function loadTableData(handle: BackupHandle, target: ConnectionSpec, { ordered, sources }: TableDataPlan, signal?: AbortSignal): Promise<void> {
   const dump = backupPaths(handle.dir).dump;
   const work = await mkdtemp(path.join(tmpdir(), 'dbops-data-only-'));
   try {
-    const listFile = path.join(work, 'tables.list');
-    const sqlFile = path.join(work, 'data.sql');
-    // With -L, pg_restore follows the list's order: ours is the foreign-key order.
-    await writeFile(listFile, `${entries.join('\n')}\n`, { mode: 0o600 });
-    await runTool('pg_restore', ['--data-only', '--use-list', listFile, '--file', sqlFile, dump], { signal });
+    // The script follows our order: the foreign-key order.
+    const script = await tableRowsScript(dump, sources, work, signal);
     await runTool(
       'psql',
       [
@@ -120,9 +121,9 @@ export async function loadTableData(handle: BackupHandle, target: ConnectionSpec
         '-c',
         `TRUNCATE ONLY ${ordered.map(qualifiedName).join(', ')}`,
         '-f',
-        sqlFile,
+        '-',
       ],
-      { connection: target, signal },
+      { connection: target, signal, input: script },
     );
   } finally {
     await rm(work, { recursive: true, force: true });
