@@ -12,7 +12,7 @@ import { writeGrantsSql, writeSchemaSql } from './dump-files.js';
 import { extensionsSql, extensionsTsv, tsvField } from './extensions-sql.js';
 import { normaliseSql } from './normalise-sql.js';
 import { realtimeSql } from './realtime-sql.js';
-import { restoreListFiles } from './restore-lists.js';
+import { restoreListFiles, scriptCsvTables } from './restore-lists.js';
 import { restoreFullSh, restoreSh } from './restore-scripts.js';
 import { rolesSql } from './roles-sql.js';
 import { keptSchemas, type BackupSnapshot } from './snapshot.js';
@@ -70,17 +70,7 @@ export async function writeDerivedFiles({ connection, sourceText, snapshot, read
         source: sourceText,
         hasAuthUsers: read.authUsers !== undefined,
         platformRoles: ctx.config.platform_roles,
-        csvTables: read.critical
-          .filter((t) => t.loadFromCsv === true)
-          .map((t) => ({
-            schema: t.schema,
-            table: t.table,
-            file: t.file,
-            // A platform table a project keeps gets its rows with the platform's; the app's tables with the rest of the data.
-            platform: read.objects.entries.some(
-              (e) => e.kind === 'TABLE' && e.origin === 'platform' && e.table?.schema === t.schema && e.table.table === t.table,
-            ),
-          })),
+        csvTables: scriptCsvTables(read.critical, read.objects),
       }),
     ],
     [files.restoreFullSh, restoreFullSh(ctx.root)],

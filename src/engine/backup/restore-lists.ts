@@ -1,4 +1,5 @@
 import type { ObjectsFile } from '../folder/manifest.js';
+import type { ScriptCsvTable } from './restore-scripts.js';
 
 // Lists for `pg_restore --use-list`, in the dump's order, written into the backup so that
 // restore.sh — bash and PostgreSQL's tools, no dbops — restores the right entries into either kind
@@ -80,6 +81,29 @@ function parentsFirst<T extends { kind: string; table: { schema: string; table: 
     pending = pending.filter((r) => !next.includes(r));
   }
   return [...ordered, ...rows.filter((r) => r.kind !== 'TABLE DATA')];
+}
+
+/**
+ * The CSV-only critical tables as restore.sh loads them. Into a project, a platform table's CSV
+ * goes with the platform's rows (lists/project-rows.list), whose foreign keys already exist in
+ * the project: before those rows when it is referenced by them or by nothing (auth.users before
+ * auth.sessions), after them when it references one of their tables.
+ */
+export function scriptCsvTables(
+  critical: ReadonlyArray<{ schema: string; table: string; file: string; loadFromCsv?: boolean | undefined }>,
+  objects: ObjectsFile,
+): ScriptCsvTable[] {
+  const key = (t: { schema: string; table: string }) => `${t.schema}\u0000${t.table}`;
+  const platformTables = new Set(objects.entries.filter((e) => e.kind === 'TABLE' && e.origin === 'platform' && e.table).map((e) => key(e.table!)));
+  const dumpRows = new Set(objects.entries.filter((e) => e.kind === 'TABLE DATA' && e.origin === 'platform' && e.table).map((e) => key(e.table!)));
+  const fks = objects.entries.filter((e) => e.kind === 'FK CONSTRAINT' && e.table && e.references);
+  return critical
+    .filter((t) => t.loadFromCsv === true)
+    .map((t) => {
+      const platform = platformTables.has(key(t));
+      const afterRows = platform && fks.some((fk) => key(fk.table!) === key(t) && dumpRows.has(key(fk.references!)));
+      return { schema: t.schema, table: t.table, file: t.file, platform, afterRows };
+    });
 }
 
 /** The list files with their paths, for the backup's file writer (lists/ must exist). */

@@ -28,6 +28,8 @@ export interface ScriptCsvTable {
   file: string;
   /** The platform's table: in a project it keeps its definition and gets the rows with the platform's. */
   platform: boolean;
+  /** A platform table that references a table of lists/project-rows.list: loaded after those rows. */
+  afterRows: boolean;
 }
 
 /** A bash array of (file, COPY statement) pairs, every element single-quoted. */
@@ -47,7 +49,7 @@ export function restoreSh(info: {
 }): string {
   const csv = info.csvTables ?? [];
   return `#!/usr/bin/env bash
-# Restores this dbops backup with PostgreSQL's own tools only: bash, sha256sum, psql, pg_restore.
+# Restores this dbops backup with PostgreSQL's own tools only: bash, sha256sum, gzip, psql, pg_restore.
 # No Node, no dbops. Run ./restore.sh --help for the backup it holds and the usage.
 set -euo pipefail
 
@@ -63,14 +65,18 @@ ${csvArray(
 )}
 ${csvArray(
   'csv_platform',
-  csv.filter((t) => t.platform),
+  csv.filter((t) => t.platform && !t.afterRows),
+)}
+${csvArray(
+  'csv_platform_after',
+  csv.filter((t) => t.platform && t.afterRows),
 )}
 
 usage() {
   # %q shows a name with control characters as $'…' instead of sending them to the terminal.
   printf 'Restores backup %q (taken %q from %q)\\n' "$backup_folder" "$backup_taken" "$backup_source"
   cat <<'USAGE'
-with PostgreSQL's own tools only: bash, sha256sum, psql, pg_restore. No Node, no dbops.
+with PostgreSQL's own tools only: bash, sha256sum, gzip, psql, pg_restore. No Node, no dbops.
 
 Usage: PGHOST=… PGPORT=5432 PGUSER=… PGPASSWORD=… PGDATABASE=… ./restore.sh [--yes] [--jobs N] [--no-owner]
 The target comes from libpq's environment variables only, so no password appears in argv.
@@ -155,11 +161,12 @@ if [ "$kind" = project ]; then
   # The platform's rows go into the project's own tables, parents first, before the app's foreign
   # keys into them and its triggers on them exist.
   pg_restore --clean --if-exists --exit-on-error "\${owner[@]}" --section=pre-data --use-list "$work/main.list" --dbname '' dump
-  pg_restore --data-only --exit-on-error --use-list lists/project-rows.list --dbname '' dump
   load_csv "\${csv_platform[@]}"
+  pg_restore --data-only --exit-on-error --use-list lists/project-rows.list --dbname '' dump
+  load_csv "\${csv_platform_after[@]}"
 else
   pg_restore --clean --if-exists --exit-on-error "\${owner[@]}" --section=pre-data --use-list "$work/main.list" --dbname '' dump
-  load_csv "\${csv_platform[@]}"
+  load_csv "\${csv_platform[@]}" "\${csv_platform_after[@]}"
 fi
 pg_restore --exit-on-error "\${owner[@]}" --section=data --jobs "$jobs" --use-list "$work/main.list" --dbname '' dump
 load_csv "\${csv_app[@]}"
