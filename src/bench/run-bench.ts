@@ -199,8 +199,8 @@ export async function runBench(options: BenchOptions): Promise<void> {
         [cli, 'restore-db', dbopsDir, '--url-env', 'DBOPS_BENCH_URL', '--yes', '--no-safety-backup', '--verify', verify, '--json'],
         { env: dbopsEnv(urlOf(DBOPS_TARGET)), rssFile },
       );
-      const result = JSON.parse(timed.stdout) as { verified?: boolean; contentChecked?: boolean };
-      verified &&= result.verified === true && result.contentChecked === (verify === 'content');
+      const result = JSON.parse(timed.stdout) as { verified?: boolean; verification?: { contentChecked?: boolean } };
+      verified &&= result.verified === true && result.verification?.contentChecked === (verify === 'content');
       (verify === 'content' ? dbopsRestore : countsRestore).push(timed.ms);
       record(rss, timed);
     };
