@@ -1,4 +1,3 @@
-import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { execa, ExecaError } from 'execa';
 import { lockWaitTimeoutArg } from '../connection-locks.js';
@@ -7,6 +6,7 @@ import { criticalWork } from '../critical-work.js';
 import { DbopsError } from '../errors.js';
 import { withClient } from '../pg/client.js';
 import { formatSessions, holdersOf } from '../pg/lock-sessions.js';
+import { toolPath } from './tool-path.js';
 
 // Each PostgreSQL client tool is run here and only here: located once, given argv arrays
 // (never a shell string), credentials through the environment, and its failures mapped
@@ -30,12 +30,6 @@ export interface ToolRun {
 export interface ToolResult {
   stdout: string;
   stderr: string;
-}
-
-/** Where the tool lives: $PG_BIN_DIR/<tool> if set, else the bare name found on PATH. */
-export function toolPath(tool: PgTool, env: NodeJS.ProcessEnv = process.env): string {
-  const dir = env.PG_BIN_DIR;
-  return dir === undefined || dir === '' ? tool : path.join(dir, tool);
 }
 
 export async function runTool(tool: PgTool, args: readonly string[], run: ToolRun = {}): Promise<ToolResult> {
@@ -222,8 +216,8 @@ export async function toolVersion(tool: PgTool): Promise<{ major: number; text: 
 export async function assertToolsFit(serverVersionNum: number, tools: readonly PgTool[]): Promise<Record<string, string>> {
   const serverMajor = Math.floor(serverVersionNum / 10000);
   const versions: Record<string, string> = {};
-  for (const tool of tools) {
-    const version = await toolVersion(tool);
+  const found = await Promise.all(tools.map(async (tool) => [tool, await toolVersion(tool)] as const));
+  for (const [tool, version] of found) {
     if (version.major < serverMajor) {
       throw new DbopsError('TOOL_TOO_OLD', `${tool} ${version.text} is older than the server (PostgreSQL ${serverMajor}).`);
     }
