@@ -7,7 +7,7 @@ import { writeChecksumList } from '../../src/engine/folder/seal.js';
 import { sha256File } from '../../src/engine/folder/checksums.js';
 import { parseConnectionUrl } from '../../src/engine/connection.js';
 import type { Manifest } from '../../src/engine/folder/manifest.js';
-import { verifyRestore } from '../../src/engine/restore/verify-restore.js';
+import { RestoreVerifier, verifyRestore } from '../../src/engine/restore/verify-restore.js';
 import { backupInto, restoreDumpInto, useTempDirs } from '../support/backups.js';
 import { useTestDatabases, withPg } from '../support/databases.js';
 
@@ -179,5 +179,43 @@ describe('restore verification', () => {
     const counts = await verifyRestore(await openBackup(dir), spec, { content: false });
     expect(counts).toMatchObject({ verified: false, contentChecked: false, contentMismatches: [] });
     expect(counts.mismatches).toEqual([expect.objectContaining({ table: 'other', expected: 1000, actual: 999 })]);
+  });
+
+  it('a table checked as its rows load (checkLoaded, on the loading connection) is not checked again, and a difference found then is named', async () => {
+    const source = await dbs.create();
+    await withPg(source.url, (c) =>
+      c.query(`CREATE TABLE one (id int PRIMARY KEY, v text); CREATE TABLE two (id int PRIMARY KEY, v text);
+               INSERT INTO one SELECT g, 'v' || g FROM generate_series(1, 300) g; INSERT INTO two SELECT g, 'w' || g FROM generate_series(1, 200) g;`),
+    );
+    const dir = (await backupInto(source.url, await tempDir())).backupDir;
+    const target = await dbs.create();
+    await restoreDumpInto(dir, target.url);
+    const spec = parseConnectionUrl(target.url, 'test');
+    const handle = await openBackup(dir);
+
+    // Checked while equal, changed afterwards: the early result stands (nothing after a load writes rows).
+    const early = await RestoreVerifier.open(handle, { content: true });
+    await withPg(target.url, (c) => early.checkLoaded(c, { schema: 'public', table: 'one' }));
+    await withPg(target.url, (c) => c.query(`UPDATE one SET v = 'late' WHERE id = 1`));
+    const kept = await early.finish(spec);
+    expect(kept).toMatchObject({ verified: true, contentChecked: true, contentMismatches: [] });
+    expect(kept.tables.find((t) => t.table === 'one')).toMatchObject({ expected: 300, actual: 300, contentOk: true });
+
+    // Changed before the check: named as a mismatch, the other table checked at the end as usual.
+    const caught = await RestoreVerifier.open(handle, { content: true });
+    await withPg(target.url, (c) => caught.checkLoaded(c, { schema: 'public', table: 'one' }));
+    await withPg(target.url, (c) => c.query(`DELETE FROM two WHERE id = 200`));
+    const result = await caught.finish(spec);
+    expect(result).toMatchObject({ verified: false, contentMismatches: ['public.one', 'public.two'] });
+    expect(result.mismatches).toEqual([expect.objectContaining({ table: 'two', expected: 200, actual: 199 })]);
+    // The loading connection is left as it was: no transaction open, the session's own settings kept.
+    await withPg(target.url, async (c) => {
+      await c.query(`SET TimeZone = 'Asia/Tokyo'`);
+      await caught.checkLoaded(c, { schema: 'public', table: 'two' });
+      expect((await c.query<{ tz: string; tx: string }>(`SELECT current_setting('TimeZone') AS tz, txid_current_if_assigned()::text AS tx`)).rows[0]).toEqual({
+        tz: 'Asia/Tokyo',
+        tx: null,
+      });
+    });
   });
 });

@@ -14,7 +14,7 @@ import { dbnameArg, runTool } from '../tools/pg-tools.js';
 import { dropScript, entriesToDrop } from './drop-script.js';
 import type { EntryPlan, PlannedEntry } from './plan-entries.js';
 import { applyLegacy } from './apply-legacy.js';
-import { loadCsvTables, tableRowsScript, type CsvTable, type RowSource } from './table-rows.js';
+import { loadCsvTables, tableRowsScript, type AfterLoad, type CsvTable, type RowSource } from './table-rows.js';
 import { resetDefaultPrivileges } from './reset-default-privileges.js';
 
 // The destructive part of a restore, in the runbook's order: extensions → missing roles → the
@@ -33,6 +33,8 @@ export interface ApplyRequest {
   plan?: EntryPlan | undefined;
   signal?: AbortSignal | undefined;
   onStep?: ((step: RestoreStep, detail?: string) => void) | undefined;
+  /** Called on the loading connection as each table created from its CSV has its rows. */
+  onTableLoaded?: AfterLoad | undefined;
 }
 
 export interface ApplyResult {
@@ -48,7 +50,7 @@ export async function applyBackup(request: ApplyRequest): Promise<ApplyResult> {
   return request.handle.layout === 'dbops' ? applyDbops(request) : applyLegacy(request, () => reloadPostgrest(request.target, request.onStep));
 }
 
-async function applyDbops({ handle, target, jobs, plan, signal, onStep }: ApplyRequest): Promise<ApplyResult> {
+async function applyDbops({ handle, target, jobs, plan, signal, onStep, onTableLoaded }: ApplyRequest): Promise<ApplyResult> {
   if (plan === undefined) throw new Error('applyBackup: a dbops backup is applied from its entry plan');
   const files = backupPaths(handle.dir);
   const run = { connection: target, signal };
@@ -134,7 +136,7 @@ async function applyDbops({ handle, target, jobs, plan, signal, onStep }: ApplyR
       // rows are in would fail, an index built before them would slow the load.
       const loads = await Promise.allSettled([
         runTool('pg_restore', ['--exit-on-error', '--section=data', `--jobs=${jobs}`, '--use-list', appList, dbnameArg(target.database), files.dump], run),
-        loadCsvTables(target, newCsv, jobs, signal),
+        loadCsvTables(target, newCsv, jobs, signal, onTableLoaded),
       ]);
       const failed = loads.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed !== undefined) throw failed.reason;

@@ -8,6 +8,7 @@ import { withClient } from '../pg/client.js';
 import type { LockWatch } from '../pg/lock-watch.js';
 import type { ResolvedTarget } from '../targets.js';
 import { applyBackup } from './apply-backup.js';
+import type { AfterLoad } from './table-rows.js';
 import type { DatabaseShape } from './database-shape.js';
 import { entriesToDrop } from './drop-script.js';
 import { restoreHistory, type HistoryAside } from './keep-history.js';
@@ -37,6 +38,8 @@ export interface Replacement {
   shape: DatabaseShape | undefined;
   history: HistoryAside | undefined;
   marker: RollbackMarker | undefined;
+  /** Checks a table the restore created from its CSV as soon as its rows are in. */
+  onTableLoaded?: AfterLoad | undefined;
 }
 
 /**
@@ -60,6 +63,7 @@ export async function replaceTarget(r: Replacement): Promise<{ createdRoles: str
           plan: r.entries,
           signal: r.ctx.signal,
           onStep: (step) => r.progress({ phase: 'step', step }),
+          onTableLoaded: r.onTableLoaded,
         });
         applied = { ...result, changedRoles: result.changedRoles ?? [] };
       }

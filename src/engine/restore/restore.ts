@@ -22,7 +22,7 @@ import type { EntryPlan } from './plan-entries.js';
 import { prepareRestore } from './prepare-restore.js';
 import { replaceTarget, rollbackMarker } from './replace-target.js';
 import { planTableData, type TableDataPlan } from './restore-table-data.js';
-import { verifyRestore, type Verification } from './verify-restore.js';
+import { RestoreVerifier, type Verification } from './verify-restore.js';
 
 export { restoreOptionsSchema } from '../options/restore-options.js';
 import { restoreOptionsSchema } from '../options/restore-options.js';
@@ -102,10 +102,19 @@ async function prepareRun(options: z.output<typeof restoreOptionsSchema>, ctx: E
   // Nothing is touched before the backup has passed every check.
   const chosen = await chooseBackup(options.backup, { root: backupsRoot(ctx.root, ctx.config.backup.dir, ctx.env), cwd: ctx.root, fromTarget: options.from });
   const { handle, skipped } = chosen;
-  const fileCheck = chosen.check ?? (await verifyBackupFiles(handle));
-  const tableData = options.dataOnly ? await planTableData(handle, target.spec, options.tables ?? [], ctx.signal) : undefined;
-  // What happens to each object, and whether the target can take it at all: decided up front.
-  const entries = options.dataOnly ? undefined : await prepareRestore(handle, target.spec, ctx.config.platform_roles, ctx.signal, [HISTORY_SCHEMA]);
+  // The files' checksums, and what happens to each object and whether the target can take it at
+  // all (read-only: the dump's table of contents, the target's catalog), worked out side by side;
+  // a backup that fails its checks is reported as that, whatever the plan found.
+  const [checked, planned] = await Promise.allSettled([
+    chosen.check ?? verifyBackupFiles(handle),
+    options.dataOnly
+      ? planTableData(handle, target.spec, options.tables ?? [], ctx.signal).then((tableData) => ({ tableData, entries: undefined }))
+      : prepareRestore(handle, target.spec, ctx.config.platform_roles, ctx.signal, [HISTORY_SCHEMA]).then((entries) => ({ tableData: undefined, entries })),
+  ]);
+  if (checked.status === 'rejected') throw checked.reason;
+  if (planned.status === 'rejected') throw planned.reason;
+  const fileCheck = checked.value;
+  const { tableData, entries } = planned.value;
   const plan = describePlan(handle, target, options.tables ?? null, fileCheck.warnings, skipped, ctx, entries);
   return { target, handle, tableData, entries, plan };
 }
@@ -156,6 +165,10 @@ export async function restoreDatabase(input: RestoreOptions, ctx: EngineContext,
     const history = tableData === undefined ? await withClient(run.spec, setHistoryAside) : undefined;
     const shape = snapshot === undefined ? undefined : await withClient(run.spec, captureShape);
     const marker = snapshot === undefined || shape === undefined ? undefined : rollbackMarker(run, application, snapshot, handle, entries, shape, history);
+    const verifier = await RestoreVerifier.open(handle, {
+      content: options.verify === 'content',
+      keptByTarget: entries === undefined ? [] : keptByTarget(entries),
+    });
     const applied = await replaceTarget({
       handle,
       tableData,
@@ -171,13 +184,11 @@ export async function restoreDatabase(input: RestoreOptions, ctx: EngineContext,
       shape,
       history,
       marker,
+      onTableLoaded: (client, table) => verifier.checkLoaded(client, table),
     });
     notes.push(...applied.notes);
     progress({ phase: 'verify' });
-    const verification = await verifyRestore(handle, run.spec, {
-      content: options.verify === 'content',
-      keptByTarget: entries === undefined ? [] : keptByTarget(entries),
-    });
+    const verification = await verifier.finish(run.spec);
     if (options.dataOnly) narrowTo(verification, options.tables ?? []);
     if (options.verify === 'content' && !verification.contentChecked)
       notes.push('This backup recorded no content hashes (take it with --content-hashes); only row counts were compared.');

@@ -47,8 +47,17 @@ function copyCsv(table: { schema: string; table: string }): string {
   return `COPY ${qualifiedName(table)} FROM STDIN WITH (FORMAT csv, HEADER true)`;
 }
 
+/** Called on the loading connection once a table's rows are in (the restore's verification starts there). */
+export type AfterLoad = (client: pg.Client, table: CsvTable) => Promise<void>;
+
 /** Loads each CSV into its (new, still key-less) table, biggest first, `jobs` connections at once. */
-export async function loadCsvTables(target: ConnectionSpec, tables: readonly CsvTable[], jobs: number, signal?: AbortSignal): Promise<void> {
+export async function loadCsvTables(
+  target: ConnectionSpec,
+  tables: readonly CsvTable[],
+  jobs: number,
+  signal?: AbortSignal,
+  afterLoad?: AfterLoad,
+): Promise<void> {
   if (tables.length === 0) return;
   const sized = await Promise.all(tables.map(async (t) => ({ t, bytes: (await stat(t.file)).size })));
   const queue = sized.sort((a, b) => b.bytes - a.bytes).map((s) => s.t);
@@ -64,6 +73,7 @@ export async function loadCsvTables(target: ConnectionSpec, tables: readonly Csv
       for (let t = queue.shift(); t !== undefined && failed === undefined; t = queue.shift()) {
         signal?.throwIfAborted();
         await copyInto(client, t);
+        await afterLoad?.(client, t);
       }
     } finally {
       signal?.removeEventListener('abort', end);
