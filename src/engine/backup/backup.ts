@@ -100,7 +100,7 @@ export async function backupTarget(
     const t3 = Date.now();
     const source = describeConnection(target.spec);
     const sourceText = `${target.name} (${source.host}:${source.port}/${source.database})`;
-    await writeDerivedFiles({ connection: target.spec, sourceText, snapshot, read, work, ctx, signal });
+    await writeDerivedFiles({ sourceText, snapshot, read, work, ctx });
     durations.files = Date.now() - t3;
 
     onProgress({ phase: 'checksums' });

@@ -18,21 +18,22 @@ import { rolesSql } from './roles-sql.js';
 import { keptSchemas, type BackupSnapshot } from './snapshot.js';
 import { relativeFile } from './table-data.js';
 
-// Step 3 of a backup: every file made from what steps 1 and 2 found (and from the dump itself),
-// after the snapshot is closed. Each file's sum is taken as it is written (into work.sums).
+// Step 3 of a backup: every file made from what steps 1 and 2 found (and from the dump itself).
+// Each file's sum is taken as it is written (into work.sums). The files made from the dump alone
+// (and the cluster's roles) are started as soon as pg_dump is done, while the table readers are
+// still at work (dumpAndRead calls writeDumpFiles); the rest once the snapshot is closed.
 
 export interface DerivedFiles {
-  connection: ConnectionSpec;
   /** "prod (db.example.com:5432/app)", as restore.sh names the source. */
   sourceText: string;
   snapshot: BackupSnapshot;
   read: ReadOnSnapshot;
   work: WorkFolder;
   ctx: EngineContext;
-  signal: AbortSignal;
 }
 
-export async function writeDerivedFiles({ connection, sourceText, snapshot, read, work, ctx, signal }: DerivedFiles): Promise<void> {
+/** schema.sql and grants.sql from the finished dump, and the cluster's roles (pg_dumpall's text, for roles.sql). */
+export async function writeDumpFiles(connection: ConnectionSpec, work: WorkFolder, signal: AbortSignal): Promise<string> {
   const { files } = work;
   // Side by side; all settle before a failure is reported, so none still writes into a folder being removed.
   const [roleDump, ...derived] = await Promise.allSettled([
@@ -41,7 +42,12 @@ export async function writeDerivedFiles({ connection, sourceText, snapshot, read
     writeGrantsSql(files.dump, files.grantsSql, path.join(work.dir, '.acl.list'), signal),
   ]);
   for (const r of [roleDump, ...derived]) if (r.status === 'rejected') throw r.reason;
-  const roles = rolesSql(normaliseSql((roleDump as PromiseFulfilledResult<{ stdout: string }>).value.stdout), read.neededRoles, ctx.config.reserved_roles);
+  return (roleDump as PromiseFulfilledResult<{ stdout: string }>).value.stdout;
+}
+
+export async function writeDerivedFiles({ sourceText, snapshot, read, work, ctx }: DerivedFiles): Promise<void> {
+  const { files } = work;
+  const roles = rolesSql(normaliseSql(read.roleDump), read.neededRoles, ctx.config.reserved_roles);
   const { server, tools, createdAt } = snapshot;
   const texts: Array<[string, string]> = [
     [files.rolesSql, roles.sql],

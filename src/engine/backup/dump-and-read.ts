@@ -18,6 +18,7 @@ import {
 import { fkLoadOrder } from '../pg/fk-order.js';
 import { readToc } from '../tools/dump-toc.js';
 import { authUsersSql } from './auth-users-sql.js';
+import { writeDumpFiles } from './derived-files.js';
 import { runDump } from './dump.js';
 import { classifyObjects } from './object-origins.js';
 import { keptSchemas, type BackupSnapshot } from './snapshot.js';
@@ -25,7 +26,9 @@ import { readTableData, relativeFile, type TableData } from './table-data.js';
 
 // Step 2 of a backup: pg_dump writes the dump while, on the same snapshot, the table readers
 // count, hash and export the critical tables' CSVs, and the snapshot's own connection reads what
-// else the backup records. A failure on any side (pg_dump, a reader, the snapshot connection)
+// else the backup records. Once pg_dump is done — long before the readers, as a rule — the
+// dump's objects are classified on the snapshot's connection and the files made from the dump
+// alone are written (derived-files.ts), beside the readers rather than after them. A failure on any side (pg_dump, a reader, the snapshot connection)
 // stops the others at once, and the first failure is the one reported; nothing is left running
 // when this returns or throws. The transaction is committed at the end.
 
@@ -59,6 +62,8 @@ export interface ReadOnSnapshot {
   viewOptions: ViewOptionsRow[];
   neededRoles: string[];
   objects: ObjectsFile;
+  /** pg_dumpall --roles-only --no-role-passwords, for roles.sql. */
+  roleDump: string;
 }
 
 export async function dumpAndRead(step: DumpAndRead): Promise<ReadOnSnapshot> {
@@ -125,6 +130,7 @@ export async function dumpAndRead(step: DumpAndRead): Promise<ReadOnSnapshot> {
   const endClient = () => void client.end().catch(() => undefined);
   signal.addEventListener('abort', endClient, { once: true });
 
+  let dumpFiles: Promise<string> | undefined;
   try {
     const authLeftOut = selection.excludedSchemas.includes('auth') || selection.excludedDataTables.some((t) => t.schema === 'auth' && t.table === 'users');
     const authUsers = authLeftOut ? undefined : await authUsersSql(client);
@@ -132,6 +138,11 @@ export async function dumpAndRead(step: DumpAndRead): Promise<ReadOnSnapshot> {
     const publications = await listPublications(client);
     const viewOptions = await listViewReloptions(client);
     const neededRoles = await referencedRoles(client, keptSchemas(snapshot));
+    await dump;
+    dumpFiles = writeDumpFiles(step.connection, work, signal);
+    dumpFiles.catch(() => undefined); // awaited below
+    // Read while the snapshot is open, so every entry's OID still names the object it dumped.
+    const objects = await classifyObjects(client, await readToc(work.files.dump, signal), ctx.config.platform_roles);
     const data = await tableData;
     const critical = loadOrder.flatMap((g, group) =>
       g.tables.map((t) => {
@@ -147,15 +158,13 @@ export async function dumpAndRead(step: DumpAndRead): Promise<ReadOnSnapshot> {
         };
       }),
     );
-    await dump;
-    // Read while the snapshot is open, so every entry's OID still names the object it dumped.
-    const objects = await classifyObjects(client, await readToc(work.files.dump, signal), ctx.config.platform_roles);
     await client.query('COMMIT');
-    return { counted: data.counted, hashes: data.hashes, critical, authUsers, extensions, publications, viewOptions, neededRoles, objects };
+    const roleDump = await dumpFiles;
+    return { counted: data.counted, hashes: data.hashes, critical, authUsers, extensions, publications, viewOptions, neededRoles, objects, roleDump };
   } catch (error) {
     firstError ??= error;
     step.abort.abort();
-    await Promise.allSettled([dump, tableData]);
+    await Promise.allSettled([dump, tableData, dumpFiles]);
     throw firstError;
   } finally {
     signal.removeEventListener('abort', endClient);
