@@ -8,7 +8,7 @@ import { startEmbeddedServer } from '../engine/pg/embedded-server.js';
 import { ident } from '../engine/pg/sql.js';
 import { dbnameArg, runTool } from '../engine/tools/pg-tools.js';
 import { BENCH_CONFIG, buildBenchDatabase, CRITICAL_TABLES } from './bench-database.js';
-import { folderBytes, median, megabytes, rssProbeOptions, seconds, timeProcess, type Timed } from './measure.js';
+import { folderBytes, machineBusyMs, median, megabytes, rssProbeOptions, seconds, timeProcess, type Timed } from './measure.js';
 
 // `npm run bench`: figures, not assertions. A database shaped like issue 13's is built the same
 // way every time at --scale megabytes (default 800, --quick 150); then, alternating A and B in
@@ -48,6 +48,8 @@ const DATABASES = [SOURCE, EVENTS, RAW_TARGET, DBOPS_TARGET];
 interface Row {
   step: string;
   times: number[];
+  /** CPU time the machine spent in each run (every core: server, tools and dbops). */
+  cpu: number[];
   size?: string | undefined;
 }
 
@@ -129,6 +131,7 @@ export async function runBench(options: BenchOptions): Promise<void> {
     const raw: number[] = [];
     const dbops: number[] = [];
     const old: number[] = [];
+    const [rawCpu, dbopsCpu, oldCpu] = [[], [], []] as number[][];
     const phases: Record<string, number[]> = {};
     let rawDir = '';
     let dbopsDir = '';
@@ -137,8 +140,10 @@ export async function runBench(options: BenchOptions): Promise<void> {
     const runRaw = async (round: number) => {
       const dir = path.join(work, `raw-${round}`);
       const started = performance.now();
+      const cpuStarted = machineBusyMs();
       await runTool('pg_dump', ['-Fd', '-j2', '-Z1', '-f', dir], { connection: specOf(SOURCE) });
       raw.push(performance.now() - started);
+      rawCpu!.push(machineBusyMs() - cpuStarted);
       rawBytes = await folderBytes(dir);
       if (rawDir !== '') await rm(rawDir, { recursive: true, force: true });
       rawDir = dir;
@@ -151,6 +156,7 @@ export async function runBench(options: BenchOptions): Promise<void> {
       });
       const result = JSON.parse(timed.stdout) as { backupDir: string; sizes: { backupBytes: number }; durationsMs: Record<string, number> };
       dbops.push(timed.ms);
+      dbopsCpu!.push(timed.cpuMs);
       record(rss, timed);
       for (const [k, v] of Object.entries(result.durationsMs)) (phases[k] ??= []).push(v);
       dbopsBytes = await folderBytes(result.backupDir);
@@ -163,7 +169,9 @@ export async function runBench(options: BenchOptions): Promise<void> {
       await runTool('psql', ['-X', '-q', '-c', 'SELECT 1'], { connection: specOf(SOURCE) });
       const copies = CRITICAL_TABLES.map((t) => `psql -X -q --no-password -c "\\copy ${t} TO '${dir}/${t}.csv' WITH (FORMAT csv, HEADER true)"`);
       const script = `set -eo pipefail; mkdir -p '${dir}'; pg_dump --no-password | gzip > '${dir}/backup.sql.gz'; ${copies.join('; ')}`;
-      old.push((await timeProcess('bash', ['-c', script], { env: { ...process.env, ...libpqEnv(specOf(SOURCE)) } })).ms);
+      const timed = await timeProcess('bash', ['-c', script], { env: { ...process.env, ...libpqEnv(specOf(SOURCE)) } });
+      old.push(timed.ms);
+      oldCpu!.push(timed.cpuMs);
       await rm(dir, { recursive: true, force: true });
     };
     for (let round = 0; round < options.runs; round++) {
@@ -177,20 +185,23 @@ export async function runBench(options: BenchOptions): Promise<void> {
       await runOld(round);
       line(`   backup round ${round + 1}: raw ${seconds(raw.at(-1)!)}, dbops ${seconds(dbops.at(-1)!)}, old script ${seconds(old.at(-1)!)} (load ${load()})`);
     }
-    rows.push({ step: 'raw `pg_dump -Fd -j2 -Z1`', times: raw, size: megabytes(rawBytes) });
-    rows.push({ step: '`dbops backup-db` (every artifact, content hashes, CSVs gzipped)', times: dbops, size: megabytes(dbopsBytes) });
-    rows.push({ step: 'old script: `pg_dump | gzip` + 2 `\\copy` CSVs', times: old });
+    rows.push({ step: 'raw `pg_dump -Fd -j2 -Z1`', times: raw, cpu: rawCpu!, size: megabytes(rawBytes) });
+    rows.push({ step: '`dbops backup-db` (every artifact, content hashes, CSVs gzipped)', times: dbops, cpu: dbopsCpu!, size: megabytes(dbopsBytes) });
+    rows.push({ step: 'old script: `pg_dump | gzip` + 2 `\\copy` CSVs', times: old, cpu: oldCpu! });
 
     // Restores, each into an empty database.
     const rawRestore: number[] = [];
     const dbopsRestore: number[] = [];
     const countsRestore: number[] = [];
+    const [rawRestoreCpu, dbopsRestoreCpu, countsRestoreCpu] = [[], [], []] as number[][];
     let verified = true;
     const restoreRaw = async () => {
       await freshDatabase(RAW_TARGET);
       const started = performance.now();
+      const cpuStarted = machineBusyMs();
       await runTool('pg_restore', ['-j2', dbnameArg(RAW_TARGET), rawDir], { connection: specOf(RAW_TARGET) });
       rawRestore.push(performance.now() - started);
+      rawRestoreCpu!.push(machineBusyMs() - cpuStarted);
     };
     const restoreDbops = async (verify: 'content' | 'counts') => {
       await freshDatabase(DBOPS_TARGET);
@@ -202,6 +213,7 @@ export async function runBench(options: BenchOptions): Promise<void> {
       const result = JSON.parse(timed.stdout) as { verified?: boolean; verification?: { contentChecked?: boolean } };
       verified &&= result.verified === true && result.verification?.contentChecked === (verify === 'content');
       (verify === 'content' ? dbopsRestore : countsRestore).push(timed.ms);
+      (verify === 'content' ? dbopsRestoreCpu! : countsRestoreCpu!).push(timed.cpuMs);
       record(rss, timed);
     };
     for (let round = 0; round < options.runs; round++) {
@@ -218,21 +230,24 @@ export async function runBench(options: BenchOptions): Promise<void> {
         `   restore round ${round + 1}: raw ${seconds(rawRestore.at(-1)!)}, dbops --verify content ${seconds(dbopsRestore.at(-1)!)}, --verify counts ${seconds(countsRestore.at(-1)!)} (load ${load()})`,
       );
     }
-    rows.push({ step: 'raw `pg_restore -j2` into an empty database', times: rawRestore });
+    rows.push({ step: 'raw `pg_restore -j2` into an empty database', times: rawRestore, cpu: rawRestoreCpu! });
     rows.push({
       step: `\`dbops restore-db --verify content\` into an empty database (${verified ? 'verified: counts and content hashes' : 'NOT VERIFIED'})`,
       times: dbopsRestore,
+      cpu: dbopsRestoreCpu!,
     });
-    rows.push({ step: '`dbops restore-db` (default `--verify counts`) into an empty database', times: countsRestore });
+    rows.push({ step: '`dbops restore-db` (default `--verify counts`) into an empty database', times: countsRestore, cpu: countsRestoreCpu! });
 
     line();
-    line('| step | median | min | max | size |');
-    line('|---|---|---|---|---|');
+    line('| step | median | min | max | size | CPU, whole machine (median) |');
+    line('|---|---|---|---|---|---|');
     for (const row of rows)
-      line(`| ${row.step} | ${seconds(median(row.times))} | ${seconds(Math.min(...row.times))} | ${seconds(Math.max(...row.times))} | ${row.size ?? ''} |`);
-    line(`| \`node bin/dbops.js --help\` | ${median(help).toFixed(0)} ms | ${Math.min(...help).toFixed(0)} ms | ${Math.max(...help).toFixed(0)} ms | |`);
+      line(
+        `| ${row.step} | ${seconds(median(row.times))} | ${seconds(Math.min(...row.times))} | ${seconds(Math.max(...row.times))} | ${row.size ?? ''} | ${seconds(median(row.cpu))} |`,
+      );
+    line(`| \`node bin/dbops.js --help\` | ${median(help).toFixed(0)} ms | ${Math.min(...help).toFixed(0)} ms | ${Math.max(...help).toFixed(0)} ms | | |`);
     line(
-      `| \`node bin/dbops.js list-backups\` (empty folder: loading a command) | ${median(noop).toFixed(0)} ms | ${Math.min(...noop).toFixed(0)} ms | ${Math.max(...noop).toFixed(0)} ms | |`,
+      `| \`node bin/dbops.js list-backups\` (empty folder: loading a command) | ${median(noop).toFixed(0)} ms | ${Math.min(...noop).toFixed(0)} ms | ${Math.max(...noop).toFixed(0)} ms | | |`,
     );
     line();
     line(
@@ -242,6 +257,14 @@ export async function runBench(options: BenchOptions): Promise<void> {
     );
     line(`dbops peak RSS: ${rss.map((r) => r.toFixed(0)).join(', ')} MB (backups, then restores); load at the end ${load()}`);
     const ratio = (a: number, b: number) => (a / b).toFixed(2);
+    // Where the machine is busy through a run, wall time cannot fall below CPU time / cores:
+    // these say how much more work dbops does than the raw tools, whatever the clock says.
+    const cores = os.availableParallelism();
+    const busy = (cpu: number[], times: number[]) => `${((100 * median(cpu)) / (cores * median(times))).toFixed(0)}%`;
+    line(
+      `cpu: backup ${ratio(median(dbopsCpu!), median(rawCpu!))}x raw's CPU time (machine ${busy(dbopsCpu!, dbops)} busy vs ${busy(rawCpu!, raw)}), ` +
+        `restore ${ratio(median(dbopsRestoreCpu!), median(rawRestoreCpu!))}x (machine ${busy(dbopsRestoreCpu!, dbopsRestore)} busy vs ${busy(rawRestoreCpu!, rawRestore)}), ${cores} cores`,
+    );
     line(
       `backup_vs_raw=${ratio(median(dbops), median(raw))} restore_vs_raw=${ratio(median(dbopsRestore), median(rawRestore))} ` +
         `vs_old_script=${ratio(median(dbops), median(old))} help_ms=${median(help).toFixed(0)} peak_rss_mb=${Math.max(...rss).toFixed(0)} ` +
