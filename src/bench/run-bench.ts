@@ -259,7 +259,8 @@ export async function runBench(options: BenchOptions): Promise<void> {
     const ratio = (a: number, b: number) => (a / b).toFixed(2);
     // Where the machine is busy through a run, wall time cannot fall below CPU time / cores:
     // these say how much more work dbops does than the raw tools, whatever the clock says.
-    const cores = os.availableParallelism();
+    // machineBusyMs sums every CPU the machine has (other work on it included), so divide by all of them.
+    const cores = os.cpus().length;
     const busy = (cpu: number[], times: number[]) => `${((100 * median(cpu)) / (cores * median(times))).toFixed(0)}%`;
     line(
       `cpu: backup ${ratio(median(dbopsCpu!), median(rawCpu!))}x raw's CPU time (machine ${busy(dbopsCpu!, dbops)} busy vs ${busy(rawCpu!, raw)}), ` +

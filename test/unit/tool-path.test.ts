@@ -16,7 +16,7 @@ const wrapped = (() => {
     .split(path.delimiter)
     .map((d) => path.join(d, 'psql'))
     .find((f) => existsSync(f));
-  return onPath !== undefined && path.basename(realpathSync(onPath)) === 'pg_wrapper';
+  return onPath !== undefined && realpathSync(onPath) === '/usr/share/postgresql-common/pg_wrapper';
 })();
 const versions = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql').filter((v) => existsSync(`/usr/lib/postgresql/${v}/bin/psql`)) : [];
 
@@ -37,12 +37,12 @@ describe('toolPath', () => {
     expect(toolPath('pg_dumpall', { PATH: path.join(scratch, 'empty') })).toBe('pg_dumpall');
   });
 
-  it('keeps the wrapper when something else named pg_wrapper is first and no Debian layout matches', () => {
+  it('leaves alone a script of its own that happens to be called pg_wrapper', () => {
     const dir = path.join(scratch, 'other');
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, 'pg_wrapper'), '#!/bin/sh\n');
-    symlinkSync(path.join(dir, 'pg_wrapper'), path.join(dir, 'no_such_pg_tool'));
-    expect(toolPath('no_such_pg_tool', { PATH: dir })).toBe('no_such_pg_tool');
+    symlinkSync(path.join(dir, 'pg_wrapper'), path.join(dir, 'psql'));
+    expect(toolPath('psql', { PATH: `${dir}${path.delimiter}/usr/bin` })).toBe('psql');
   });
 
   it.skipIf(!wrapped || versions.length !== 1)(

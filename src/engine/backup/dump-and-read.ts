@@ -139,7 +139,8 @@ export async function dumpAndRead(step: DumpAndRead): Promise<ReadOnSnapshot> {
     const viewOptions = await listViewReloptions(client);
     const neededRoles = await referencedRoles(client, keptSchemas(snapshot));
     await dump;
-    dumpFiles = writeDumpFiles(step.connection, work, signal);
+    // A failure here stops the readers at once too, and is reported if it is the first.
+    dumpFiles = writeDumpFiles(step.connection, work, signal).then((roles) => roles, fail);
     dumpFiles.catch(() => undefined); // awaited below
     // Read while the snapshot is open, so every entry's OID still names the object it dumped.
     const objects = await classifyObjects(client, await readToc(work.files.dump, signal), ctx.config.platform_roles);

@@ -116,14 +116,20 @@ async function prepareRun(options: z.output<typeof restoreOptionsSchema>, ctx: E
   const fileCheck = checked.value;
   const { tableData, entries } = planned.value;
   const plan = describePlan(handle, target, options.tables ?? null, fileCheck.warnings, skipped, ctx, entries);
-  return { target, handle, tableData, entries, plan };
+  // What the verification compares with (row_counts.json, content_hashes.json), read and checked
+  // now: a file that cannot be read must stop the restore before anything is touched.
+  const verifier = await RestoreVerifier.open(handle, {
+    content: options.verify === 'content',
+    keptByTarget: entries === undefined ? [] : keptByTarget(entries),
+  });
+  return { target, handle, tableData, entries, plan, verifier };
 }
 
 export async function restoreDatabase(input: RestoreOptions, ctx: EngineContext, hooks: RestoreHooks = {}): Promise<RestoreResult> {
   const options = parseInput('restore-db', restoreOptionsSchema, input);
   const started = Date.now();
   const progress = hooks.onProgress ?? (() => undefined);
-  const { target, handle, tableData, entries, plan } = await prepareRun(options, ctx);
+  const { target, handle, tableData, entries, plan, verifier } = await prepareRun(options, ctx);
   progress({ phase: 'plan', plan });
   await confirmRestore(plan, target, options, hooks.ask);
 
@@ -165,10 +171,6 @@ export async function restoreDatabase(input: RestoreOptions, ctx: EngineContext,
     const history = tableData === undefined ? await withClient(run.spec, setHistoryAside) : undefined;
     const shape = snapshot === undefined ? undefined : await withClient(run.spec, captureShape);
     const marker = snapshot === undefined || shape === undefined ? undefined : rollbackMarker(run, application, snapshot, handle, entries, shape, history);
-    const verifier = await RestoreVerifier.open(handle, {
-      content: options.verify === 'content',
-      keptByTarget: entries === undefined ? [] : keptByTarget(entries),
-    });
     const applied = await replaceTarget({
       handle,
       tableData,

@@ -216,8 +216,12 @@ export async function toolVersion(tool: PgTool): Promise<{ major: number; text: 
 export async function assertToolsFit(serverVersionNum: number, tools: readonly PgTool[]): Promise<Record<string, string>> {
   const serverMajor = Math.floor(serverVersionNum / 10000);
   const versions: Record<string, string> = {};
-  const found = await Promise.all(tools.map(async (tool) => [tool, await toolVersion(tool)] as const));
-  for (const [tool, version] of found) {
+  // Side by side; a tool that fails is reported in the order asked, whichever finished first.
+  const settled = await Promise.allSettled(tools.map((tool) => toolVersion(tool)));
+  for (const [i, tool] of tools.entries()) {
+    const result = settled[i]!;
+    if (result.status === 'rejected') throw result.reason;
+    const version = result.value;
     if (version.major < serverMajor) {
       throw new DbopsError('TOOL_TOO_OLD', `${tool} ${version.text} is older than the server (PostgreSQL ${serverMajor}).`);
     }

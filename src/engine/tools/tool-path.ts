@@ -7,36 +7,30 @@ import path from 'node:path';
 // runs /usr/lib/postgresql/<major>/bin/<tool>; starting Perl costs about 50 ms a call, and a
 // restore calls a dozen tools. When exactly one version of the tool is installed the wrapper
 // can only run that one binary, so dbops runs it directly. With several versions the wrapper
-// keeps choosing (its choice can depend on configuration dbops does not read).
+// keeps choosing (its choice can depend on configuration dbops does not read). Looked up at every
+// call, not cached: a long-running MCP server must see a client version installed or removed
+// meanwhile, and the look-up (a few stat calls) costs nothing beside starting a process.
 
-/** The Debian layout pg_wrapper runs its tools from. */
+/** The Debian layout pg_wrapper runs its tools from, and the wrapper itself (postgresql-common). */
 const DEBIAN_ROOT = '/usr/lib/postgresql';
-
-const resolved = new Map<string, string>();
+const PG_WRAPPER = '/usr/share/postgresql-common/pg_wrapper';
 
 export function toolPath(tool: string, env: NodeJS.ProcessEnv = process.env): string {
   const dir = env.PG_BIN_DIR;
   if (dir !== undefined && dir !== '') return path.join(dir, tool);
-  // PATH is part of the key: a test (or a caller) that puts another tool first must get it.
-  const key = `${tool}\u0000${env.PATH ?? ''}`;
-  let found = resolved.get(key);
-  if (found === undefined) {
-    found = behindWrapper(tool, env.PATH ?? '') ?? tool;
-    resolved.set(key, found);
-  }
-  return found;
+  return behindWrapper(tool, env.PATH ?? '') ?? tool;
 }
 
 /** The one binary pg_wrapper would run for `tool`, when the tool first on PATH is the wrapper. */
 function behindWrapper(tool: string, searchPath: string): string | undefined {
+  // An empty PATH entry is the current directory, as for execvp.
   const onPath = searchPath
     .split(path.delimiter)
-    .filter((d) => d !== '')
-    .map((d) => path.join(d, tool))
+    .map((d) => path.join(d === '' ? '.' : d, tool))
     .find((file) => existsSync(file));
   if (onPath === undefined) return undefined;
   try {
-    if (path.basename(realpathSync(onPath)) !== 'pg_wrapper') return undefined;
+    if (realpathSync(onPath) !== PG_WRAPPER) return undefined;
     const installed = readdirSync(DEBIAN_ROOT)
       .map((version) => path.join(DEBIAN_ROOT, version, 'bin', tool))
       .filter((file) => existsSync(file));
