@@ -85,38 +85,52 @@ export function parallelGzip(options: ParallelGzipOptions): Transform {
   // Members in input order; the oldest is written first whatever order the threads finish in.
   const queue: Promise<Buffer[]>[] = [];
   let members = 0;
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
+  // Blocks are reused (one per deflater and the one filling): a fresh 2 MiB buffer per block
+  // made V8 collect for the external memory churned (0.9 s of main-thread time on 225 MB).
+  const free: Buffer[] = [];
+  let filling: { block: Buffer; bytes: number } | undefined;
 
   const dispatch = () => {
-    const block = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
-    pending = [];
-    pendingBytes = 0;
+    const { block, bytes } = filling ?? { block: Buffer.alloc(0), bytes: 0 };
+    filling = undefined;
     // Member n goes to deflater n mod k: the caller has written out member n - k, its last one.
-    const member = deflaters[members++ % deflaters.length]!.member(block);
-    member.catch(() => undefined); // awaited in order; not unhandled meanwhile
+    const member = deflaters[members++ % deflaters.length]!.member(block.subarray(0, bytes));
+    // zlib is done with the block once the member is out (or failed).
+    member.then(
+      () => void (block.length === blockBytes && free.push(block)),
+      () => undefined,
+    );
     queue.push(member);
   };
 
   return new Transform({
     transform(chunk: Buffer, _encoding, done: TransformCallback) {
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-      if (pendingBytes < blockBytes) return done();
-      if (queue.length < deflaters.length) {
-        dispatch();
-        return done();
-      }
-      // Every deflater is busy: the oldest member is written out first, which frees its
-      // deflater. Holding the callback meanwhile is the backpressure.
-      queue
-        .shift()!
-        .then((out) => {
-          for (const piece of out) this.push(piece);
+      let offset = 0;
+      const fill = (): void => {
+        while (offset < chunk.length) {
+          filling ??= { block: free.pop() ?? Buffer.allocUnsafeSlow(blockBytes), bytes: 0 };
+          const copied = chunk.copy(filling.block, filling.bytes, offset);
+          filling.bytes += copied;
+          offset += copied;
+          if (filling.bytes < blockBytes) break;
+          if (queue.length >= deflaters.length) {
+            // Every deflater is busy: the oldest member is written out first, which frees its
+            // deflater. Holding the callback meanwhile is the backpressure.
+            queue
+              .shift()!
+              .then((out) => {
+                for (const piece of out) this.push(piece);
+                dispatch();
+                fill();
+              })
+              .catch(done);
+            return;
+          }
           dispatch();
-          done();
-        })
-        .catch(done);
+        }
+        done();
+      };
+      fill();
     },
     flush(done: TransformCallback) {
       const rest = queue.splice(0);
@@ -129,7 +143,7 @@ export function parallelGzip(options: ParallelGzipOptions): Transform {
         // The last block, now that its deflater is free; an empty input is still one (empty)
         // member, so the file is a valid gzip file.
         .then(() => {
-          if (pendingBytes === 0 && members > 0) return;
+          if (filling === undefined && members > 0) return;
           dispatch();
           return write(queue.shift()!);
         })
