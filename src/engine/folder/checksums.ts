@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { readdir, writeFile } from 'node:fs/promises';
+import { open, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 
 // sha256 of every file in a backup folder. Files dbops writes itself are summed as they are
 // written (the bytes pass through the hash on their way to disk); only files another program
@@ -14,16 +12,29 @@ export interface FileSum {
   bytes: number;
 }
 
+// 1 MiB reads, the next one under way while this one is hashed: the hash (1.6 GB/s here) rather
+// than 64 KiB stream reads sets the pace. A restore checks every file before it touches anything,
+// so this is time before its first change (135 MB: 350 ms as a read stream, measured).
+const READ_PIECE = 1024 * 1024;
+
 export async function sha256File(file: string): Promise<FileSum> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  await pipeline(createReadStream(file), async function* (chunks: AsyncIterable<Buffer>) {
-    for await (const chunk of chunks) {
-      hash.update(chunk);
-      bytes += chunk.length;
+  const handle = await open(file, 'r');
+  try {
+    const hash = createHash('sha256');
+    const pieces = [Buffer.allocUnsafeSlow(READ_PIECE), Buffer.allocUnsafeSlow(READ_PIECE)];
+    let bytes = 0;
+    let reading = handle.read(pieces[0]!, 0, READ_PIECE, 0);
+    for (let turn = 0; ; turn ^= 1) {
+      const { bytesRead } = await reading;
+      if (bytesRead === 0) break;
+      bytes += bytesRead;
+      reading = handle.read(pieces[turn ^ 1]!, 0, READ_PIECE, bytes);
+      hash.update(pieces[turn]!.subarray(0, bytesRead));
     }
-  });
-  return { sha256: hash.digest('hex'), bytes };
+    return { sha256: hash.digest('hex'), bytes };
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Relative paths (with "/") of every regular file under dir, sorted. */
