@@ -10,8 +10,8 @@ import { constants, createGzip, type Gzip, type ZlibOptions } from 'node:zlib';
 // Why: deflate is most of a CSV export's time (225 MB of text: 2.7 s of deflate at level 1 beside
 // 0.6 s for the server's COPY), and one zlib stream keeps it on one thread, so the biggest
 // critical table set the backup's length while a core sat idle. Members cost no extra CPU: a
-// member only starts without the previous 32 KiB of history, so 2 MiB blocks grow the file by a
-// fraction of a percent.
+// member only starts without the previous 32 KiB of history, so 256 KiB blocks grow the file by
+// 0.2 % (225 MB of CSV text: 104.0 -> 104.2 MB).
 //
 // Each of the few deflaters is one zlib stream kept for the whole file: a member is written into
 // it as one block, finished with Z_FINISH, and the stream reset for its next member. Measured on
@@ -28,7 +28,10 @@ export interface ParallelGzipOptions {
   deflaters?: number;
 }
 
-const DEFAULT_BLOCK = 2 * 1024 * 1024;
+// 256 KiB blocks: as fast as 2 MiB ones on the bench (4.4-5.0 s either way) for 0.2 % more bytes,
+// and the backup's peak RSS stays near where it was without the parallel deflate (136 MB, against
+// 126 MB before and 182 MB with 2 MiB blocks).
+const DEFAULT_BLOCK = 256 * 1024;
 const DEFAULT_DEFLATERS = 3;
 // Output pieces of 256 KiB rather than zlib's 16 KiB: each piece is a trip back to the main
 // thread (measured: ~1 s of main-thread time for 225 MB at 16 KiB).
@@ -85,7 +88,7 @@ export function parallelGzip(options: ParallelGzipOptions): Transform {
   // Members in input order; the oldest is written first whatever order the threads finish in.
   const queue: Promise<Buffer[]>[] = [];
   let members = 0;
-  // Blocks are reused (one per deflater and the one filling): a fresh 2 MiB buffer per block
+  // Blocks are reused (one per deflater and the one filling): a fresh buffer per block
   // made V8 collect for the external memory churned (0.9 s of main-thread time on 225 MB).
   const free: Buffer[] = [];
   let filling: { block: Buffer; bytes: number } | undefined;
