@@ -79,6 +79,72 @@ describe('parallelGzip', () => {
     expect(gunzipSync(gz).equals(input)).toBe(true);
   });
 
+  it('with its own defaults (256 KiB blocks, 3 deflaters): one piece spanning many blocks, then a slow reader', async () => {
+    const input = sample(1_900_000);
+    const out: Buffer[] = [];
+    await pipeline(
+      Readable.from([input.subarray(0, 1_500_000), input.subarray(1_500_000)]),
+      parallelGzip({ level: 1 }),
+      new Writable({
+        highWaterMark: 1024,
+        write(chunk: Buffer, _encoding, done) {
+          out.push(chunk);
+          setTimeout(done, 2);
+        },
+      }),
+    );
+    expect(gunzipSync(Buffer.concat(out)).equals(input)).toBe(true);
+  });
+
+  // A failure anywhere in the pipeline destroys the stream while members are being deflated:
+  // the pipeline must reject with that failure and nothing may throw later from zlib's callbacks
+  // (an exception there would end the whole process, not just the export).
+  describe('when the pipeline fails part-way, it rejects and nothing is thrown afterwards', () => {
+    const busySource = (failAfter?: number) => {
+      let pieces = 0;
+      return new Readable({
+        read() {
+          pieces++;
+          if (failAfter !== undefined && pieces > failAfter) this.destroy(new Error('the COPY broke'));
+          else this.push(randomBytes(64 * 1024));
+        },
+      });
+    };
+    const sink = (fail?: () => Error) =>
+      new Writable({
+        write(_chunk, _encoding, done) {
+          done(fail?.());
+        },
+      });
+    const uncaught: unknown[] = [];
+    const record = (error: unknown) => uncaught.push(error);
+
+    it.each([
+      ['the source fails', () => pipeline(busySource(40), parallelGzip({ level: 6 }), sink()), /the COPY broke/],
+      [
+        'the file cannot be written (a full disk)',
+        () =>
+          pipeline(
+            busySource(),
+            parallelGzip({ level: 6 }),
+            sink(() => Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' })),
+          ),
+        /ENOSPC/,
+      ],
+      ['the backup is interrupted', () => pipeline(busySource(), parallelGzip({ level: 6 }), sink(), { signal: AbortSignal.timeout(30) }), /aborted/],
+    ])('%s', async (_name, run, reason) => {
+      process.on('uncaughtException', record);
+      try {
+        await expect(run()).rejects.toThrow(reason);
+        // zlib's callbacks for the members in flight come after the rejection.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(uncaught).toEqual([]);
+      } finally {
+        process.off('uncaughtException', record);
+      }
+    });
+  });
+
   it('a bad level is refused when the stream is made, before anything is written', () => {
     expect(() => parallelGzip({ level: 12 })).toThrow(RangeError);
   });

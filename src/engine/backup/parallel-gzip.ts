@@ -37,6 +37,8 @@ const DEFAULT_DEFLATERS = 3;
 // thread (measured: ~1 s of main-thread time for 225 MB at 16 KiB).
 const OUTPUT_PIECE = 256 * 1024;
 
+const closed = () => new Error('the gzip stream was closed before its member was finished');
+
 /** One zlib stream that compresses one member at a time. */
 class Deflater {
   // reset() is documented (zlib.reset()) but missing from @types/node's Gzip.
@@ -62,9 +64,12 @@ class Deflater {
       if (this.failure !== undefined) return reject(this.failure);
       this.onFailure = reject;
       this.zlib.write(block);
-      this.zlib.flush(constants.Z_FINISH, () => {
+      // The callback also runs, with an error, when the stream was destroyed meanwhile (the
+      // pipeline failed or was aborted): then there is nothing to read and nothing to reset.
+      const finished = (error?: Error | null) => {
         this.onFailure = undefined;
-        if (this.failure !== undefined) return reject(this.failure);
+        const failed = this.failure ?? error ?? (this.zlib.destroyed ? closed() : undefined);
+        if (failed !== undefined) return reject(failed);
         // Pieces zlib pushed that the flowing stream has not emitted yet: read() emits them.
         while (this.zlib.readableLength > 0) this.zlib.read();
         const member = this.output;
@@ -72,11 +77,14 @@ class Deflater {
         // Back to a fresh deflate state: the next write starts a new member with its own header.
         this.zlib.reset();
         resolve(member);
-      });
+      };
+      this.zlib.flush(constants.Z_FINISH, finished as () => void);
     });
   }
 
   destroy(): void {
+    this.failure ??= closed();
+    this.onFailure?.(this.failure);
     this.zlib.destroy();
   }
 }
