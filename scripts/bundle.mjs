@@ -7,6 +7,13 @@
 // when the committed file differs, so it cannot go stale.
 //
 // `--check FILE` writes the bundle to FILE instead (what the test compares).
+//
+// `--launch` (the last step of `npm run build`) writes the same CLI to dist/launch/ as a few
+// chunks split at its dynamic imports, not committed: what bin/dbops.js runs when it is there.
+// Loading a command from dist/ meant ~340 ES modules (zod's 95, execa's 106, dbops's own 93),
+// resolved one by one: measured, launch to the first connection 590 ms from dist/, 350 ms from
+// the chunks; `list-backups` on an empty folder 0.42 s against 0.30 s.
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -31,5 +38,13 @@ export const BUNDLE_OPTIONS = {
   logLevel: 'warning',
 };
 
-await build({ ...BUNDLE_OPTIONS, outfile, absWorkingDir: root });
-if (checkAt < 0) process.stdout.write(`wrote ${path.relative(root, outfile)}\n`);
+if (process.argv.includes('--launch')) {
+  // Splitting needs an output folder; the entry keeps its name (main.js), the chunks get hashes.
+  const outdir = path.join(root, 'dist/launch');
+  await rm(outdir, { recursive: true, force: true });
+  // Names kept (only whitespace and syntax minified): an INTERNAL error prints its stack.
+  await build({ ...BUNDLE_OPTIONS, minify: false, minifyWhitespace: true, minifySyntax: true, splitting: true, outdir, absWorkingDir: root });
+} else {
+  await build({ ...BUNDLE_OPTIONS, outfile, absWorkingDir: root });
+  if (checkAt < 0) process.stdout.write(`wrote ${path.relative(root, outfile)}\n`);
+}
