@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { formatConnection, type ConnectionSpec } from '../engine/connection.js';
 import { connect } from '../engine/pg/client.js';
 import { ensureEventsSchema } from './events-schema.js';

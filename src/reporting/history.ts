@@ -1,11 +1,11 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { ConnectionSpec } from '../engine/connection.js';
 import { query, withClient } from '../engine/pg/client.js';
 
 // Runs from code_ops.artifact_runs, newest first, with the filters of `dbops history`.
 
 export { historyOptionsSchema } from './history-options.js';
-import { historyOptionsSchema } from './history-options.js';
+import type { historyOptionsSchema } from './history-options.js';
 
 export type HistoryOptions = z.output<typeof historyOptionsSchema>;
 

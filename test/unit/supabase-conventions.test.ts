@@ -4,7 +4,7 @@ import path from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseConnectionUrl } from '../../src/engine/connection.js';
-import { DbopsError } from '../../src/engine/errors.js';
+import type { DbopsError } from '../../src/engine/errors.js';
 import { linkedProjectUrl, localProjectUrl } from '../../src/engine/supabase-cli-project.js';
 import { resolveTarget } from '../../src/engine/targets.js';
 import { loadConfig } from '../../src/engine/config.js';

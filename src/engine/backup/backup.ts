@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { EngineContext } from '../context.js';
 import { describeConnection, formatConnection } from '../connection.js';
 import { DbopsError } from '../errors.js';

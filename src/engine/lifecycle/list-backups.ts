@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { stat } from 'node:fs/promises';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { verifyBackupFiles, type BackupHandle } from '../folder/open.js';
 import { scanBackups, type ScannedFolder } from '../folder/scan.js';
 import { listFiles } from '../folder/checksums.js';

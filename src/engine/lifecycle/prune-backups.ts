@@ -1,6 +1,6 @@
 import { lstat, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { EngineContext } from '../context.js';
 import { DbopsError } from '../errors.js';
 import { parseInput } from '../input.js';

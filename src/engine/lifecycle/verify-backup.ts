@@ -5,7 +5,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { parse as parseCsv } from 'csv-parse';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { confinedFile, shownPath } from '../folder/confine.js';
 import { verifyBackupFiles, type BackupHandle } from '../folder/open.js';
 import { chooseBackup } from '../folder/scan.js';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { backupTarget, type BackupResult } from '../backup/backup.js';
 import { verifyBackupFiles, type BackupHandle } from '../folder/open.js';
 import { chooseBackup } from '../folder/scan.js';
