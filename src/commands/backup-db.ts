@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { EngineContext } from '../engine/context.js';
 import { DbopsError, toDbopsError } from '../engine/errors.js';
 import { backupOptionsSchema } from '../engine/options/backup-options.js';

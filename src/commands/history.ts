@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { historyOptionsSchema } from '../reporting/history-options.js';
 import { agentInput, describedAs, name } from '../mcp/limits.js';
 import type { Command } from './command.js';

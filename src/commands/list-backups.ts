@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { EngineContext } from '../engine/context.js';
 import { listOptionsSchema } from '../engine/options/list-options.js';
 import { remoteReference } from '../engine/options/remote-options.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DbopsError } from '../engine/errors.js';
 import { pruneOptionsSchema } from '../engine/options/prune-options.js';
 import { remoteReference } from '../engine/options/remote-options.js';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { pushOptionsSchema } from '../engine/options/remote-options.js';
 import { agentInput, FOLDER_MAX, remoteName } from '../mcp/limits.js';
 import { checkRemoteAllowed, confineBackup } from '../mcp/policy.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { EngineContext } from '../engine/context.js';
 import type { PushResult } from '../engine/remote/push-backup.js';
 import type { CommandIO } from './command.js';

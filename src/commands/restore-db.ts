@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DbopsError } from '../engine/errors.js';
 import { isRemoteUrl } from '../engine/options/remote-options.js';
 import { restoreOptionsSchema } from '../engine/options/restore-options.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Verification } from '../engine/restore/verify-restore.js';
 
 // How a restore (or a drill) proved itself, as restore-db and verify-backup both report it.

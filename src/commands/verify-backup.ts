@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { isRemoteUrl } from '../engine/options/remote-options.js';
 import { verifyOptionsSchema } from '../engine/options/verify-options.js';
 import { agentInput, describedAs, FOLDER_MAX } from '../mcp/limits.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 // The frontmatter of commands/*.md and skills/<name>/SKILL.md. Two kinds of keys: those Claude
 // Code documents for slash commands and skills (it acts on them), and dbops's own (the loader

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 // What an agent may send: every string and list with a size limit, so a huge or malformed
 // argument is refused by the schema — before the call runs, is recorded or echoed — with a

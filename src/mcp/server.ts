@@ -1,6 +1,6 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AnyCommand, CommandIO } from '../commands/command.js';
 import { invoke } from '../dispatch/invoke.js';
 import type { EngineContext } from '../engine/context.js';

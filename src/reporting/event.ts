@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 // One row of code_ops.artifact_events, as it travels to the database or the spool.
 

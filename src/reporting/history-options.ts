@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 // What `dbops history` accepts, apart from the queries behind it (flags, --help and the MCP input are made from it).
 

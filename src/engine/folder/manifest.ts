@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 // metadata.json: what a backup holds and the sha256 of every other file in it. The restore
 // side validates a folder against this same schema before it touches any database.

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DbopsError } from '../errors.js';
 import { manifestSchema, MANIFEST_FORMAT, rowCountsSchema, tableKey, type Manifest, type TableRef } from './manifest.js';
 import { assertNothingLeadsOut, MAX_METADATA_BYTES, MAX_SMALL_FILE_BYTES, readLimited } from './confine.js';

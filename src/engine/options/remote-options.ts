@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 // What the off-site copy operations accept (engine/remote/), apart from the engine behind them:
 // the commands' flags, --help and MCP inputs are made from these without loading the AWS SDK.

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 // What verify-backup accepts, apart from the engine behind it: flags, --help and the MCP input are
 // made from it without loading the engine.

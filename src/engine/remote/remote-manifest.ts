@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DbopsError, isDbopsError } from '../errors.js';
 import { decryptBuffer, encryptBuffer, headerKeyId } from './cipher-stream.js';
 import { readSmallObject } from './bucket-ops.js';
