@@ -1,13 +1,14 @@
-import { readFile, readdir } from 'node:fs/promises';
-import path from 'node:path';
-import matter from 'gray-matter';
-import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { DbopsError } from '../engine/errors.js';
+import { readArtifactSources, type ArtifactSource } from './artifact-sources.js';
 import { commandFrontmatterSchema, skillFrontmatterSchema, unknownKeys, type CommandFrontmatter, type SkillFrontmatter } from './frontmatter.js';
+import { readFrontmatterCache, textDigest, type FrontmatterCache } from './frontmatter-cache.js';
+import type { ParsedFrontmatter } from './parse-frontmatter.js';
 
 // commands/*.md and skills/<name>/SKILL.md → validated documents. Every problem in every file
-// is collected, so one run reports them all, each naming the file and the field.
+// is collected, so one run reports them all, each naming the file and the field. The YAML parse
+// of a file comes from the build's cache when its text is unchanged (frontmatter-cache.ts);
+// validation always runs.
 
 export interface CommandDoc {
   name: string;
@@ -28,32 +29,26 @@ export interface Artifacts {
   skills: SkillDoc[];
 }
 
-async function listMarkdown(dir: string): Promise<string[]> {
-  const entries = await readdir(dir).catch(() => [] as string[]);
-  return entries.filter((e) => e.endsWith('.md')).sort();
+type Parse = (text: string) => ParsedFrontmatter;
+
+/** Cached parses first; gray-matter is loaded only for a text the cache does not hold. */
+async function frontmatterParser(cache: FrontmatterCache, sources: readonly ArtifactSource[]): Promise<Parse> {
+  const missing = sources.some((s) => s.text !== undefined && !cache.has(textDigest(s.text)));
+  const parse = missing ? (await import('./parse-frontmatter.js')).parseFrontmatter : undefined;
+  return (text) => cache.get(textDigest(text)) ?? parse!(text);
 }
 
-async function listSkillFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  return entries
-    .filter((e) => e.isDirectory())
-    .map((e) => path.join(e.name, 'SKILL.md'))
-    .sort();
-}
-
-function parseFile<S extends z.ZodType>(
+function validate<S extends z.ZodType>(
   schema: S,
   kind: 'command' | 'skill',
   text: string,
+  parse: Parse,
   label: string,
   problems: string[],
 ): { data: z.output<S>; body: string } | undefined {
-  let parsed: matter.GrayMatterFile<string>;
+  let parsed: ParsedFrontmatter;
   try {
-    // One YAML parser for everything dbops reads (the `yaml` package, YAML 1.2, as for
-    // dbops.config.yaml), not gray-matter's bundled js-yaml. A fresh options object also keeps
-    // gray-matter from caching by content across files.
-    parsed = matter(text, { engines: { yaml: (source: string) => (parseYaml(source) ?? {}) as object } });
+    parsed = parse(text);
   } catch (error) {
     problems.push(`${label}: frontmatter is not valid YAML (${(error as Error).message.split('\n')[0]})`);
     return undefined;
@@ -69,24 +64,24 @@ function parseFile<S extends z.ZodType>(
 }
 
 export async function loadArtifacts(root: string): Promise<Artifacts> {
+  const [sources, cache] = await Promise.all([readArtifactSources(root), readFrontmatterCache(root)]);
+  const parse = await frontmatterParser(cache, sources);
   const problems: string[] = [];
   const commands: CommandDoc[] = [];
   const skills: SkillDoc[] = [];
-  for (const file of await listMarkdown(path.join(root, 'commands'))) {
-    const label = `commands/${file}`;
-    const parsed = parseFile(commandFrontmatterSchema, 'command', await readFile(path.join(root, 'commands', file), 'utf8'), label, problems);
-    if (parsed) commands.push({ name: file.replace(/\.md$/, ''), file: label, frontmatter: parsed.data, body: parsed.body });
-  }
-  for (const file of await listSkillFiles(path.join(root, 'skills'))) {
-    const label = `skills/${file}`;
-    const text = await readFile(path.join(root, 'skills', file), 'utf8').catch(() => undefined);
+  for (const { kind, label, text } of sources) {
     if (text === undefined) {
-      problems.push(`${label}: missing (every skill folder needs a SKILL.md)`);
+      problems.push(kind === 'skill' ? `${label}: missing (every skill folder needs a SKILL.md)` : `${label}: cannot be read`);
       continue;
     }
-    const parsed = parseFile(skillFrontmatterSchema, 'skill', text, label, problems);
+    if (kind === 'command') {
+      const parsed = validate(commandFrontmatterSchema, 'command', text, parse, label, problems);
+      if (parsed) commands.push({ name: label.slice('commands/'.length, -'.md'.length), file: label, frontmatter: parsed.data, body: parsed.body });
+      continue;
+    }
+    const parsed = validate(skillFrontmatterSchema, 'skill', text, parse, label, problems);
     if (!parsed) continue;
-    const folder = path.dirname(file);
+    const folder = label.split('/')[1]!;
     if (parsed.data.name !== folder) problems.push(`${label}: name: "${parsed.data.name}" must equal its folder name "${folder}"`);
     skills.push({ name: parsed.data.name, file: label, frontmatter: parsed.data, body: parsed.body });
   }

@@ -1,6 +1,5 @@
 import type pg from 'pg';
 import { formatConnection, type ConnectionSpec } from '../engine/connection.js';
-import { connect } from '../engine/pg/client.js';
 import { ensureEventsSchema } from './events-schema.js';
 import type { ArtifactEvent } from './event.js';
 import { claimSpool, putBack, spoolEvent, type SpooledEvent } from './spool.js';
@@ -28,6 +27,8 @@ export async function recordEvent(spec: ConnectionSpec | undefined, spool: strin
   }
   let client: pg.Client | undefined;
   try {
+    // Loaded here, not at the top: most read-only commands only spool, and pg is a tenth of start-up.
+    const { connect } = await import('../engine/pg/client.js');
     client = await connect(spec, { connectionTimeoutMillis: EVENTS_CONNECT_TIMEOUT_MS, application_name: 'dbops-events' });
     await ensureEventsSchema(client);
     await insertEvent(client, event);
