@@ -1,14 +1,39 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { parallelGzip } from '../../src/engine/backup/parallel-gzip.js';
+import { libdeflate } from '../../src/engine/backup/libdeflate.js';
+import { parallelGzip, type ParallelGzipOptions } from '../../src/engine/backup/parallel-gzip.js';
 
 // The CSV exports' gzip: blocks deflated on several threads, written as consecutive gzip members
 // in input order. Whatever the sizes, what comes out must decompress to exactly what went in, with
-// Node's gunzip (the restore) and with gzip -dc (restore.sh).
+// Node's gunzip (the restore) and with gzip -dc (restore.sh). Every case runs with zlib and,
+// where its binding is built (npm run build with libdeflate-dev installed), with libdeflate.
+
+const ENGINES: ReadonlyArray<NonNullable<ParallelGzipOptions['engine']>> = libdeflate() === undefined ? ['zlib'] : ['zlib', 'libdeflate'];
+
+describe('the libdeflate binding', () => {
+  it('is built and loads on a machine with libdeflate installed', () => {
+    if (!existsSync('/usr/include/libdeflate.h')) return;
+    expect(libdeflate()).toBeDefined();
+  });
+
+  it('is left aside with DBOPS_DEFLATE=zlib, and asking for it then is an error', () => {
+    expect(libdeflate({ DBOPS_DEFLATE: 'zlib' })).toBeUndefined();
+    const before = process.env.DBOPS_DEFLATE;
+    process.env.DBOPS_DEFLATE = 'zlib';
+    try {
+      expect(() => parallelGzip({ level: 1, engine: 'libdeflate' })).toThrow(/libdeflate binding is not built/);
+      expect(() => parallelGzip({ level: 1 })).not.toThrow();
+    } finally {
+      if (before === undefined) delete process.env.DBOPS_DEFLATE;
+      else process.env.DBOPS_DEFLATE = before;
+    }
+  });
+});
 
 /** Text with repeats (so deflate finds matches) and random runs (so blocks differ). */
 function sample(bytes: number): Buffer {
@@ -22,7 +47,7 @@ function sample(bytes: number): Buffer {
   return Buffer.concat(parts).subarray(0, bytes);
 }
 
-async function compress(input: Buffer, pieceBytes: number, options: Parameters<typeof parallelGzip>[0]): Promise<Buffer> {
+async function compress(input: Buffer, pieceBytes: number, options: ParallelGzipOptions): Promise<Buffer> {
   const pieces: Buffer[] = [];
   for (let at = 0; at < input.length; at += pieceBytes) pieces.push(input.subarray(at, at + pieceBytes));
   const out: Buffer[] = [];
@@ -48,7 +73,7 @@ function memberCount(gz: Buffer): number {
   return members;
 }
 
-describe('parallelGzip', () => {
+describe.each(ENGINES)('parallelGzip with %s', (engine) => {
   it.each([
     ['nothing at all', 0, 1000],
     ['one byte', 1, 1000],
@@ -58,13 +83,13 @@ describe('parallelGzip', () => {
     ['many blocks from odd pieces', 50_123, 777],
   ])('%s: gunzip gives back exactly the input', async (_name, bytes, block) => {
     const input = sample(bytes);
-    const gz = await compress(input, 333, { level: 1, blockBytes: block, deflaters: 3 });
+    const gz = await compress(input, 333, { level: 1, blockBytes: block, deflaters: 3, engine });
     expect(gunzipSync(gz).equals(input)).toBe(true);
   });
 
   it('writes one member per block, in input order, that gzip -dc reads as one file', async () => {
     const input = sample(20_000);
-    const gz = await compress(input, 500, { level: 6, blockBytes: 4000, deflaters: 2 });
+    const gz = await compress(input, 500, { level: 6, blockBytes: 4000, deflaters: 2, engine });
     // 20 000 bytes in 500-byte pieces: a member is cut once 4 000 bytes are in.
     expect(memberCount(gz)).toBe(5);
     expect(execFileSync('gzip', ['-dc'], { input: gz }).equals(input)).toBe(true);
@@ -75,7 +100,7 @@ describe('parallelGzip', () => {
     // finish out of order; the file must not.
     const blocks = Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? randomBytes(64 * 1024) : Buffer.alloc(64 * 1024, i)));
     const input = Buffer.concat(blocks);
-    const gz = await compress(input, 64 * 1024, { level: 9, blockBytes: 64 * 1024, deflaters: 4 });
+    const gz = await compress(input, 64 * 1024, { level: 9, blockBytes: 64 * 1024, deflaters: 4, engine });
     expect(gunzipSync(gz).equals(input)).toBe(true);
   });
 
@@ -84,7 +109,7 @@ describe('parallelGzip', () => {
     const out: Buffer[] = [];
     await pipeline(
       Readable.from([input.subarray(0, 1_500_000), input.subarray(1_500_000)]),
-      parallelGzip({ level: 1 }),
+      parallelGzip({ level: 1, engine }),
       new Writable({
         highWaterMark: 1024,
         write(chunk: Buffer, _encoding, done) {
@@ -120,18 +145,18 @@ describe('parallelGzip', () => {
     const record = (error: unknown) => uncaught.push(error);
 
     it.each([
-      ['the source fails', () => pipeline(busySource(40), parallelGzip({ level: 6 }), sink()), /the COPY broke/],
+      ['the source fails', () => pipeline(busySource(40), parallelGzip({ level: 6, engine }), sink()), /the COPY broke/],
       [
         'the file cannot be written (a full disk)',
         () =>
           pipeline(
             busySource(),
-            parallelGzip({ level: 6 }),
+            parallelGzip({ level: 6, engine }),
             sink(() => Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' })),
           ),
         /ENOSPC/,
       ],
-      ['the backup is interrupted', () => pipeline(busySource(), parallelGzip({ level: 6 }), sink(), { signal: AbortSignal.timeout(30) }), /aborted/],
+      ['the backup is interrupted', () => pipeline(busySource(), parallelGzip({ level: 6, engine }), sink(), { signal: AbortSignal.timeout(30) }), /aborted/],
     ])('%s', async (_name, run, reason) => {
       process.on('uncaughtException', record);
       try {
@@ -146,6 +171,6 @@ describe('parallelGzip', () => {
   });
 
   it('a bad level is refused when the stream is made, before anything is written', () => {
-    expect(() => parallelGzip({ level: 12 })).toThrow(RangeError);
+    for (const level of [12, 10, -2, 1.5]) expect(() => parallelGzip({ level, engine }), String(level)).toThrow(RangeError);
   });
 });
