@@ -1,5 +1,6 @@
-// A thin Node-API binding for libdeflate's whole-buffer gzip compressor, used by
-// src/engine/backup/parallel-gzip.ts to write each block of a CSV as one gzip member.
+// A thin Node-API binding for libdeflate's whole-buffer gzip compressor and decompressor, used
+// by src/engine/backup/parallel-gzip.ts to write each block of a CSV as one gzip member, and by
+// src/engine/restore/member-gunzip.ts to read such members back.
 //
 // Why libdeflate: deflate is most of a backup's CPU time on text-heavy tables, and libdeflate at
 // level 1 compresses the benchmark's article text in about half the CPU time zlib's level 1
@@ -143,11 +144,95 @@ static napi_value gzip(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref keep[2];
+  const void *in;
+  size_t in_bytes;
+  void *out;
+  size_t out_bytes;
+  int status;
+  size_t used_in;
+  size_t used_out;
+} Unzip;
+
+static void run_unzip(napi_env env, void *data) {
+  (void)env;
+  Unzip *job = data;
+  struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
+  if (d == NULL) {
+    job->status = -1;
+    return;
+  }
+  job->status = (int)libdeflate_gzip_decompress_ex(d, job->in, job->in_bytes, job->out, job->out_bytes, &job->used_in, &job->used_out);
+  libdeflate_free_decompressor(d);
+}
+
+static void finish_unzip(napi_env env, napi_status status, void *data) {
+  Unzip *job = data;
+  napi_value result = NULL;
+  napi_value values[3];
+  int ok = status == napi_ok && job->status >= 0 && napi_create_array_with_length(env, 3, &result) == napi_ok &&
+           napi_create_int32(env, job->status, &values[0]) == napi_ok && napi_create_double(env, (double)job->used_in, &values[1]) == napi_ok &&
+           napi_create_double(env, (double)job->used_out, &values[2]) == napi_ok;
+  for (uint32_t i = 0; ok && i < 3; i++) ok = napi_set_element(env, result, i, values[i]) == napi_ok;
+  if (ok) {
+    napi_resolve_deferred(env, job->deferred, result);
+  } else {
+    napi_value message;
+    napi_value error;
+    napi_create_string_utf8(env, job->status < 0 ? "libdeflate: out of memory for a decompressor" : "libdeflate: the decompress job failed", NAPI_AUTO_LENGTH,
+                            &message);
+    napi_create_error(env, NULL, message, &error);
+    napi_reject_deferred(env, job->deferred, error);
+  }
+  for (int i = 0; i < 2; i++) napi_delete_reference(env, job->keep[i]);
+  napi_delete_async_work(env, job->work);
+  free(job);
+}
+
+// gunzip(input: Buffer, output: Buffer): Promise<[status, inputUsed, outputWritten]> — the first
+// gzip member of input, decompressed into output. status is libdeflate's: 0 success, 1 bad or
+// incomplete data, 3 output too small. As with gzip(), neither buffer may be touched until the
+// promise settles.
+static napi_value gunzip(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_value promise = NULL;
+  napi_value name;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Unzip *job = calloc(1, sizeof *job);
+  if (job == NULL) {
+    napi_throw_error(env, "DBOPS_NATIVE", "libdeflate binding: out of memory");
+    return NULL;
+  }
+  if (argc < 2 || napi_get_buffer_info(env, argv[0], (void **)&job->in, &job->in_bytes) != napi_ok ||
+      napi_get_buffer_info(env, argv[1], &job->out, &job->out_bytes) != napi_ok) {
+    free(job);
+    napi_throw_type_error(env, "DBOPS_NATIVE", "gunzip(input: Buffer, output: Buffer)");
+    return NULL;
+  }
+  int refs = 0;
+  while (refs < 2 && napi_create_reference(env, argv[refs], 1, &job->keep[refs]) == napi_ok) refs++;
+  if (refs == 2 && napi_create_promise(env, &job->deferred, &promise) == napi_ok &&
+      napi_create_string_utf8(env, "dbops.libdeflate.gunzip", NAPI_AUTO_LENGTH, &name) == napi_ok &&
+      napi_create_async_work(env, NULL, name, run_unzip, finish_unzip, job, &job->work) == napi_ok) {
+    if (napi_queue_async_work(env, job->work) == napi_ok) return promise;
+    napi_delete_async_work(env, job->work);
+  }
+  for (int i = 0; i < refs; i++) napi_delete_reference(env, job->keep[i]);
+  free(job);
+  napi_throw_error(env, "DBOPS_NATIVE", "libdeflate binding: the decompress job could not be queued");
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
       {"createCompressor", NULL, create_compressor, NULL, NULL, NULL, napi_default, NULL},
       {"gzipBound", NULL, gzip_bound, NULL, NULL, NULL, napi_default, NULL},
       {"gzip", NULL, gzip, NULL, NULL, NULL, napi_default, NULL},
+      {"gunzip", NULL, gunzip, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
   return exports;

@@ -5,7 +5,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { libdeflate } from '../../src/engine/backup/libdeflate.js';
+import { libdeflate } from '../../src/engine/libdeflate.js';
 import { parallelGzip, type ParallelGzipOptions } from '../../src/engine/backup/parallel-gzip.js';
 
 // The CSV exports' gzip: blocks deflated on several threads, written as consecutive gzip members

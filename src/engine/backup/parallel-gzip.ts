@@ -1,6 +1,6 @@
 import { Transform, type TransformCallback, type TransformOptions } from 'node:stream';
 import { constants, createGzip, type Gzip, type ZlibOptions } from 'node:zlib';
-import { libdeflate, type Libdeflate, type LibdeflateCompressor } from './libdeflate.js';
+import { libdeflate, type Libdeflate, type LibdeflateCompressor } from '../libdeflate.js';
 
 // A gzip stream whose deflate runs on several of libuv's threads at once, as pigz does: the
 // input is cut into blocks, each block becomes a complete gzip member of its own, and the members

@@ -3,7 +3,6 @@ import { stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { HASH_SETTINGS } from '../backup/content-hash.js';
@@ -13,6 +12,7 @@ import type { BackupHandle } from '../folder/open.js';
 import { connect } from '../pg/client.js';
 import { qualifiedName } from '../pg/sql.js';
 import { runTool } from '../tools/pg-tools.js';
+import { memberGunzip } from './member-gunzip.js';
 
 // Where a table's rows come from in a restore: the dump's data entry, or — for the critical
 // tables of a backup that stores their rows once (metadata.json loadFromCsv) — the gzipped CSV
@@ -94,7 +94,7 @@ export async function loadCsvTables(
 
 async function copyInto(client: pg.Client, t: CsvTable): Promise<void> {
   try {
-    await pipeline(createReadStream(t.file, { highWaterMark: 256 * 1024 }), createGunzip({ chunkSize: 256 * 1024 }), client.query(copyFrom(copyCsv(t))));
+    await pipeline(createReadStream(t.file, { highWaterMark: 256 * 1024 }), memberGunzip(), client.query(copyFrom(copyCsv(t))));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOSPC' || code === 'EDQUOT') throw error;
@@ -132,7 +132,7 @@ export async function tableRowsScript(dumpDir: string, sources: readonly RowSour
         else if ('file' in part) yield* createReadStream(part.file);
         else {
           yield `${READ_SETTINGS}\n${copyCsv(part.table)};\n`;
-          yield* createReadStream(part.csv).pipe(createGunzip());
+          yield* createReadStream(part.csv, { highWaterMark: 256 * 1024 }).pipe(memberGunzip());
           yield '\\.\n';
         }
       }

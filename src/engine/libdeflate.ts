@@ -13,7 +13,14 @@ export interface Libdeflate {
   gzipBound(compressor: LibdeflateCompressor, bytes: number): number;
   /** input as one gzip member at the start of output; resolves to its length. */
   gzip(compressor: LibdeflateCompressor, input: Buffer, output: Buffer): Promise<number>;
+  /** The first gzip member of input into output: [status, input bytes used, output bytes written]. */
+  gunzip(input: Buffer, output: Buffer): Promise<[status: number, inputUsed: number, outputWritten: number]>;
 }
+
+/** libdeflate_result values gunzip() returns. */
+export const LIBDEFLATE_SUCCESS = 0;
+export const LIBDEFLATE_BAD_DATA = 1;
+export const LIBDEFLATE_INSUFFICIENT_SPACE = 3;
 
 declare const compressorBrand: unique symbol;
 export type LibdeflateCompressor = { readonly [compressorBrand]: true };
