@@ -140,7 +140,13 @@ async function openReaders(spec: ConnectionSpec, snapshot: string, count: number
           c,
           'the backup snapshot',
           // row_security off: a policy that would hide rows makes the read fail, never shrink.
-          `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT ${literal(snapshot)}; SET LOCAL row_security = off; ${hashSettingsSql(true)}`,
+          // No parallel workers: each reader's query is one of several running at once (pg_dump's
+          // jobs, the other reader), so workers only compete with them for the same cores, and a
+          // table's hash costs less than pg_dump's compressed copy of it, so it is never what the
+          // backup waits for. Measured on the bench database, 11 alternating pairs: 9 faster
+          // without, medians 4.70 -> 4.45 s, machine CPU 9.3 -> 8.7 s (pgbench_accounts' hash:
+          // 0.58 CPU-s in one process against 0.68 s with two workers).
+          `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT ${literal(snapshot)}; SET LOCAL row_security = off; SET LOCAL max_parallel_workers_per_gather = 0; ${hashSettingsSql(true)}`,
         ),
       ),
     );
