@@ -13,7 +13,7 @@
 // Loading a command from dist/ meant ~340 ES modules (zod's 95, execa's 106, dbops's own 93),
 // resolved one by one: measured, launch to the first connection 590 ms from dist/, 350 ms from
 // the chunks; `list-backups` on an empty folder 0.42 s against 0.30 s.
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -21,6 +21,27 @@ import { build } from 'esbuild';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const checkAt = process.argv.indexOf('--check');
 const outfile = checkAt >= 0 ? path.resolve(process.argv[checkAt + 1]) : path.join(root, '.claude-plugin/bundle/dbops.mjs');
+
+// pg asks on loading whether it runs in a Cloudflare Worker; on Node 20, which has no
+// `navigator`, it does so by constructing a fetch Response, which loads Node's whole fetch
+// implementation (undici): ~20 ms of every command that connects, measured in a profile. A
+// bundled dbops never runs in a Worker, so the question gets its answer here. The build fails if
+// pg's code changes, so the patch cannot silently stop applying (or apply to something else).
+const CLOUDFLARE_PROBE = 'function isCloudflareRuntime() {';
+const nodeOnlyPg = {
+  name: 'pg-node-only',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]node_modules[\\/]pg[\\/]lib[\\/]stream\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      if (source.split(CLOUDFLARE_PROBE).length !== 2)
+        throw new Error(`pg's ${args.path} changed: "${CLOUDFLARE_PROBE}" not found once; review the pg-node-only patch in scripts/bundle.mjs`);
+      return {
+        contents: source.replace(CLOUDFLARE_PROBE, `${CLOUDFLARE_PROBE}\n  return false; // dbops bundle: never a Cloudflare Worker (scripts/bundle.mjs)`),
+        loader: 'js',
+      };
+    });
+  },
+};
 
 export const BUNDLE_OPTIONS = {
   entryPoints: [path.join(root, 'src/cli/main.ts')],
@@ -36,6 +57,7 @@ export const BUNDLE_OPTIONS = {
   // Dependencies written as CommonJS call require(); an ES module has none of its own.
   banner: { js: "import { createRequire as __dbopsCreateRequire } from 'node:module'; const require = __dbopsCreateRequire(import.meta.url);" },
   logLevel: 'warning',
+  plugins: [nodeOnlyPg],
 };
 
 if (process.argv.includes('--launch')) {
