@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { gunzipSync } from 'node:zlib';
@@ -14,26 +13,6 @@ import { parallelGzip, type ParallelGzipOptions } from '../../src/engine/backup/
 // where its binding is built (npm run build with libdeflate-dev installed), with libdeflate.
 
 const ENGINES: ReadonlyArray<NonNullable<ParallelGzipOptions['engine']>> = libdeflate() === undefined ? ['zlib'] : ['zlib', 'libdeflate'];
-
-describe('the libdeflate binding', () => {
-  it('is built and loads on a machine with libdeflate installed', () => {
-    if (!existsSync('/usr/include/libdeflate.h')) return;
-    expect(libdeflate()).toBeDefined();
-  });
-
-  it('is left aside with DBOPS_DEFLATE=zlib, and asking for it then is an error', () => {
-    expect(libdeflate({ DBOPS_DEFLATE: 'zlib' })).toBeUndefined();
-    const before = process.env.DBOPS_DEFLATE;
-    process.env.DBOPS_DEFLATE = 'zlib';
-    try {
-      expect(() => parallelGzip({ level: 1, engine: 'libdeflate' })).toThrow(/libdeflate binding is not built/);
-      expect(() => parallelGzip({ level: 1 })).not.toThrow();
-    } finally {
-      if (before === undefined) delete process.env.DBOPS_DEFLATE;
-      else process.env.DBOPS_DEFLATE = before;
-    }
-  });
-});
 
 /** Text with repeats (so deflate finds matches) and random runs (so blocks differ). */
 function sample(bytes: number): Buffer {

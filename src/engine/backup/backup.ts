@@ -9,6 +9,7 @@ import type { Manifest } from '../folder/manifest.js';
 import { ensureWritable, publishFolder, startWorkFolder, type WorkFolder } from '../folder/publish.js';
 import { sealFolder } from '../folder/seal.js';
 import { parseInput } from '../input.js';
+import { deflateChoice } from '../libdeflate.js';
 import { connect } from '../pg/client.js';
 import { resolveTarget, type ResolvedTarget } from '../targets.js';
 import { backupManifest } from './backup-manifest.js';
@@ -53,6 +54,7 @@ export async function backupDatabase(
   onProgress: (p: BackupProgress) => void = () => undefined,
 ): Promise<BackupResult> {
   const options = parseInput('backup-db', backupOptionsSchema, input);
+  deflateChoice(ctx.env);
   return backupTarget(resolveTarget(ctx.config, options, ctx.env), options, ctx, onProgress);
 }
 

@@ -8,6 +8,7 @@ import { describeConnection, withApplicationName } from '../connection.js';
 import type { EngineContext } from '../context.js';
 import { cutShort, DbopsError } from '../errors.js';
 import { parseInput } from '../input.js';
+import { deflateChoice } from '../libdeflate.js';
 import { backupsRoot } from '../folder/layout.js';
 import { lockForRestore } from '../pg/advisory-lock.js';
 import { withClient } from '../pg/client.js';
@@ -127,6 +128,7 @@ async function prepareRun(options: z.output<typeof restoreOptionsSchema>, ctx: E
 
 export async function restoreDatabase(input: RestoreOptions, ctx: EngineContext, hooks: RestoreHooks = {}): Promise<RestoreResult> {
   const options = parseInput('restore-db', restoreOptionsSchema, input);
+  deflateChoice(ctx.env);
   const started = Date.now();
   const progress = hooks.onProgress ?? (() => undefined);
   const { target, handle, tableData, entries, plan, verifier } = await prepareRun(options, ctx);
