@@ -30,7 +30,12 @@ function version(): string {
 }
 
 async function loadRegistry() {
-  const [{ buildRegistry }, { COMMANDS }] = await Promise.all([import('../loader/registry.js'), import('../commands/index.js')]);
+  const [{ buildRegistry }, { COMMANDS }, { settleZodForCli }] = await Promise.all([
+    import('../loader/registry.js'),
+    import('../commands/index.js'),
+    import('./zod-settings.js'),
+  ]);
+  settleZodForCli();
   return buildRegistry(PACKAGE_ROOT, COMMANDS);
 }
 
