@@ -111,7 +111,9 @@ static void finish_job(napi_env env, napi_status status, void *data) {
 // gzip(compressor, input: Buffer, output: Buffer): Promise<number> — input as one gzip member
 // written to the start of output; resolves to its length. The caller must not touch either
 // buffer, nor give the compressor to another call, until the promise settles; the job holds
-// references to all three, so none is collected meanwhile.
+// references to all three, so none is collected meanwhile. A reference holds the Buffer, not a
+// detached backing store: neither buffer may be transferred (postMessage, structuredClone) while
+// the job runs. dbops's callers allocate both themselves and never hand them anywhere.
 static napi_value gzip(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];

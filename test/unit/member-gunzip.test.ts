@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { gzipSync } from 'node:zlib';
+import { deflateRawSync, gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { parallelGzip } from '../../src/engine/backup/parallel-gzip.js';
 import { libdeflate, type Libdeflate } from '../../src/engine/libdeflate.js';
@@ -56,7 +56,7 @@ function counting(lib: Libdeflate): { binding: Libdeflate; members: () => number
   };
 }
 
-async function gunzip(gz: Buffer, piece: number, lib: Libdeflate | undefined): Promise<Buffer> {
+async function gunzip(gz: Buffer, piece: number, lib: Libdeflate | null): Promise<Buffer> {
   const pieces: Buffer[] = [];
   for (let at = 0; at < gz.length; at += piece) pieces.push(gz.subarray(at, at + piece));
   const out: Buffer[] = [];
@@ -64,11 +64,12 @@ async function gunzip(gz: Buffer, piece: number, lib: Libdeflate | undefined): P
   return Buffer.concat(out);
 }
 
-const ENGINES: Array<[string, Libdeflate | undefined]> =
+// null: zlib's gunzip alone (undefined would mean the default, libdeflate where it is built).
+const ENGINES: Array<[string, Libdeflate | null]> =
   binding === undefined
-    ? [['zlib', undefined]]
+    ? [['zlib', null]]
     : [
-        ['zlib', undefined],
+        ['zlib', null],
         ['libdeflate', binding],
       ];
 
@@ -96,6 +97,53 @@ describe.each(ENGINES)('memberGunzip with %s', (_name, lib) => {
     expect((await gunzip(gzipSync(noise, { level: 1 }), 256 * 1024, lib)).equals(noise)).toBe(true);
   });
 
+  it('zero bytes after the last member end the file, as zlib has it (padding), after small members and after a big one', async () => {
+    const small = sample(600_000);
+    const big = sample(3_000_000);
+    for (const [gz, want] of [
+      [Buffer.concat([await ours(small), Buffer.alloc(512)]), small],
+      [Buffer.concat([gzipSync(big), Buffer.alloc(100)]), big],
+      [Buffer.concat([gzipSync(small), Buffer.alloc(1), Buffer.from('ignored after the padding')]), small],
+    ] as const) {
+      expect(gunzipSync(gz).equals(want)).toBe(true);
+      expect((await gunzip(gz, 256 * 1024, lib)).equals(want)).toBe(true);
+    }
+  });
+
+  it('a header with its own CRC (FHCRC) is checked: read when right, refused when wrong', async () => {
+    const data = sample(50_000);
+    const member = (crc16: number | undefined) => {
+      const header = Buffer.from([0x1f, 0x8b, 8, 0x02, 0, 0, 0, 0, 0, 3]);
+      const hcrc = Buffer.alloc(2);
+      hcrc.writeUInt16LE(crc16 ?? crc32(header) & 0xffff);
+      const trailer = Buffer.alloc(8);
+      trailer.writeUInt32LE(crc32(data), 0);
+      trailer.writeUInt32LE(data.length, 4);
+      return Buffer.concat([header, hcrc, deflateRawSync(data), trailer]);
+    };
+    expect((await gunzip(member(undefined), 10_000, lib)).equals(data)).toBe(true);
+    await expect(gunzip(member(0x1234), 10_000, lib)).rejects.toThrow(/header crc mismatch/);
+  });
+
+  it('many tiny members (one per line, as some writers append them) read as zlib reads them', async () => {
+    const lines = Array.from({ length: 3000 }, (_, i) => Buffer.from(`${i},"row ${i}"\n`));
+    const gz = Buffer.concat(lines.map((line) => gzipSync(line)));
+    expect((await gunzip(gz, 4096, lib)).equals(Buffer.concat(lines))).toBe(true);
+  });
+
+  it('waits for its reader: with nobody reading, it holds about one member of output', async () => {
+    // Rows that repeat compress ~200:1, so a 256 KiB read holds ~100 members.
+    const row = Buffer.from('42,"active","2024-01-01 00:00:00+00",t,f,\\N\n');
+    const text = Buffer.alloc(60 * 1024 * 1024);
+    for (let at = 0; at < text.length; at += row.length) row.copy(text, at);
+    const gz = await ours(text);
+    const stream = memberGunzip(lib);
+    Readable.from([gz]).pipe(stream);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(stream.readableLength).toBeLessThan(2 * 1024 * 1024);
+    stream.destroy();
+  });
+
   it.each([
     ['an empty file', () => Promise.resolve(Buffer.alloc(0)), /unexpected end of file/],
     ['a file cut short', async () => (await ours(sample(2_000_000))).subarray(0, 700_000), /unexpected end of file/],
@@ -114,6 +162,16 @@ describe.each(ENGINES)('memberGunzip with %s', (_name, lib) => {
   });
 });
 
+/** CRC-32 as gzip's header and trailer carry it. */
+function crc32(data: Buffer): number {
+  let c = ~0;
+  for (const byte of data) {
+    c ^= byte;
+    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return ~c >>> 0;
+}
+
 describe.runIf(binding !== undefined)('memberGunzip with libdeflate', () => {
   it('inflates every member of a dbops CSV itself, without falling back to zlib', async () => {
     const input = sample(3_000_000);
@@ -122,5 +180,12 @@ describe.runIf(binding !== undefined)('memberGunzip with libdeflate', () => {
     expect((await gunzip(gz, 100_000, probe.binding)).equals(input)).toBe(true);
     // 3 000 000 bytes in 256 KiB blocks.
     expect(probe.members()).toBe(Math.ceil(3_000_000 / (256 * 1024)));
+  });
+
+  it('leaves files of tiny members to zlib after the first, rather than one thread round trip per member', async () => {
+    const lines = Array.from({ length: 2000 }, (_, i) => Buffer.from(`${i}\n`));
+    const probe = counting(binding!);
+    expect((await gunzip(Buffer.concat(lines.map((l) => gzipSync(l))), 64 * 1024, probe.binding)).equals(Buffer.concat(lines))).toBe(true);
+    expect(probe.members()).toBe(1);
   });
 });

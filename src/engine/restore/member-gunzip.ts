@@ -1,66 +1,115 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { createGunzip, type Gunzip } from 'node:zlib';
+import { DEFAULT_BLOCK } from '../backup/parallel-gzip.js';
 import { LIBDEFLATE_BAD_DATA, LIBDEFLATE_INSUFFICIENT_SPACE, LIBDEFLATE_SUCCESS, libdeflate, type Libdeflate } from '../libdeflate.js';
 
-// Reads a .csv.gz back for the restore. The CSVs dbops writes are many small gzip members, one
-// per 256 KiB of CSV (backup/parallel-gzip.ts); where the libdeflate binding is built, each
-// member is inflated whole by libdeflate on libuv's threads, at about half zlib's CPU time.
-// Anything else — a member that inflates to more than a megabyte (a CSV written by one gzip
-// stream, as older backups and other tools write them), or data libdeflate cannot read —
-// goes on through zlib's streaming gunzip from that point, so every file zlib reads still reads,
-// with zlib's own error for one that does not.
+// Reads a .csv.gz back for the restore. The CSVs dbops writes are gzip members of 256 KiB of CSV
+// each, the last one shorter (backup/parallel-gzip.ts); where the libdeflate binding is built,
+// each member is inflated whole by libdeflate on libuv's threads, at about half zlib's CPU time.
+// Anything not laid out that way goes on through zlib's streaming gunzip from that point, so
+// what zlib reads reads the same and what it refuses is refused with its message: a member that
+// inflates to more than a megabyte (a CSV written by one gzip stream, as older backups are), 8 MB
+// of input without a whole member, a short member that is not the last (tiny members, as log
+// writers append them: one thread round trip each would be slow), a header with its own CRC (which
+// libdeflate does not check), data libdeflate cannot read. After a member, zero bytes end the file
+// and the rest is ignored, as zlib does (padding). Output waits for the reader (backpressure),
+// through libdeflate and zlib alike.
 
-// Room for one member's output: a fresh buffer of the size dbops's members hold (256 KiB of CSV)
-// that is handed on as it is (no copy: 225 MB of copies were a third of the main thread's time),
-// and one of a megabyte for a member that needs more, kept for the file and copied out of.
-const MEMBER = 256 * 1024;
+// Room for one member's output: a fresh buffer of a dbops member's size, handed on as it is (no
+// copy: 225 MB of copies were a third of the main thread's time), and one of a megabyte for a
+// member that needs more, kept for the file and copied out of.
+const MEMBER = DEFAULT_BLOCK;
 const ROOM = 1024 * 1024;
 // A member is tried once this much input is held (twice that after a try that needed more),
 // so a big member is not re-inflated from its start for every piece that arrives.
 const FIRST_TRY = 320 * 1024;
 // Beyond this much input without a whole member, the file is not made of small members.
 const GIVE_UP = 8 * 1024 * 1024;
+const CHUNK = 256 * 1024;
+const EMPTY = Buffer.alloc(0);
+const FHCRC = 0x02;
 
-export function memberGunzip(binding: Libdeflate | undefined = libdeflate()): Transform {
-  if (binding === undefined) return createGunzip({ chunkSize: 256 * 1024 });
+/** `null`: zlib's gunzip alone. */
+export function memberGunzip(binding: Libdeflate | null = libdeflate() ?? null): Transform {
+  if (binding === null) return createGunzip({ chunkSize: CHUNK });
   const lib = binding;
-  let held: Buffer = Buffer.alloc(0);
+  let held: Buffer = EMPTY;
   let tryAt = FIRST_TRY;
-  let zlib: Gunzip | undefined;
   let room: Buffer | undefined;
   let members = 0;
+  let lastWasShort = false;
+  /** Zero bytes after a member: the rest of the input is ignored. */
+  let padded = false;
+  let zlib: { stream: Gunzip; ended: Promise<void>; done: boolean } | undefined;
+  /** Set while output waits for the reader; _read calls it. */
+  let wake: (() => void) | undefined;
 
-  return new Transform({
+  const stream = new Transform({
+    // Room for a member or two waiting for the reader while the next one inflates; at the
+    // default 16 KiB every member would wait for the reader before the next one started.
+    readableHighWaterMark: 2 * MEMBER,
     transform(chunk: Buffer, _encoding, done: TransformCallback) {
+      if (padded) return done();
       if (zlib !== undefined) {
-        zlib.write(chunk, () => done());
+        if (zlib.done) return done();
+        zlib.stream.write(chunk, () => done());
         return;
       }
       held = held.length === 0 ? chunk : Buffer.concat([held, chunk]);
-      inflateHeld(this, false).then(() => done(), done);
+      inflateHeld(false).then(() => done(), done);
     },
     flush(done: TransformCallback) {
       const finish = () => {
-        if (zlib === undefined) return done();
-        zlib.once('end', () => done());
-        zlib.end();
+        if (zlib === undefined || zlib.done) return done();
+        zlib.ended.then(() => done(), done);
+        zlib.stream.end();
       };
-      if (zlib !== undefined) return finish();
-      inflateHeld(this, true).then(() => {
+      if (zlib !== undefined || padded) return finish();
+      inflateHeld(true).then(() => {
         // An empty file: zlib's "unexpected end of file", as before.
-        if (zlib === undefined && members === 0) handToZlib(this);
+        if (zlib === undefined && members === 0 && !padded) handToZlib();
         finish();
       }, done);
     },
     destroy(error, done) {
-      zlib?.destroy();
+      zlib?.stream.destroy();
+      wakeReader();
       done(error);
     },
   });
+  // The reader wants more: output held back resumes (a Transform calls _read for that).
+  const read = stream._read.bind(stream);
+  stream._read = (size: number) => {
+    wakeReader();
+    zlib?.stream.resume();
+    read(size);
+  };
+  return stream;
 
-  /** Inflates every whole member held; at the end, or when libdeflate cannot go on, hands the rest to zlib. */
-  async function inflateHeld(stream: Transform, atEnd: boolean): Promise<void> {
-    while (held.length > 0 && (atEnd || held.length >= tryAt)) {
+  function wakeReader(): void {
+    const resume = wake;
+    wake = undefined;
+    resume?.();
+  }
+
+  /** Hands a piece on; when the reader is behind, resolves once it asks for more. */
+  async function hand(piece: Buffer): Promise<void> {
+    if (stream.push(piece) || stream.destroyed) return;
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+  }
+
+  /** Inflates every whole member held; at the end, or when libdeflate should not go on, hands the rest to zlib. */
+  async function inflateHeld(atEnd: boolean): Promise<void> {
+    while (held.length > 0 && (atEnd || held.length >= tryAt) && !stream.destroyed) {
+      if (members > 0 && held[0] === 0) {
+        padded = true;
+        held = EMPTY;
+        return;
+      }
+      // Another member after a short one, or a header CRC to check: not a dbops CSV, zlib's job.
+      if (lastWasShort || (held.length > 3 && (held[3]! & FHCRC) !== 0)) return handToZlib();
       const input = held;
       const fresh = Buffer.allocUnsafe(MEMBER);
       let [status, used, written] = await lib.gunzip(input, fresh);
@@ -72,10 +121,11 @@ export function memberGunzip(binding: Libdeflate | undefined = libdeflate()): Tr
         output = Buffer.from(room.subarray(0, written));
       }
       if (status === LIBDEFLATE_SUCCESS && used > 0) {
-        stream.push(output);
         held = input.subarray(used);
         tryAt = FIRST_TRY;
         members++;
+        lastWasShort = written < MEMBER;
+        await hand(output);
         continue;
       }
       // Cut short (more input to come) or not readable by libdeflate: wait for more, up to a point.
@@ -83,17 +133,24 @@ export function memberGunzip(binding: Libdeflate | undefined = libdeflate()): Tr
         tryAt = held.length * 2;
         return;
       }
-      handToZlib(stream);
-      return;
+      return handToZlib();
     }
   }
 
-  function handToZlib(stream: Transform): void {
+  function handToZlib(): void {
     room = undefined;
-    zlib = createGunzip({ chunkSize: 256 * 1024 });
-    zlib.on('data', (piece: Buffer) => stream.push(piece));
-    zlib.on('error', (error) => stream.destroy(error));
-    zlib.write(held);
-    held = Buffer.alloc(0);
+    const gunzip = createGunzip({ chunkSize: CHUNK });
+    // zlib ends by itself at zero padding after a member, before it is told the input ended.
+    const state = { stream: gunzip, done: false, ended: new Promise<void>((resolve) => gunzip.once('end', resolve)) };
+    state.ended.then(() => {
+      state.done = true;
+    });
+    zlib = state;
+    gunzip.on('data', (piece: Buffer) => {
+      if (!stream.push(piece)) gunzip.pause();
+    });
+    gunzip.on('error', (error) => stream.destroy(error));
+    gunzip.write(held);
+    held = EMPTY;
   }
 }
