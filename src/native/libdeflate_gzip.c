@@ -10,6 +10,7 @@
 // zlib's own asynchronous calls.
 #include <libdeflate.h>
 #include <node_api.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #define CHECK(env, call)                                                    \
@@ -22,7 +23,24 @@
 
 typedef struct {
   struct libdeflate_compressor *compressor;
+  // Set while a gzip() job uses the compressor: a second job at once would share its state.
+  int busy;
 } Compressor;
+
+// Marks the externals this binding makes, so another addon's External is never taken for one.
+static const napi_type_tag COMPRESSOR_TAG = {0x6462f0b5d1a24c3bULL, 0x9a1e7d40c8f35e21ULL};
+
+/** The compressor behind value, or NULL (with a TypeError thrown) when value is not one of ours. */
+static Compressor *compressor_of(napi_env env, napi_value value) {
+  bool tagged = false;
+  Compressor *k = NULL;
+  if (napi_check_object_type_tag(env, value, &COMPRESSOR_TAG, &tagged) != napi_ok || !tagged ||
+      napi_get_value_external(env, value, (void **)&k) != napi_ok) {
+    napi_throw_type_error(env, "DBOPS_NATIVE", "not a compressor made by createCompressor()");
+    return NULL;
+  }
+  return k;
+}
 
 static void free_compressor(napi_env env, void *data, void *hint) {
   (void)env;
@@ -44,6 +62,7 @@ static napi_value create_compressor(napi_env env, napi_callback_info info) {
     return NULL;
   }
   Compressor *k = malloc(sizeof *k);
+  if (k != NULL) k->busy = 0;
   if (k == NULL || (k->compressor = libdeflate_alloc_compressor(level)) == NULL) {
     free(k);
     napi_throw_error(env, "DBOPS_NATIVE", "libdeflate: out of memory for a compressor");
@@ -55,6 +74,7 @@ static napi_value create_compressor(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "DBOPS_NATIVE", "libdeflate binding: napi_create_external");
     return NULL;
   }
+  CHECK(env, napi_type_tag_object(env, external, &COMPRESSOR_TAG));
   return external;
 }
 
@@ -66,7 +86,7 @@ static napi_value gzip_bound(napi_env env, napi_callback_info info) {
   int64_t bytes = 0;
   napi_value result;
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  CHECK(env, napi_get_value_external(env, argv[0], (void **)&k));
+  if (argc < 2 || (k = compressor_of(env, argv[0])) == NULL) return NULL;
   CHECK(env, napi_get_value_int64(env, argv[1], &bytes));
   CHECK(env, napi_create_double(env, (double)libdeflate_gzip_compress_bound(k->compressor, bytes < 0 ? 0 : (size_t)bytes), &result));
   return result;
@@ -93,6 +113,7 @@ static void run_job(napi_env env, void *data) {
 static void finish_job(napi_env env, napi_status status, void *data) {
   Job *job = data;
   napi_value value;
+  job->k->busy = 0;
   if (status == napi_ok && job->written > 0 && napi_create_double(env, (double)job->written, &value) == napi_ok) {
     napi_resolve_deferred(env, job->deferred, value);
   } else {
@@ -125,10 +146,18 @@ static napi_value gzip(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "DBOPS_NATIVE", "libdeflate binding: out of memory");
     return NULL;
   }
-  if (argc < 3 || napi_get_value_external(env, argv[0], (void **)&job->k) != napi_ok || napi_get_buffer_info(env, argv[1], (void **)&job->in, &job->in_bytes) != napi_ok ||
-      napi_get_buffer_info(env, argv[2], &job->out, &job->out_bytes) != napi_ok) {
+  if (argc < 3 || (job->k = compressor_of(env, argv[0])) == NULL) {
+    free(job);
+    return NULL;
+  }
+  if (napi_get_buffer_info(env, argv[1], (void **)&job->in, &job->in_bytes) != napi_ok || napi_get_buffer_info(env, argv[2], &job->out, &job->out_bytes) != napi_ok) {
     free(job);
     napi_throw_type_error(env, "DBOPS_NATIVE", "gzip(compressor, input: Buffer, output: Buffer)");
+    return NULL;
+  }
+  if (job->k->busy) {
+    free(job);
+    napi_throw_error(env, "DBOPS_NATIVE", "libdeflate binding: this compressor is already compressing a member");
     return NULL;
   }
   int refs = 0;
@@ -136,7 +165,10 @@ static napi_value gzip(napi_env env, napi_callback_info info) {
   if (refs == 3 && napi_create_promise(env, &job->deferred, &promise) == napi_ok &&
       napi_create_string_utf8(env, "dbops.libdeflate.gzip", NAPI_AUTO_LENGTH, &name) == napi_ok &&
       napi_create_async_work(env, NULL, name, run_job, finish_job, job, &job->work) == napi_ok) {
-    if (napi_queue_async_work(env, job->work) == napi_ok) return promise;
+    if (napi_queue_async_work(env, job->work) == napi_ok) {
+      job->k->busy = 1;
+      return promise;
+    }
     napi_delete_async_work(env, job->work);
   }
   // Nothing was queued: let go of what was taken. A created promise stays pending, unreachable.

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -39,6 +40,32 @@ describe('the libdeflate binding', () => {
     for (const value of ['gzip', 'ZLIB', 'lib deflate', '1'])
       expect(() => deflateChoice({ DBOPS_DEFLATE: value }), value).toThrow(/DBOPS_DEFLATE must be zlib or libdeflate/);
     expect(deflateChoice({ DBOPS_DEFLATE: '' })).toBe(libdeflate({}) === undefined ? 'zlib' : 'libdeflate');
+  });
+});
+
+describe.runIf(libdeflate() !== undefined)('the binding refuses misuse rather than crashing', () => {
+  // In a child process: were the binding to crash, the test fails instead of the test runner.
+  const run = (code: string) =>
+    spawnSync(process.execPath, ['-e', `const b = require(${JSON.stringify(path.resolve('dist/native/libdeflate_gzip.node'))});\n${code}`], {
+      encoding: 'utf8',
+    });
+
+  it('a compressor given a second member while it compresses one', () => {
+    const r = run(`const c = b.createCompressor(6);
+      const x = Buffer.alloc(4e6, 97), o1 = Buffer.alloc(b.gzipBound(c, 4e6)), o2 = Buffer.alloc(b.gzipBound(c, 4e6));
+      const first = b.gzip(c, x, o1);
+      try { b.gzip(c, x, o2); console.log('shared'); } catch (e) { console.log('refused: ' + e.message); }
+      first.then(() => b.gzip(c, x, o2)).then((n) => console.log('free again: ' + (n > 0)));`);
+    expect(r.signal).toBeNull();
+    expect(r.stdout).toBe('refused: libdeflate binding: this compressor is already compressing a member\nfree again: true\n');
+  });
+
+  it('something else in place of a compressor, and wrong arguments', () => {
+    const r =
+      run(`for (const f of [() => b.gzipBound({}, 5), () => b.gzip(Buffer.alloc(1), Buffer.alloc(1), Buffer.alloc(64)), () => b.gzip(b.createCompressor(1), 'text', Buffer.alloc(64)), () => b.gunzip('x'), () => b.createCompressor(13)])
+        try { f(); console.log('accepted'); } catch (e) { console.log(e.constructor.name); }`);
+    expect(r.signal).toBeNull();
+    expect(r.stdout.trim().split('\n')).toEqual(['TypeError', 'TypeError', 'TypeError', 'TypeError', 'RangeError']);
   });
 });
 

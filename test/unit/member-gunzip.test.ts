@@ -110,6 +110,31 @@ describe.each(ENGINES)('memberGunzip with %s', (_name, lib) => {
     }
   });
 
+  it('a member handed to zlib part-way, then zero padding: the file ends (no hang)', async () => {
+    // Noise does not compress: past 1 MiB of output, zlib takes over inside a transform().
+    const noise = randomBytes(4_000_000);
+    const gz = Buffer.concat([gzipSync(noise, { level: 1 }), Buffer.alloc(100)]);
+    expect((await gunzip(gz, 256 * 1024, lib)).equals(noise)).toBe(true);
+  }, 10_000);
+
+  it('every cut near a member boundary', async () => {
+    const parts = [randomBytes(262_144), sample(300_000), randomBytes(100)];
+    const members = parts.map((p) => gzipSync(p));
+    const gz = Buffer.concat(members);
+    const want = Buffer.concat(parts);
+    let at = 0;
+    for (const m of members) {
+      at += m.length;
+      for (let d = -12; d <= 12; d += 3) {
+        const cut = at + d;
+        if (cut <= 0 || cut >= gz.length) continue;
+        const out: Buffer[] = [];
+        await pipeline(Readable.from([gz.subarray(0, cut), gz.subarray(cut)]), memberGunzip(lib), collect(out));
+        expect(Buffer.concat(out).equals(want), `cut at ${cut}`).toBe(true);
+      }
+    }
+  });
+
   it('a header with its own CRC (FHCRC) is checked: read when right, refused when wrong', async () => {
     const data = sample(50_000);
     const member = (crc16: number | undefined) => {
@@ -180,6 +205,15 @@ describe.runIf(binding !== undefined)('memberGunzip with libdeflate', () => {
     expect((await gunzip(gz, 100_000, probe.binding)).equals(input)).toBe(true);
     // 3 000 000 bytes in 256 KiB blocks.
     expect(probe.members()).toBe(Math.ceil(3_000_000 / (256 * 1024)));
+  });
+
+  it('members of exactly 256 KiB and of exactly 1 MiB are its own', async () => {
+    const a = randomBytes(256 * 1024);
+    const b = randomBytes(1024 * 1024);
+    const probe = counting(binding!);
+    const gz = Buffer.concat([gzipSync(a), gzipSync(b), gzipSync(Buffer.from('end'))]);
+    expect((await gunzip(gz, 256 * 1024, probe.binding)).equals(Buffer.concat([a, b, Buffer.from('end')]))).toBe(true);
+    expect(probe.members()).toBe(3);
   });
 
   it('leaves files of tiny members to zlib after the first, rather than one thread round trip per member', async () => {

@@ -13,7 +13,10 @@ import { LIBDEFLATE_BAD_DATA, LIBDEFLATE_INSUFFICIENT_SPACE, LIBDEFLATE_SUCCESS,
 // writers append them: one thread round trip each would be slow), a header with its own CRC (which
 // libdeflate does not check), data libdeflate cannot read. After a member, zero bytes end the file
 // and the rest is ignored, as zlib does (padding). Output waits for the reader (backpressure),
-// through libdeflate and zlib alike.
+// through libdeflate and zlib alike. One known difference, for crafted input only: libdeflate
+// decodes a Huffman code of one symbol through either codeword where zlib refuses the unused
+// one ("invalid distance code"); the member's CRC-32 and length are still checked, so what is
+// read is what its writer meant.
 
 // Room for one member's output: a fresh buffer of a dbops member's size, handed on as it is (no
 // copy: 225 MB of copies were a third of the main thread's time), and one of a megabyte for a
