@@ -15,7 +15,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const source = path.join(root, 'src/native/libdeflate_gzip.c');
-const outdir = path.join(root, 'dist/native');
+// `--out DIR` writes the binding elsewhere (the tests, which must not remove the one dist/ holds).
+const outAt = process.argv.indexOf('--out');
+const outdir = outAt >= 0 ? path.resolve(process.argv[outAt + 1]) : path.join(root, 'dist/native');
 const target = path.join(outdir, 'libdeflate_gzip.node');
 const required = process.argv.includes('--require') || process.env.DBOPS_BUILD_NATIVE === 'require';
 
