@@ -218,4 +218,57 @@ describe('restore verification', () => {
       });
     });
   });
+
+  it('tables pg_restore has filled are checked on a connection of their own while the restore goes on (checkRestored); finish waits for them, and a stopped check leaves them to the end', async () => {
+    const source = await dbs.create();
+    await withPg(source.url, (c) =>
+      c.query(`CREATE TABLE one (id int PRIMARY KEY, v text); CREATE TABLE two (id int PRIMARY KEY, v text);
+               INSERT INTO one SELECT g, 'v' || g FROM generate_series(1, 300) g; INSERT INTO two SELECT g, 'w' || g FROM generate_series(1, 200) g;`),
+    );
+    const dir = (await backupInto(source.url, await tempDir())).backupDir;
+    const target = await dbs.create();
+    await restoreDumpInto(dir, target.url);
+    const spec = parseConnectionUrl(target.url, 'test');
+    const handle = await openBackup(dir);
+    const sessions = async () =>
+      Number(
+        (
+          await withPg(target.url, (c) =>
+            c.query<{ n: string }>(`SELECT count(*)::text AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`),
+          )
+        ).rows[0]!.n,
+      );
+
+    // Started and not awaited: finish() takes its results (the change made after it is unseen,
+    // as nothing after pg_restore's run writes rows), and its connection is gone.
+    const running = await RestoreVerifier.open(handle, { content: true });
+    const checking = running.checkRestored(
+      spec,
+      [
+        { schema: 'public', table: 'one' },
+        { schema: 'public', table: 'not_in_backup' },
+      ],
+      new AbortController().signal,
+    );
+    await checking;
+    await withPg(target.url, (c) => c.query(`UPDATE one SET v = 'late' WHERE id = 1`));
+    const seen = await running.finish(spec);
+    expect(seen).toMatchObject({ verified: true, contentChecked: true, contentMismatches: [] });
+    expect(await sessions()).toBe(0);
+
+    // Stopped before it ran: nothing checked early, so the end checks the table and sees the change.
+    const stopped = await RestoreVerifier.open(handle, { content: true });
+    const stop = new AbortController();
+    stop.abort();
+    await stopped.checkRestored(spec, [{ schema: 'public', table: 'one' }], stop.signal);
+    expect(await stopped.finish(spec)).toMatchObject({ verified: false, contentMismatches: ['public.one'] });
+
+    // A difference there when it runs is named; finish() waits for a check still under way.
+    await withPg(target.url, (c) => c.query(`DELETE FROM two WHERE id = 1`));
+    const caught = await RestoreVerifier.open(handle, { content: true });
+    void caught.checkRestored(spec, [{ schema: 'public', table: 'two' }], new AbortController().signal);
+    const result = await caught.finish(spec);
+    expect(result.mismatches).toEqual([expect.objectContaining({ table: 'two', expected: 200, actual: 199 })]);
+    expect(await sessions()).toBe(0);
+  });
 });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { membershipsIn } from '../backup/roles-sql.js';
 import type { BackupHandle } from '../folder/open.js';
 import type { ConnectionSpec } from '../connection.js';
-import { listForeignKeys } from '../pg/catalog.js';
+import { listForeignKeys, type TableRef } from '../pg/catalog.js';
 import { query, withClient } from '../pg/client.js';
 import { fkLoadOrder } from '../pg/fk-order.js';
 import { ident, literal, qualifiedName } from '../pg/sql.js';
@@ -35,6 +35,8 @@ export interface ApplyRequest {
   onStep?: ((step: RestoreStep, detail?: string) => void) | undefined;
   /** Called on the loading connection as each table created from its CSV has its rows. */
   onTableLoaded?: AfterLoad | undefined;
+  /** Called once pg_restore has filled these tables for good, while the rest of the restore runs; stopped by `stop`. */
+  onTablesRestored?: ((tables: TableRef[], stop: AbortSignal) => Promise<void>) | undefined;
 }
 
 export interface ApplyResult {
@@ -50,7 +52,7 @@ export async function applyBackup(request: ApplyRequest): Promise<ApplyResult> {
   return request.handle.layout === 'dbops' ? applyDbops(request) : applyLegacy(request, () => reloadPostgrest(request.target, request.onStep));
 }
 
-async function applyDbops({ handle, target, jobs, plan, signal, onStep, onTableLoaded }: ApplyRequest): Promise<ApplyResult> {
+async function applyDbops({ handle, target, jobs, plan, signal, onStep, onTableLoaded, onTablesRestored }: ApplyRequest): Promise<ApplyResult> {
   if (plan === undefined) throw new Error('applyBackup: a dbops backup is applied from its entry plan');
   const files = backupPaths(handle.dir);
   const run = { connection: target, signal };
@@ -132,20 +134,46 @@ async function applyDbops({ handle, target, jobs, plan, signal, onStep, onTableL
       );
     } else {
       // The CSV-only tables load beside pg_restore's data run (their tables are new and have no
-      // keys yet), and indexes, keys and the rest come after both: a key checked before its
-      // rows are in would fail, an index built before them would slow the load.
-      const loads = await Promise.allSettled([
-        runTool('pg_restore', ['--exit-on-error', '--section=data', `--jobs=${jobs}`, '--use-list', appList, dbnameArg(target.database), files.dump], run),
-        loadCsvTables(target, newCsv, jobs, signal, onTableLoaded),
-      ]);
-      const failed = loads.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed !== undefined) throw failed.reason;
-      signal?.throwIfAborted();
-      await runTool(
+      // keys yet), and what touches them comes after both: a key checked before its rows are in
+      // would fail, an index built before them would slow the load. The indexes and keys of the
+      // other tables need not wait: pg_restore builds each as soon as its own table's rows are in,
+      // while the CSVs still load, as a plain pg_restore would (measured on the bench: the
+      // biggest table's primary key no longer waits for the slowest CSV).
+      const { first, rest, filled } = splitAroundCsvLoads(
+        main.filter((e) => !locking(e)),
+        plan,
+        newCsv,
+      );
+      const firstList = path.join(work, 'restore-first.list');
+      const restList = path.join(work, 'restore-rest.list');
+      await writeTocList(firstList, first);
+      await writeTocList(restList, rest);
+      const dumpRun = runTool(
         'pg_restore',
-        ['--exit-on-error', '--section=post-data', `--jobs=${jobs}`, '--use-list', appList, dbnameArg(target.database), files.dump],
+        ['--exit-on-error', '--section=data', '--section=post-data', `--jobs=${jobs}`, '--use-list', firstList, dbnameArg(target.database), files.dump],
         run,
       );
+      // The tables that run filled are verified while the CSVs and the second run go on.
+      const stopChecks = new AbortController();
+      const stop = signal === undefined ? stopChecks.signal : AbortSignal.any([signal, stopChecks.signal]);
+      const checks = dumpRun.then(() => onTablesRestored?.(filled, stop)).catch(() => undefined);
+      try {
+        const loads = await Promise.allSettled([dumpRun, loadCsvTables(target, newCsv, jobs, signal, onTableLoaded, dumpRun)]);
+        const failed = loads.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed !== undefined) throw failed.reason;
+        signal?.throwIfAborted();
+        await runTool(
+          'pg_restore',
+          ['--exit-on-error', '--section=data', '--section=post-data', `--jobs=${jobs}`, '--use-list', restList, dbnameArg(target.database), files.dump],
+          run,
+        );
+      } catch (error) {
+        stopChecks.abort();
+        throw error;
+      } finally {
+        // Nothing of this run is left running when it returns or fails.
+        await checks;
+      }
     }
     if (serial.length > 0) {
       const serialList = path.join(work, 'serial.list');
@@ -171,6 +199,42 @@ async function applyDbops({ handle, target, jobs, plan, signal, onStep, onTableL
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+// Rows that go in with pg_restore's first run. Anything else of the data section (a kind not
+// named here) goes in the second run, after the CSVs: later, never lost.
+const FIRST_RUN_DATA = new Set(['TABLE DATA', 'SEQUENCE SET', 'BLOBS', 'BLOB DATA']);
+// What may be built before the CSVs are in: it reads only the table it hangs on (and, for a
+// foreign key, the table it references), both named in objects.json.
+const FIRST_RUN_BUILDS = new Set(['INDEX', 'CONSTRAINT', 'FK CONSTRAINT']);
+
+/**
+ * The entries of pg_restore's parallel run split in two: `first` runs beside the CSV loads (the
+ * dump's rows, and the indexes and keys of tables that are not loaded from a CSV and reference
+ * none), `rest` after them (everything else of the data and post-data sections; the pre-data
+ * entries it also holds are left out by the --section options, as they were done before).
+ */
+export function splitAroundCsvLoads(
+  entries: readonly TocEntry[],
+  plan: EntryPlan,
+  csvTables: ReadonlyArray<{ schema: string; table: string }>,
+): { first: TocEntry[]; rest: TocEntry[]; filled: TableRef[] } {
+  const key = (t: { schema: string; table: string }) => `${t.schema}\u0000${t.table}`;
+  const fromCsv = new Set(csvTables.map(key));
+  const objects = new Map(plan.entries.map((e) => [e.toc.id, e.object]));
+  const early = (entry: TocEntry) => {
+    if (FIRST_RUN_DATA.has(entry.kind)) return true;
+    if (!FIRST_RUN_BUILDS.has(entry.kind)) return false;
+    const object = objects.get(entry.id);
+    if (object?.table == null || fromCsv.has(key(object.table))) return false;
+    return object.references == null ? entry.kind !== 'FK CONSTRAINT' : !fromCsv.has(key(object.references));
+  };
+  const first = entries.filter(early);
+  const filled = first.flatMap((e) => {
+    const table = e.kind === 'TABLE DATA' ? objects.get(e.id)?.table : undefined;
+    return table == null ? [] : [{ schema: table.schema, table: table.table }];
+  });
+  return { first, rest: entries.filter((e) => !early(e)), filled };
 }
 
 /** A schema, or its grants, comment or security label (their tag is "SCHEMA name", their schema "-"). */

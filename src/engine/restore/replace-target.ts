@@ -7,7 +7,7 @@ import { DbopsError } from '../errors.js';
 import { withClient } from '../pg/client.js';
 import type { LockWatch } from '../pg/lock-watch.js';
 import type { ResolvedTarget } from '../targets.js';
-import { applyBackup } from './apply-backup.js';
+import { applyBackup, type ApplyRequest } from './apply-backup.js';
 import type { AfterLoad } from './table-rows.js';
 import type { DatabaseShape } from './database-shape.js';
 import { entriesToDrop } from './drop-script.js';
@@ -40,6 +40,8 @@ export interface Replacement {
   marker: RollbackMarker | undefined;
   /** Checks a table the restore created from its CSV as soon as its rows are in. */
   onTableLoaded?: AfterLoad | undefined;
+  /** Checks tables pg_restore has filled, while the restore goes on. */
+  onTablesRestored?: ApplyRequest['onTablesRestored'];
 }
 
 /**
@@ -64,6 +66,7 @@ export async function replaceTarget(r: Replacement): Promise<{ createdRoles: str
           signal: r.ctx.signal,
           onStep: (step) => r.progress({ phase: 'step', step }),
           onTableLoaded: r.onTableLoaded,
+          onTablesRestored: r.onTablesRestored,
         });
         applied = { ...result, changedRoles: result.changedRoles ?? [] };
       }

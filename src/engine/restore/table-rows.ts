@@ -50,13 +50,19 @@ function copyCsv(table: { schema: string; table: string }): string {
 /** Called on the loading connection once a table's rows are in (the restore's verification starts there). */
 export type AfterLoad = (client: pg.Client, table: CsvTable) => Promise<void>;
 
-/** Loads each CSV into its (new, still key-less) table, biggest first, `jobs` connections at once. */
+/**
+ * Loads each CSV into its (new, still key-less) table, biggest first: on one connection at first,
+ * on up to `jobs` once `widen` settles (pg_restore's run beside it is over, its workers free).
+ * Two loads beside a pg_restore worker shared two cores three ways, and the dump's biggest table,
+ * slowed most, then finished alone with its index build on one core (measured on the bench).
+ */
 export async function loadCsvTables(
   target: ConnectionSpec,
   tables: readonly CsvTable[],
   jobs: number,
   signal?: AbortSignal,
   afterLoad?: AfterLoad,
+  widen: Promise<unknown> = Promise.resolve(),
 ): Promise<void> {
   if (tables.length === 0) return;
   const sized = await Promise.all(tables.map(async (t) => ({ t, bytes: (await stat(t.file)).size })));
@@ -80,14 +86,30 @@ export async function loadCsvTables(
       await client.end().catch(() => undefined);
     }
   };
-  const results = await Promise.allSettled(
-    Array.from({ length: Math.max(1, Math.min(jobs, tables.length)) }, () =>
-      worker().catch((error: unknown) => {
-        failed ??= error;
-        throw error;
-      }),
+  const started = (run: Promise<void>) =>
+    run.catch((error: unknown) => {
+      failed ??= error;
+      throw error;
+    });
+  const first = started(worker());
+  // The others start only for tables still waiting, and not after a failure (nor wait for
+  // `widen` once the first connection has loaded everything).
+  const more = Promise.race([
+    widen,
+    first.then(
+      () => undefined,
+      () => undefined,
     ),
+  ]).then(
+    () =>
+      Promise.allSettled(
+        Array.from({ length: Math.max(0, Math.min(jobs, tables.length) - 1) }, () =>
+          queue.length > 0 && failed === undefined ? started(worker()) : undefined,
+        ),
+      ),
+    () => [],
   );
+  const results = [...(await Promise.allSettled([first])), ...(await more)];
   const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (rejected !== undefined) throw failed ?? rejected.reason;
 }

@@ -20,7 +20,9 @@ import { qualifiedName } from '../pg/sql.js';
 // restore does after the load writes rows into it (indexes, keys, triggers, grants and policies
 // come after, and change none), so the check says what one at the end would, and the end has
 // less to do. (Another session writing into that new table during the rest of the restore goes
-// unseen by it; the README's limits say so.)
+// unseen by it; the README's limits say so.) The tables pg_restore fills in its first run are
+// checked the same way, on a connection of their own, while the rest of the restore runs
+// (checkRestored).
 
 const HISTORY_TABLE = 'code_ops.artifact_events';
 
@@ -75,6 +77,8 @@ export async function verifyRestore(handle: BackupHandle, target: ConnectionSpec
 
 export class RestoreVerifier {
   private readonly early = new Map<string, Checked>();
+  /** Checks still running beside the restore; finish() waits for them. */
+  private readonly running: Array<Promise<void>> = [];
 
   private constructor(
     private readonly handle: BackupHandle,
@@ -115,6 +119,32 @@ export class RestoreVerifier {
     }
   }
 
+  /**
+   * Checks tables the restore has filled and will not write again, one after the other on a
+   * connection of its own, while the restore goes on. `stop` ends it (the restore failed, or was
+   * cancelled): whatever was not checked is then checked at the end, as any other table.
+   */
+  checkRestored(target: ConnectionSpec, refs: readonly TableRef[], stop: AbortSignal): Promise<void> {
+    const wanted = refs.filter((ref) => this.counts?.has(tableKey(ref)) === true);
+    if (wanted.length === 0 || stop.aborted) return Promise.resolve();
+    const checks = (async () => {
+      const client = await connect(target);
+      const end = () => void client.end().catch(() => undefined);
+      stop.addEventListener('abort', end, { once: true });
+      try {
+        for (const ref of wanted) {
+          if (stop.aborted) break;
+          await this.checkLoaded(client, ref);
+        }
+      } finally {
+        stop.removeEventListener('abort', end);
+        end();
+      }
+    })().catch(() => undefined);
+    this.running.push(checks);
+    return checks;
+  }
+
   private job(key: string, count: TableCount, index: number, oid: number | null): Job {
     const kept = new Set(this.options.keptByTarget ?? []);
     return {
@@ -131,6 +161,7 @@ export class RestoreVerifier {
   /** Checks every table not checked yet and compares the lot with the backup. */
   async finish(target: ConnectionSpec): Promise<Verification> {
     const { options, counts, recorded } = this;
+    await Promise.all(this.running);
     const kept = new Set(options.keptByTarget ?? []);
     const recordedCounts = [...(counts ?? new Map<string, TableCount>()).entries()];
 
