@@ -13,7 +13,7 @@
 // Loading a command from dist/ meant ~340 ES modules (zod's 95, execa's 106, dbops's own 93),
 // resolved one by one: measured, launch to the first connection 590 ms from dist/, 350 ms from
 // the chunks; `list-backups` on an empty folder 0.42 s against 0.30 s.
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -65,7 +65,31 @@ if (process.argv.includes('--launch')) {
   const outdir = path.join(root, 'dist/launch');
   await rm(outdir, { recursive: true, force: true });
   // Names kept (only whitespace and syntax minified): an INTERNAL error prints its stack.
-  await build({ ...BUNDLE_OPTIONS, minify: false, minifyWhitespace: true, minifySyntax: true, splitting: true, outdir, absWorkingDir: root });
+  const kept = { minify: false, minifyWhitespace: true, minifySyntax: true };
+  await build({ ...BUNDLE_OPTIONS, ...kept, splitting: true, outdir, absWorkingDir: root });
+  // The same CLI once more as one classic script, dist/launch/dbops.cjs, which bin/launch-built.js
+  // compiles with V8's code cache (scripts/code-cache.mjs writes it): an ES module cannot be
+  // given one on Node 20, and compiling was a fifth of a no-op command's time. The launcher wraps
+  // it in a function that supplies require, __filename … and import.meta.url (below); commands
+  // reached by import() stay lazy (esbuild keeps them in functions run on first use).
+  const script = path.join(outdir, 'dbops.cjs');
+  await build({
+    ...BUNDLE_OPTIONS,
+    ...kept,
+    format: 'cjs',
+    banner: undefined,
+    define: { 'import.meta.url': '__dbopsImportMetaUrl' },
+    outfile: script,
+    absWorkingDir: root,
+  });
+  // A script has no import() of its own. Node's built-in modules, which dependencies import()
+  // lazily (the AWS SDK: node:http, node:async_hooks), are require()d instead (the same exports);
+  // a package goes through src/engine/import-package.ts, whose fallback import() is the one left.
+  const text = (await readFile(script, 'utf8')).replace(/\bimport\((["'])(node:[a-z_/]+)\1\)/g, 'Promise.resolve().then(() => require("$2"))');
+  const imports = text.match(/\bimport\(/g) ?? [];
+  if (imports.length !== 1)
+    throw new Error(`dist/launch/dbops.cjs holds ${imports.length} import() calls, 1 expected (src/engine/import-package.ts): use importPackage()`);
+  await writeFile(script, text);
 } else {
   await build({ ...BUNDLE_OPTIONS, outfile, absWorkingDir: root });
   if (checkAt < 0) process.stdout.write(`wrote ${path.relative(root, outfile)}\n`);

@@ -124,7 +124,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2)).catch((error: unknown) => {
-  process.stderr.write(`${toDbopsError(error).message}\n`);
-  return EXIT_FAILURE;
-});
+// No top-level await: the same module also runs as a classic script (bin/launch-built.js runs
+// it with V8's code cache), where there is none.
+void main(process.argv.slice(2))
+  .catch((error: unknown) => {
+    process.stderr.write(`${toDbopsError(error).message}\n`);
+    return EXIT_FAILURE;
+  })
+  .then((code) => {
+    process.exitCode = code;
+  });

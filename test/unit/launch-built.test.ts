@@ -2,10 +2,12 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
-// What bin/dbops.js runs: the bundled chunks npm run build writes (dist/launch/) when they are at
-// least as new as the compiled modules, the modules otherwise (a bare tsc leaves the chunks
+// What bin/dbops.js runs: the one-script build with V8's code cache (dist/launch/dbops.cjs) when
+// this Node made its cache, for a command; the bundled chunks npm run build writes (dist/launch/)
+// when they are at least as new as the compiled modules, the modules otherwise (a bare tsc leaves the chunks
 // stale), the committed plugin bundle when there is no dist/ at all.
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -26,7 +28,18 @@ function tree(files: Record<string, number>): string {
   return dir;
 }
 
-const ran = (dir: string) => execFileSync(process.execPath, [path.join(dir, 'bin/run.mjs')], { encoding: 'utf8' });
+const ran = (dir: string, ...args: string[]) => execFileSync(process.execPath, [path.join(dir, 'bin/run.mjs'), ...args], { encoding: 'utf8' });
+
+/** The one-script build beside the chunks: the script, a cache (V8 throws away one it cannot use), and which Node made it. */
+function withScript(dir: string, mtime: number, node = process.version, script?: string): string {
+  const file = path.join(dir, 'dist/launch/dbops.cjs');
+  if (script !== undefined) writeFileSync(file, script);
+  else writeFileSync(file, 'process.stdout.write("dist/launch/dbops.cjs");\n');
+  writeFileSync(`${file}.cache`, 'not a cache');
+  writeFileSync(`${file}.json`, JSON.stringify({ node, arch: process.arch }));
+  utimesSync(file, mtime, mtime);
+  return dir;
+}
 
 describe('launchBuilt', () => {
   it('runs the chunks npm run build wrote after the modules', () => {
@@ -39,6 +52,36 @@ describe('launchBuilt', () => {
 
   it('runs the modules when there are no chunks', () => {
     expect(ran(tree({ 'dist/cli/main.js': 1000 }))).toBe('dist/cli/main.js');
+  });
+
+  it('runs the one-script build (with its code cache) when this Node made the cache after the modules were built', () => {
+    const dir = withScript(tree({ 'dist/cli/main.js': 1000, 'dist/launch/main.js': 1001 }), 1001);
+    expect(ran(dir, 'list-backups')).toBe('dist/launch/dbops.cjs');
+    // The overview and the version load a few kilobytes of the chunks instead.
+    expect(ran(dir, '--help')).toBe('dist/launch/main.js');
+    expect(ran(dir)).toBe('dist/launch/main.js');
+    expect(ran(dir, '--version')).toBe('dist/launch/main.js');
+  });
+
+  it('runs the chunks when the cache is from another Node, or the script is older than the modules, or has no cache', () => {
+    expect(ran(withScript(tree({ 'dist/cli/main.js': 1000, 'dist/launch/main.js': 1001 }), 1001, 'v0.0.1'), 'list-backups')).toBe('dist/launch/main.js');
+    expect(ran(withScript(tree({ 'dist/cli/main.js': 2000, 'dist/launch/main.js': 1001 }), 1001), 'list-backups')).toBe('dist/cli/main.js');
+    const uncached = withScript(tree({ 'dist/cli/main.js': 1000, 'dist/launch/main.js': 1001 }), 1001);
+    rmSync(path.join(uncached, 'dist/launch/dbops.cjs.cache'));
+    expect(ran(uncached, 'list-backups')).toBe('dist/launch/main.js');
+  });
+
+  it('gives the script what a module has: require, __filename, import.meta.url, strict mode, and an import() of packages', () => {
+    const dir = tree({ 'dist/cli/main.js': 1000, 'dist/launch/main.js': 1001 });
+    const probe = [
+      "const os = require('node:os');",
+      'let strict = false; try { undeclared = 1; } catch { strict = true; }',
+      "globalThis[Symbol.for('dbops.importPackage')]('node:path').then((p) => process.stdout.write(JSON.stringify({",
+      '  require: typeof os.cpus, filename: __filename, url: __dbopsImportMetaUrl, strict, imported: typeof p.join })));',
+    ].join('\n');
+    const out = JSON.parse(ran(withScript(dir, 1001, process.version, probe), 'list-backups')) as Record<string, unknown>;
+    const file = path.join(dir, 'dist/launch/dbops.cjs');
+    expect(out).toEqual({ require: 'function', filename: file, url: pathToFileURL(file).href, strict: true, imported: 'function' });
   });
 
   it('runs the committed plugin bundle when nothing was built', () => {

