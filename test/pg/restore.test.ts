@@ -55,6 +55,30 @@ describe('restoring a backup', () => {
     expect(actual.publication).toContain('supabase_realtime:rag_data.Mixed Case "Quoted" Table');
   });
 
+  it('loads the tables it fills from their CSVs frozen (COPY … FREEZE): the first read and autovacuum have no page to rewrite', async (context) => {
+    const target = await dbs.create();
+    await restore({ backup: fullBackup, url: target.url, yes: true, safetyBackup: false, verify: 'content' });
+    const manifest = JSON.parse(await readFile(path.join(fullBackup, 'metadata.json'), 'utf8')) as {
+      criticalTables: Array<{ schema: string; table: string; rows: number; loadFromCsv?: boolean }>;
+    };
+    const fromCsv = manifest.criticalTables.filter((t) => t.loadFromCsv === true && t.rows > 0);
+    expect(fromCsv.length).toBeGreaterThan(0);
+    await withPg(target.url, async (c) => {
+      const available = await c.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'pg_visibility'`);
+      if (available.rowCount === 0) context.skip('pg_visibility (PostgreSQL contrib) is not installed on this server: frozen pages cannot be read');
+      await c.query('CREATE EXTENSION pg_visibility');
+      for (const t of fromCsv) {
+        const name = `${c.escapeIdentifier(t.schema)}.${c.escapeIdentifier(t.table)}`;
+        const { rows } = await c.query<{ pages: string; frozen: string }>(
+          `SELECT (SELECT count(*) FROM pg_visibility_map($1::regclass))::text AS pages, all_frozen::text AS frozen FROM pg_visibility_map_summary($1::regclass)`,
+          [name],
+        );
+        expect(Number(rows[0]!.pages), name).toBeGreaterThan(0);
+        expect(rows[0]!.frozen, name).toBe(rows[0]!.pages);
+      }
+    });
+  });
+
   it('over a database holding different data leaves exactly the backup', async () => {
     const target = await dbs.create({ load: [FIXTURE] });
     await withPg(target.url, async (c) => {

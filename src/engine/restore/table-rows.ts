@@ -43,8 +43,8 @@ const READ_SETTINGS = HASH_SETTINGS.filter(([name]) => ['DateStyle', 'IntervalSt
   .join(' ');
 
 /** COPY of a CSV with a header row; without a column list it takes the table's non-generated columns in order, as COPY TO wrote them. */
-function copyCsv(table: { schema: string; table: string }): string {
-  return `COPY ${qualifiedName(table)} FROM STDIN WITH (FORMAT csv, HEADER true)`;
+function copyCsv(table: { schema: string; table: string }, freeze = false): string {
+  return `COPY ${qualifiedName(table)} FROM STDIN WITH (FORMAT csv, HEADER true${freeze ? ', FREEZE true' : ''})`;
 }
 
 /** Called on the loading connection once a table's rows are in (the restore's verification starts there). */
@@ -116,8 +116,16 @@ export async function loadCsvTables(
 
 async function copyInto(client: pg.Client, t: CsvTable): Promise<void> {
   try {
-    await pipeline(createReadStream(t.file, { highWaterMark: 256 * 1024 }), memberGunzip(), client.query(copyFrom(copyCsv(t))));
+    // FREEZE: the rows go in frozen and all-visible, as VACUUM would leave them. Without it the
+    // first read of each page (the verification's, right after) stamps every row's hint bits and
+    // writes the page again, and autovacuum then rewrites it all once more. FREEZE needs the table
+    // emptied in the same transaction: it is new, and empty, so TRUNCATE costs nothing.
+    await client.query('BEGIN');
+    await client.query(`TRUNCATE ONLY ${qualifiedName(t)}`);
+    await pipeline(createReadStream(t.file, { highWaterMark: 256 * 1024 }), memberGunzip(), client.query(copyFrom(copyCsv(t, true))));
+    await client.query('COMMIT');
   } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOSPC' || code === 'EDQUOT') throw error;
     throw new DbopsError('RESTORE_FAILED', `Loading ${t.schema}.${t.table} from its CSV failed: ${(error as Error).message}`, { cause: error });
