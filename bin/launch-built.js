@@ -73,7 +73,8 @@ function codeCacheFits(script) {
  */
 export function runScript(script, { writeCache = false } = {}) {
   const cacheFile = `${script}.cache`;
-  const source = readFileSync(script, 'utf8');
+  // ASCII only (scripts/bundle.mjs checks): read without UTF-8 decoding, into a one-byte string.
+  const source = readFileSync(script, 'latin1');
   const compiled = new vm.Script(`(function (exports, require, module, __filename, __dirname, __dbopsImportMetaUrl) {'use strict';${source}\n})`, {
     filename: script,
     cachedData: writeCache ? undefined : readFileSync(cacheFile),

@@ -89,6 +89,10 @@ if (process.argv.includes('--launch')) {
   const imports = text.match(/\bimport\(/g) ?? [];
   if (imports.length !== 1)
     throw new Error(`dist/launch/dbops.cjs holds ${imports.length} import() calls, 1 expected (src/engine/import-package.ts): use importPackage()`);
+  // The launcher reads it as latin1 (no UTF-8 decoding, and V8 keeps a one-byte string):
+  // esbuild writes non-ASCII characters as escapes, and this holds it to that.
+  const wide = /[^\x00-\x7f]/.exec(text);
+  if (wide !== null) throw new Error(`dist/launch/dbops.cjs holds a non-ASCII character at ${wide.index} (${JSON.stringify(text.slice(wide.index - 40, wide.index + 10))}): write it as an escape in the source`);
   await writeFile(script, text);
 } else {
   await build({ ...BUNDLE_OPTIONS, outfile, absWorkingDir: root });

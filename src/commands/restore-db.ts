@@ -166,7 +166,7 @@ export const restoreDb: Command<typeof restoreOptionsSchema, typeof output> = {
           : 'Restore complete, not verified: the backup recorded no row counts.',
   text: (r, cwd) =>
     r.kind === 'plan'
-      ? `${planText(r.plan).replace(/^⚠️ {2}This restore OVERWRITES data\./, 'Dry run: this restore would overwrite data. Nothing was changed.')}`
+      ? `${planText(r.plan).replace(/^\u26a0\ufe0f {2}This restore OVERWRITES data\./, 'Dry run: this restore would overwrite data. Nothing was changed.')}`
       : restoreText(r, cwd),
   mcp: {
     tool: 'restore_db',
