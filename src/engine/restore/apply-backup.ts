@@ -58,6 +58,16 @@ async function applyDbops({ handle, target, jobs, plan, signal, onStep, onTableL
   const run = { connection: target, signal };
   const notes = [...plan.notes];
   const work = await mkdtemp(path.join(tmpdir(), 'dbops-restore-'));
+  // The SQL that pg_restore writes from the dump for the drops, the schemas and the grants only
+  // reads the dump: it is worked out at once, beside the steps that come before its use.
+  const restored = plan.entries.filter((e) => e.action === 'restore').map((e) => e.toc);
+  const acls = restored.filter(isRunAsSql);
+  const scripts = Promise.all([
+    dropScript(files.dump, entriesToDrop(plan.entries), work, signal),
+    sqlOf(files.dump, restored.filter(isSchemaEntry), path.join(work, 'schemas.list'), signal),
+    sqlOf(files.dump, acls, path.join(work, 'acl.list'), signal),
+  ]);
+  scripts.catch(() => undefined); // awaited below; must not count as unhandled meanwhile
   try {
     onStep?.('roles');
     // roles.sql is read for names only, never run: one written by an older dbops re-creates the
@@ -66,14 +76,13 @@ async function applyDbops({ handle, target, jobs, plan, signal, onStep, onTableL
     const createdRoles = roles.created;
     notes.push(...roles.notes);
 
-    const restored = plan.entries.filter((e) => e.action === 'restore').map((e) => e.toc);
     const appList = path.join(work, 'restore.list');
 
     // The app's objects the backup holds go first, in one transaction, with the statements
     // pg_restore itself writes for them; the platform's objects are never in the list.
     onStep?.('drop');
     await withClient(target, (client) => resetDefaultPrivileges(client, handle.manifest?.schemas ?? [], plan.platformRoles));
-    const drops = await dropScript(files.dump, entriesToDrop(plan.entries), work, signal);
+    const [drops, schemaSql, aclSql] = await scripts;
     if (drops !== '') await runTool('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction'], { ...run, input: drops });
 
     // Schemas, then the extensions that live in them, then everything that uses their types.
@@ -81,13 +90,7 @@ async function applyDbops({ handle, target, jobs, plan, signal, onStep, onTableL
     // are written out as SQL, because pg_restore run against a database skips an ACL or COMMENT
     // entry whose schema entry is not in the same run.
     onStep?.('schema');
-    const schemas = restored.filter(isSchemaEntry);
-    if (schemas.length > 0) {
-      const schemaList = path.join(work, 'schemas.list');
-      await writeTocList(schemaList, schemas);
-      const sql = (await runTool('pg_restore', ['--use-list', schemaList, '--file', '-', files.dump], { signal })).stdout;
-      await runTool('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction'], { ...run, input: sql });
-    }
+    if (schemaSql !== '') await runTool('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction'], { ...run, input: schemaSql });
     for (const { schema, owner } of plan.schemaOwners) {
       await withClient(target, (client) => client.query(`ALTER SCHEMA ${ident(schema)} OWNER TO ${ident(owner)}`)).catch((error: Error) => {
         notes.push(`Schema ${schema} keeps its owner on the target: giving it to ${owner} failed (${error.message}).`);
@@ -183,13 +186,7 @@ async function applyDbops({ handle, target, jobs, plan, signal, onStep, onTableL
     // Grants last, as SQL, for the same reason as the schemas' (grants on the members of an
     // extension, and its comment, hang on an EXTENSION entry the restore leaves to extensions.sql).
     onStep?.('grants');
-    const acls = restored.filter(isRunAsSql);
-    if (acls.length > 0) {
-      const aclList = path.join(work, 'acl.list');
-      await writeTocList(aclList, acls);
-      const sql = (await runTool('pg_restore', ['--use-list', aclList, '--file', '-', files.dump], { signal })).stdout;
-      await runTool('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction'], { ...run, input: sql });
-    }
+    if (aclSql !== '') await runTool('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction'], { ...run, input: aclSql });
     for (const kept of plan.keptTables) notes.push(`${kept.schema}.${kept.table} keeps the target's rows: ${kept.reason}.`);
 
     onStep?.('realtime');
@@ -197,8 +194,17 @@ async function applyDbops({ handle, target, jobs, plan, signal, onStep, onTableL
     await reloadPostgrest(target, onStep);
     return { createdRoles, changedRoles: roles.changed, notes };
   } finally {
+    // The scripts' pg_restore runs write their lists into `work`: they end before it goes.
+    await scripts.catch(() => undefined);
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** The SQL pg_restore writes for these entries ('' for none). */
+async function sqlOf(dump: string, entries: readonly TocEntry[], list: string, signal: AbortSignal | undefined): Promise<string> {
+  if (entries.length === 0) return '';
+  await writeTocList(list, entries);
+  return (await runTool('pg_restore', ['--use-list', list, '--file', '-', dump], { signal })).stdout;
 }
 
 // Rows that go in with pg_restore's first run. Anything else of the data section (a kind not
