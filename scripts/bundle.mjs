@@ -92,7 +92,10 @@ if (process.argv.includes('--launch')) {
   // The launcher reads it as latin1 (no UTF-8 decoding, and V8 keeps a one-byte string):
   // esbuild writes non-ASCII characters as escapes, and this holds it to that.
   const wide = /[^\x00-\x7f]/.exec(text);
-  if (wide !== null) throw new Error(`dist/launch/dbops.cjs holds a non-ASCII character at ${wide.index} (${JSON.stringify(text.slice(wide.index - 40, wide.index + 10))}): write it as an escape in the source`);
+  if (wide !== null)
+    throw new Error(
+      `dist/launch/dbops.cjs holds a non-ASCII character at ${wide.index} (${JSON.stringify(text.slice(wide.index - 40, wide.index + 10))}): write it as an escape in the source`,
+    );
   await writeFile(script, text);
 } else {
   await build({ ...BUNDLE_OPTIONS, outfile, absWorkingDir: root });
