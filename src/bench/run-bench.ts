@@ -113,9 +113,14 @@ export async function runBench(options: BenchOptions): Promise<void> {
     await timeProcess(process.execPath, [cli, '--help']);
     const help: number[] = [];
     const noop: number[] = [];
+    // The floor: what this machine's Node takes to run a module that does nothing.
+    const empty = path.join(work, 'empty.mjs');
+    await writeFile(empty, 'export {};\n');
+    const floor: number[] = [];
     for (let i = 0; i < 11; i++) {
       help.push((await timeProcess(process.execPath, [cli, '--help'])).ms);
       noop.push((await timeProcess(process.execPath, [cli, 'list-backups', '--json'], { env: noopEnv })).ms);
+      floor.push((await timeProcess(process.execPath, [empty])).ms);
     }
 
     for (const name of DATABASES) await freshDatabase(name);
@@ -248,6 +253,9 @@ export async function runBench(options: BenchOptions): Promise<void> {
     line(`| \`node bin/dbops.js --help\` | ${median(help).toFixed(0)} ms | ${Math.min(...help).toFixed(0)} ms | ${Math.max(...help).toFixed(0)} ms | | |`);
     line(
       `| \`node bin/dbops.js list-backups\` (empty folder: loading a command) | ${median(noop).toFixed(0)} ms | ${Math.min(...noop).toFixed(0)} ms | ${Math.max(...noop).toFixed(0)} ms | | |`,
+    );
+    line(
+      `| \`node empty.mjs\` (this machine's floor: a module that does nothing) | ${median(floor).toFixed(0)} ms | ${Math.min(...floor).toFixed(0)} ms | ${Math.max(...floor).toFixed(0)} ms | | |`,
     );
     line();
     line(
