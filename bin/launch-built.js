@@ -55,15 +55,32 @@ function builtAfter(chunked, target) {
  * The CLI as one classic script compiled with V8's code cache (scripts/code-cache.mjs writes it at
  * build time): most of what a command compiles on start comes ready-made (a no-op command measured
  * ~30 ms faster than from the chunks). A cache only another Node made would be thrown away by V8,
- * and compiling the whole script without one is slower than the chunks: then the chunks run.
+ * and compiling the whole script without one is slower than the chunks: then the chunks run. V8
+ * checks a cache against its source's length only, and keeps the path it was made at in stack
+ * traces: so the script's size, modification time and path must be the ones the cache was made
+ * for (a script rebuilt, edited or moved — a packed and installed copy — runs the chunks).
  */
-function codeCacheFits(script) {
+export function codeCacheFits(script) {
   try {
     const made = JSON.parse(readFileSync(`${script}.json`, 'utf8'));
-    return made.node === process.version && made.arch === process.arch && existsSync(`${script}.cache`);
+    const now = statSync(script);
+    return (
+      made.node === process.version &&
+      made.arch === process.arch &&
+      made.script === script &&
+      made.size === now.size &&
+      made.mtimeMs === now.mtimeMs &&
+      existsSync(`${script}.cache`)
+    );
   } catch {
     return false;
   }
+}
+
+/** What dbops.cjs.json records of the script a cache was made for (scripts/code-cache.mjs). */
+export function codeCacheStamp(script) {
+  const made = statSync(script);
+  return { node: process.version, arch: process.arch, script, size: made.size, mtimeMs: made.mtimeMs };
 }
 
 /**

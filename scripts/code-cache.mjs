@@ -5,8 +5,9 @@
 // empty folder, no database): start-up, options, config, loader, reporting. Commands compile the
 // rest as they go, as they would without it.
 //
-// A cache fits one Node: dbops.cjs.json records which, and the launcher uses the cache only with
-// that one (else the chunks, as before). A failure here fails the build: a build without its
+// A cache fits one Node and one script file: dbops.cjs.json records which (the Node, the script's
+// path, size and modification time), and the launcher uses the cache only with those (else the
+// chunks, as before). A failure here fails the build: a build without its
 // cache still runs (from the chunks), but one that cannot make it hides a broken script.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -32,7 +33,8 @@ if (process.argv[2] === '--child') {
       throw new Error(`code cache: dist/launch/dbops.cjs failed to run list-backups (exit ${run.status}): ${(run.stderr || run.stdout).trim().split('\n')[0]}`);
     }
     const bytes = statSync(`${script}.cache`).size;
-    writeFileSync(`${script}.json`, `${JSON.stringify({ node: process.version, arch: process.arch })}\n`);
+    const { codeCacheStamp } = await import(path.join(root, 'bin/launch-built.js'));
+    writeFileSync(`${script}.json`, `${JSON.stringify(codeCacheStamp(script))}\n`);
     // stderr: `npm pack --json` runs the build and prints its JSON on stdout.
     process.stderr.write(`code cache: ${(bytes / 1024 / 1024).toFixed(1)} MB for ${process.version} (dist/launch/dbops.cjs.cache)\n`);
   } finally {

@@ -125,12 +125,20 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 // No top-level await: the same module also runs as a classic script (bin/launch-built.js runs
-// it with V8's code cache), where there is none.
+// it with V8's code cache), where there is none. What an unsettled top-level await did — a
+// non-zero exit when Node ran out of work before the command ended — is kept by hand.
+let settled = false;
+process.on('exit', (code) => {
+  if (settled || code !== 0) return;
+  process.stderr.write('dbops stopped before the command finished (it was left waiting on nothing); nothing more was done.\n');
+  process.exitCode = EXIT_FAILURE;
+});
 void main(process.argv.slice(2))
   .catch((error: unknown) => {
     process.stderr.write(`${toDbopsError(error).message}\n`);
     return EXIT_FAILURE;
   })
   .then((code) => {
+    settled = true;
     process.exitCode = code;
   });

@@ -263,6 +263,13 @@ describe('restore verification', () => {
     await stopped.checkRestored(spec, [{ schema: 'public', table: 'one' }], stop.signal);
     expect(await stopped.finish(spec)).toMatchObject({ verified: false, contentMismatches: ['public.one'] });
 
+    // Wrapped up before it ran: no table started, the end checks it (and sees the change).
+    const wrapped = await RestoreVerifier.open(handle, { content: true });
+    const done = new AbortController();
+    done.abort();
+    await wrapped.checkRestored(spec, [{ schema: 'public', table: 'one' }], new AbortController().signal, done.signal);
+    expect(await wrapped.finish(spec)).toMatchObject({ verified: false, contentMismatches: ['public.one'] });
+
     // A difference there when it runs is named; finish() waits for a check still under way.
     await withPg(target.url, (c) => c.query(`DELETE FROM two WHERE id = 1`));
     const caught = await RestoreVerifier.open(handle, { content: true });

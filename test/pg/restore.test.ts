@@ -4,6 +4,7 @@ import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { libpqEnv, parseConnectionUrl } from '../../src/engine/connection.js';
 import { backupDatabase } from '../../src/engine/backup/backup.js';
+import { ancestorsOf } from '../../src/engine/restore/apply-backup.js';
 import { restoreDatabase, type RestoreOptions } from '../../src/engine/restore/restore.js';
 import { backupInto, engineContext, useTempDirs } from '../support/backups.js';
 import { FIXTURE, FIXTURE_TRANSIENT_TABLES, useTestDatabases, withPg } from '../support/databases.js';
@@ -254,6 +255,34 @@ describe('refusals leave the target exactly as it was', () => {
       await c.query(`SELECT pg_advisory_lock(hashtext('dbops:restore'))`);
       await expectRefused(restore({ backup: fullBackup, url: target.url, yes: true }), 'RESTORE_LOCKED');
     });
+  });
+});
+
+describe('pg_restore runs around the CSV loads', () => {
+  it("counts every partitioned or inheritance parent of a CSV table as one: a key on it reads the CSV table's rows", async () => {
+    const db = await dbs.create();
+    await withPg(db.url, (c) =>
+      c.query(`CREATE SCHEMA "odd ""name""";
+               CREATE TABLE top (id int, at date) PARTITION BY RANGE (at);
+               CREATE TABLE "odd ""name""".mid PARTITION OF top FOR VALUES FROM ('2024-01-01') TO ('2025-01-01') PARTITION BY RANGE (at);
+               CREATE TABLE leaf PARTITION OF "odd ""name""".mid FOR VALUES FROM ('2024-01-01') TO ('2024-07-01');
+               CREATE TABLE other PARTITION OF top FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+               CREATE TABLE base (id int); CREATE TABLE child () INHERITS (base); CREATE TABLE grandchild () INHERITS (child);
+               CREATE TABLE alone (id int);`),
+    );
+    const spec = parseConnectionUrl(db.url, 'test');
+    const names = (refs: Array<{ schema: string; table: string }>) => refs.map((r) => `${r.schema}.${r.table}`).sort();
+    expect(names(await ancestorsOf(spec, [{ schema: 'public', table: 'leaf' }]))).toEqual(['odd "name".mid', 'public.top']);
+    expect(
+      names(
+        await ancestorsOf(spec, [
+          { schema: 'public', table: 'grandchild' },
+          { schema: 'public', table: 'alone' },
+        ]),
+      ),
+    ).toEqual(['public.base', 'public.child']);
+    expect(await ancestorsOf(spec, [{ schema: 'public', table: 'other' }])).toEqual([{ schema: 'public', table: 'top' }]);
+    expect(await ancestorsOf(spec, [])).toEqual([]);
   });
 });
 

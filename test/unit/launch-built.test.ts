@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -30,14 +30,14 @@ function tree(files: Record<string, number>): string {
 
 const ran = (dir: string, ...args: string[]) => execFileSync(process.execPath, [path.join(dir, 'bin/run.mjs'), ...args], { encoding: 'utf8' });
 
-/** The one-script build beside the chunks: the script, a cache (V8 throws away one it cannot use), and which Node made it. */
+/** The one-script build beside the chunks: the script, a cache (V8 throws away one it cannot use), and what it was made for. */
 function withScript(dir: string, mtime: number, node = process.version, script?: string): string {
   const file = path.join(dir, 'dist/launch/dbops.cjs');
-  if (script !== undefined) writeFileSync(file, script);
-  else writeFileSync(file, 'process.stdout.write("dist/launch/dbops.cjs");\n');
+  writeFileSync(file, script ?? 'process.stdout.write("dist/launch/dbops.cjs");\n');
   writeFileSync(`${file}.cache`, 'not a cache');
-  writeFileSync(`${file}.json`, JSON.stringify({ node, arch: process.arch }));
   utimesSync(file, mtime, mtime);
+  const made = statSync(file);
+  writeFileSync(`${file}.json`, JSON.stringify({ node, arch: process.arch, script: file, size: made.size, mtimeMs: made.mtimeMs }));
   return dir;
 }
 
@@ -69,6 +69,20 @@ describe('launchBuilt', () => {
     const uncached = withScript(tree({ 'dist/cli/main.js': 1000, 'dist/launch/main.js': 1001 }), 1001);
     rmSync(path.join(uncached, 'dist/launch/dbops.cjs.cache'));
     expect(ran(uncached, 'list-backups')).toBe('dist/launch/main.js');
+  });
+
+  it('runs the chunks when the script is not the one the cache was made for: edited to the same length, or moved', () => {
+    // V8 checks a cache against its source's length only: an edit of the same length would run the old code.
+    const edited = withScript(tree({ 'dist/cli/main.js': 1000, 'dist/launch/main.js': 1001 }), 1001);
+    const script = path.join(edited, 'dist/launch/dbops.cjs');
+    writeFileSync(script, 'process.stdout.write("dist/launch/dbops.CJS");\n');
+    utimesSync(script, 1002, 1002);
+    expect(ran(edited, 'list-backups')).toBe('dist/launch/main.js');
+    // A copy elsewhere (a packed and installed package) keeps the old path in V8's cache.
+    const moved = withScript(tree({ 'dist/cli/main.js': 1000, 'dist/launch/main.js': 1001 }), 1001);
+    const stamp = path.join(moved, 'dist/launch/dbops.cjs.json');
+    writeFileSync(stamp, readFileSync(stamp, 'utf8').replace(moved, path.join(scratch, 'elsewhere')));
+    expect(ran(moved, 'list-backups')).toBe('dist/launch/main.js');
   });
 
   it('gives the script what a module has: require, __filename, import.meta.url, strict mode, and an import() of packages', () => {

@@ -35,8 +35,11 @@ export interface ApplyRequest {
   onStep?: ((step: RestoreStep, detail?: string) => void) | undefined;
   /** Called on the loading connection as each table created from its CSV has its rows. */
   onTableLoaded?: AfterLoad | undefined;
-  /** Called once pg_restore has filled these tables for good, while the rest of the restore runs; stopped by `stop`. */
-  onTablesRestored?: ((tables: TableRef[], stop: AbortSignal) => Promise<void>) | undefined;
+  /**
+   * Called once pg_restore has filled these tables for good, while the rest of the restore runs:
+   * `wrapUp` says to start no further table, `stop` to end at once (the restore failed).
+   */
+  onTablesRestored?: ((tables: TableRef[], signals: { stop: AbortSignal; wrapUp: AbortSignal }) => Promise<void>) | undefined;
 }
 
 export interface ApplyResult {
@@ -62,11 +65,12 @@ async function applyDbops({ handle, target, jobs, plan, signal, onStep, onTableL
   // reads the dump: it is worked out at once, beside the steps that come before its use.
   const restored = plan.entries.filter((e) => e.action === 'restore').map((e) => e.toc);
   const acls = restored.filter(isRunAsSql);
-  const scripts = Promise.all([
+  const scriptRuns = [
     dropScript(files.dump, entriesToDrop(plan.entries), work, signal),
     sqlOf(files.dump, restored.filter(isSchemaEntry), path.join(work, 'schemas.list'), signal),
     sqlOf(files.dump, acls, path.join(work, 'acl.list'), signal),
-  ]);
+  ] as const;
+  const scripts = Promise.all(scriptRuns);
   scripts.catch(() => undefined); // awaited below; must not count as unhandled meanwhile
   try {
     onStep?.('roles');
@@ -142,10 +146,12 @@ async function applyDbops({ handle, target, jobs, plan, signal, onStep, onTableL
       // other tables need not wait: pg_restore builds each as soon as its own table's rows are in,
       // while the CSVs still load, as a plain pg_restore would (measured on the bench: the
       // biggest table's primary key no longer waits for the slowest CSV).
+      // A partitioned or inheritance parent of a CSV table counts as one: a foreign key or a key
+      // on it reads (and locks) its children, the CSV table among them.
       const { first, rest, filled } = splitAroundCsvLoads(
         main.filter((e) => !locking(e)),
         plan,
-        newCsv,
+        [...newCsv, ...(await ancestorsOf(target, newCsv))],
       );
       const firstList = path.join(work, 'restore-first.list');
       const restList = path.join(work, 'restore-rest.list');
@@ -156,10 +162,12 @@ async function applyDbops({ handle, target, jobs, plan, signal, onStep, onTableL
         ['--exit-on-error', '--section=data', '--section=post-data', `--jobs=${jobs}`, '--use-list', firstList, dbnameArg(target.database), files.dump],
         run,
       );
-      // The tables that run filled are verified while the CSVs and the second run go on.
+      // The tables that run filled are verified while the CSVs and the second run go on; once
+      // that run is over no further table is started (the end checks the rest, in parallel).
       const stopChecks = new AbortController();
+      const wrapUp = new AbortController();
       const stop = signal === undefined ? stopChecks.signal : AbortSignal.any([signal, stopChecks.signal]);
-      const checks = dumpRun.then(() => onTablesRestored?.(filled, stop)).catch(() => undefined);
+      const checks = dumpRun.then(() => onTablesRestored?.(filled, { stop, wrapUp: wrapUp.signal })).catch(() => undefined);
       try {
         const loads = await Promise.allSettled([dumpRun, loadCsvTables(target, newCsv, jobs, signal, onTableLoaded, dumpRun)]);
         const failed = loads.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -170,6 +178,7 @@ async function applyDbops({ handle, target, jobs, plan, signal, onStep, onTableL
           ['--exit-on-error', '--section=data', '--section=post-data', `--jobs=${jobs}`, '--use-list', restList, dbnameArg(target.database), files.dump],
           run,
         );
+        wrapUp.abort();
       } catch (error) {
         stopChecks.abort();
         throw error;
@@ -194,10 +203,28 @@ async function applyDbops({ handle, target, jobs, plan, signal, onStep, onTableL
     await reloadPostgrest(target, onStep);
     return { createdRoles, changedRoles: roles.changed, notes };
   } finally {
-    // The scripts' pg_restore runs write their lists into `work`: they end before it goes.
-    await scripts.catch(() => undefined);
+    // The scripts' pg_restore runs read their lists from `work`: every one ends before it goes.
+    await Promise.allSettled(scriptRuns);
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** Every partitioned or inheritance parent, at any depth, of these tables (which exist on the target by now). */
+export async function ancestorsOf(target: ConnectionSpec, tables: ReadonlyArray<{ schema: string; table: string }>): Promise<TableRef[]> {
+  if (tables.length === 0) return [];
+  return withClient(target, (client) =>
+    query<TableRef>(
+      client,
+      'Reading the parents of the tables loaded from CSVs',
+      `WITH RECURSIVE up(rel) AS (
+         SELECT i.inhparent FROM pg_inherits i WHERE i.inhrelid IN (SELECT to_regclass(t) FROM unnest($1::text[]) AS t)
+         UNION
+         SELECT i.inhparent FROM up JOIN pg_inherits i ON i.inhrelid = up.rel
+       )
+       SELECT n.nspname::text AS schema, c.relname::text AS table FROM up JOIN pg_class c ON c.oid = up.rel JOIN pg_namespace n ON n.oid = c.relnamespace`,
+      [tables.map(qualifiedName)],
+    ),
+  );
 }
 
 /** The SQL pg_restore writes for these entries ('' for none). */

@@ -189,7 +189,7 @@ export async function restoreDatabase(input: RestoreOptions, ctx: EngineContext,
       history,
       marker,
       onTableLoaded: (client, table) => verifier.checkLoaded(client, table),
-      onTablesRestored: (tables, stop) => verifier.checkRestored(run.spec, tables, stop),
+      onTablesRestored: (tables, { stop, wrapUp }) => verifier.checkRestored(run.spec, tables, stop, wrapUp),
     });
     notes.push(...applied.notes);
     progress({ phase: 'verify' });

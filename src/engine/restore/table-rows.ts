@@ -68,12 +68,15 @@ export async function loadCsvTables(
   const sized = await Promise.all(tables.map(async (t) => ({ t, bytes: (await stat(t.file)).size })));
   const queue = sized.sort((a, b) => b.bytes - a.bytes).map((s) => s.t);
   let failed: unknown;
+  // Ending a connection is what stops a COPY under way.
+  const open = new Set<pg.Client>();
   const worker = async () => {
     const client = await connect(target);
-    // Ending the connection is what stops a COPY under way.
     const end = () => void client.end().catch(() => undefined);
     signal?.addEventListener('abort', end, { once: true });
+    open.add(client);
     try {
+      if (failed !== undefined) throw failed;
       signal?.throwIfAborted();
       await client.query(READ_SETTINGS);
       for (let t = queue.shift(); t !== undefined && failed === undefined; t = queue.shift()) {
@@ -82,6 +85,7 @@ export async function loadCsvTables(
         await afterLoad?.(client, t);
       }
     } finally {
+      open.delete(client);
       signal?.removeEventListener('abort', end);
       await client.end().catch(() => undefined);
     }
@@ -107,7 +111,12 @@ export async function loadCsvTables(
           queue.length > 0 && failed === undefined ? started(worker()) : undefined,
         ),
       ),
-    () => [],
+    // `widen` failed (pg_restore's run beside the loads): the restore has failed, so the loads stop too.
+    (error: unknown) => {
+      failed ??= error;
+      for (const client of open) void client.end().catch(() => undefined);
+      return [];
+    },
   );
   const results = [...(await Promise.allSettled([first])), ...(await more)];
   const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -121,10 +121,11 @@ export class RestoreVerifier {
 
   /**
    * Checks tables the restore has filled and will not write again, one after the other on a
-   * connection of its own, while the restore goes on. `stop` ends it (the restore failed, or was
-   * cancelled): whatever was not checked is then checked at the end, as any other table.
+   * connection of its own, while the restore goes on. After `wrapUp` no further table is started
+   * (the one under way finishes); `stop` ends it at once (the restore failed, or was cancelled).
+   * Whatever was not checked is then checked at the end, as any other table.
    */
-  checkRestored(target: ConnectionSpec, refs: readonly TableRef[], stop: AbortSignal): Promise<void> {
+  checkRestored(target: ConnectionSpec, refs: readonly TableRef[], stop: AbortSignal, wrapUp?: AbortSignal): Promise<void> {
     const wanted = refs.filter((ref) => this.counts?.has(tableKey(ref)) === true);
     if (wanted.length === 0 || stop.aborted) return Promise.resolve();
     const checks = (async () => {
@@ -133,7 +134,7 @@ export class RestoreVerifier {
       stop.addEventListener('abort', end, { once: true });
       try {
         for (const ref of wanted) {
-          if (stop.aborted) break;
+          if (stop.aborted || wrapUp?.aborted) break;
           await this.checkLoaded(client, ref);
         }
       } finally {
