@@ -11,15 +11,16 @@ import vm from 'node:vm';
 const CHUNKED_CLI = 'cli/main.js';
 
 /**
- * What runs no command (src/cli/main.ts: the overview, the version) loads a few kilobytes of the
- * chunks: reading the whole script and its cache costs more there (--help measured 105 -> 137 ms).
+ * What runs from the chunks though the script is there: what runs no command (src/cli/main.ts:
+ * the overview, the version) loads a few kilobytes of them, less than the script and its cache
+ * (--help measured 105 -> 137 ms); the MCP server is not in the script (scripts/bundle.mjs).
  */
-const OVERVIEW = new Set([undefined, '--help', '-h', 'help', '--version', '-v', 'version']);
+const ON_CHUNKS = new Set([undefined, '--help', '-h', 'help', '--version', '-v', 'version', 'mcp']);
 
 export async function launchBuilt(name, relative, bundled) {
   const target = new URL(`../dist/${relative}`, import.meta.url);
   if (existsSync(fileURLToPath(target))) {
-    if (relative === CHUNKED_CLI && !OVERVIEW.has(process.argv[2])) {
+    if (relative === CHUNKED_CLI && !ON_CHUNKS.has(process.argv[2])) {
       const script = fileURLToPath(new URL('../dist/launch/dbops.cjs', import.meta.url));
       if (codeCacheFits(script) && builtAfter(script, target)) {
         runScript(script);
@@ -77,6 +78,10 @@ export function codeCacheFits(script) {
   }
 }
 
+/** dist/launch/dbops.cjs is one function (scripts/bundle.mjs writes it so), strict as the modules were. */
+export const SCRIPT_HEAD = "(function (exports, require, module, __filename, __dirname, __dbopsImportMetaUrl) {'use strict';";
+export const SCRIPT_TAIL = '\n})';
+
 /** What dbops.cjs.json records of the script a cache was made for (scripts/code-cache.mjs). */
 export function codeCacheStamp(script) {
   const made = statSync(script);
@@ -84,15 +89,16 @@ export function codeCacheStamp(script) {
 }
 
 /**
- * Runs the script as Node runs a CommonJS module (a function given require, module, __filename,
- * __dirname), plus the import.meta.url its ES modules were written with. Strict, as they were.
- * With `writeCache`, the code V8 compiled by the time the process exits is written as the cache.
+ * Runs the script as Node runs a CommonJS module: the file is one function (scripts/bundle.mjs
+ * writes it so) given require, module, __filename, __dirname, plus the import.meta.url its ES
+ * modules were written with. With `writeCache`, the code V8 compiled by the time the process
+ * exits is written as the cache.
  */
 export function runScript(script, { writeCache = false } = {}) {
   const cacheFile = `${script}.cache`;
   // ASCII only (scripts/bundle.mjs checks): read without UTF-8 decoding, into a one-byte string.
   const source = readFileSync(script, 'latin1');
-  const compiled = new vm.Script(`(function (exports, require, module, __filename, __dirname, __dbopsImportMetaUrl) {'use strict';${source}\n})`, {
+  const compiled = new vm.Script(source, {
     filename: script,
     cachedData: writeCache ? undefined : readFileSync(cacheFile),
   });

@@ -17,6 +17,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { SCRIPT_HEAD, SCRIPT_TAIL } from '../bin/launch-built.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const checkAt = process.argv.indexOf('--check');
@@ -60,6 +61,39 @@ export const BUNDLE_OPTIONS = {
   plugins: [nodeOnlyPg],
 };
 
+/** Packages dist/launch/dbops.cjs require()s from files beside it (below: why), by file. */
+const SIDE_BUNDLES = [
+  { file: 'deps-aws.cjs', packages: ['@aws-sdk/client-s3', '@aws-sdk/lib-storage'] },
+  { file: 'deps-engine.cjs', packages: ['execa', 'pg', 'pg-copy-streams', 'csv-parse', 'gray-matter'] },
+];
+
+/** An import of a SIDE_BUNDLES package becomes a require() of its file, the first time it runs. */
+const sideBundleImports = {
+  name: 'side-bundle-imports',
+  setup(build) {
+    const fileOf = new Map(SIDE_BUNDLES.flatMap(({ file, packages }) => packages.map((name) => [name, file])));
+    build.onResolve({ filter: /^[@a-z]/ }, (args) => (fileOf.has(args.path) ? { path: args.path, namespace: 'dbops-side' } : undefined));
+    build.onResolve({ filter: /^\.\/deps-[a-z]+\.cjs$/, namespace: 'dbops-side' }, (args) => ({ path: args.path, external: true }));
+    build.onLoad({ filter: /.*/, namespace: 'dbops-side' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(`./${fileOf.get(args.path)}`)})[${JSON.stringify(args.path)}];`,
+      loader: 'js',
+    }));
+  },
+};
+
+/** The script's `dbops mcp` never runs (bin/launch-built.js runs it from the chunks): a stand-in that says so. */
+const mcpLeftOut = {
+  name: 'mcp-left-out',
+  setup(build) {
+    build.onResolve({ filter: /[\\/]mcp[\\/]stdio\.js$/ }, () => ({ path: 'mcp-stdio', namespace: 'dbops-mcp-left-out' }));
+    build.onLoad({ filter: /.*/, namespace: 'dbops-mcp-left-out' }, () => ({
+      contents:
+        "export function runMcpStdio() { throw new Error('dist/launch/dbops.cjs has no MCP server: bin/launch-built.js runs dbops mcp from dist/launch/main.js'); }",
+      loader: 'js',
+    }));
+  },
+};
+
 if (process.argv.includes('--launch')) {
   // Splitting needs an output folder; the entry keeps its name (main.js), the chunks get hashes.
   const outdir = path.join(root, 'dist/launch');
@@ -69,34 +103,59 @@ if (process.argv.includes('--launch')) {
   await build({ ...BUNDLE_OPTIONS, ...kept, splitting: true, outdir, absWorkingDir: root });
   // The same CLI once more as one classic script, dist/launch/dbops.cjs, which bin/launch-built.js
   // compiles with V8's code cache (scripts/code-cache.mjs writes it): an ES module cannot be
-  // given one on Node 20, and compiling was a fifth of a no-op command's time. The launcher wraps
-  // it in a function that supplies require, __filename … and import.meta.url (below); commands
+  // given one on Node 20, and compiling was a fifth of a no-op command's time. The file is one
+  // function expression that takes require, __filename … and import.meta.url (SCRIPT_HEAD); the
+  // launcher compiles it as it is (wrapping it there cost a third copy of the text). Commands
   // reached by import() stay lazy (esbuild keeps them in functions run on first use).
+  //
+  // What only some commands need is left out of it, because every start reads the script, and V8
+  // deserialises its cache, in full: on this 2-core VM a page of memory touched for the first time
+  // costs ~11 µs, and the 2.6 MB script with everything inside cost ~1,900 of them before a
+  // command ran (list-backups on an empty folder: 7,560 page faults against 2,430 for Node
+  // running an empty module). Left out:
+  // - the packages of SIDE_BUNDLES, built into files of their own beside it that it require()s
+  //   the first time a command imports from one (no code cache there: what a backup or a push
+  //   runs of them was never in it, a no-op command made it);
+  // - the MCP server (its SDK, ajv, and zod's v3 and mini builds): bin/launch-built.js runs
+  //   `dbops mcp` from the chunks, as it runs --help.
   const script = path.join(outdir, 'dbops.cjs');
+  const cjs = { ...BUNDLE_OPTIONS, ...kept, format: 'cjs', banner: undefined, absWorkingDir: root };
   await build({
-    ...BUNDLE_OPTIONS,
-    ...kept,
-    format: 'cjs',
-    banner: undefined,
+    ...cjs,
     define: { 'import.meta.url': '__dbopsImportMetaUrl' },
     outfile: script,
-    absWorkingDir: root,
+    plugins: [...BUNDLE_OPTIONS.plugins, sideBundleImports, mcpLeftOut],
   });
+  for (const { file, packages } of SIDE_BUNDLES) {
+    // Getters: requiring the file initialises none of its packages until one is asked for.
+    const entry = packages.map((name) => `  get ${JSON.stringify(name)}() { return require(${JSON.stringify(name)}); },`).join('\n');
+    await build({
+      ...cjs,
+      entryPoints: undefined,
+      stdin: { contents: `module.exports = {\n${entry}\n};\n`, resolveDir: root, sourcefile: file, loader: 'js' },
+      // A file Node require()s keeps import() and a module URL of its own.
+      define: { 'import.meta.url': '__dbopsSideUrl' },
+      banner: { js: `const __dbopsSideUrl = require('node:url').pathToFileURL(__filename).href;` },
+      outfile: path.join(outdir, file),
+    });
+  }
   // A script has no import() of its own. Node's built-in modules, which dependencies import()
-  // lazily (the AWS SDK: node:http, node:async_hooks), are require()d instead (the same exports);
-  // a package goes through src/engine/import-package.ts, whose fallback import() is the one left.
-  const text = (await readFile(script, 'utf8')).replace(/\bimport\((["'])(node:[a-z_/]+)\1\)/g, 'Promise.resolve().then(() => require("$2"))');
-  const imports = text.match(/\bimport\(/g) ?? [];
+  // lazily, are require()d instead (the same exports); a package goes through
+  // src/engine/import-package.ts, whose fallback import() is the one left.
+  const body = (await readFile(script, 'utf8')).replace(/\bimport\((["'])(node:[a-z_/]+)\1\)/g, 'Promise.resolve().then(() => require("$2"))');
+  const imports = body.match(/\bimport\(/g) ?? [];
   if (imports.length !== 1)
     throw new Error(`dist/launch/dbops.cjs holds ${imports.length} import() calls, 1 expected (src/engine/import-package.ts): use importPackage()`);
   // The launcher reads it as latin1 (no UTF-8 decoding, and V8 keeps a one-byte string):
   // esbuild writes non-ASCII characters as escapes, and this holds it to that.
-  const wide = /[^\x00-\x7f]/.exec(text);
+  const wide = /[^\x00-\x7f]/.exec(body);
   if (wide !== null)
     throw new Error(
-      `dist/launch/dbops.cjs holds a non-ASCII character at ${wide.index} (${JSON.stringify(text.slice(wide.index - 40, wide.index + 10))}): write it as an escape in the source`,
+      `dist/launch/dbops.cjs holds a non-ASCII character at ${wide.index} (${JSON.stringify(body.slice(wide.index - 40, wide.index + 10))}): write it as an escape in the source`,
     );
-  await writeFile(script, text);
+  for (const left of ['node_modules/@modelcontextprotocol/', 'node_modules/@aws-sdk/', 'node_modules/execa/', 'node_modules/pg/'])
+    if (body.includes(left)) throw new Error(`dist/launch/dbops.cjs holds ${left}, which it should require() from beside it or leave to the chunks`);
+  await writeFile(script, `${SCRIPT_HEAD}${body}${SCRIPT_TAIL}`);
 } else {
   await build({ ...BUNDLE_OPTIONS, outfile, absWorkingDir: root });
   if (checkAt < 0) process.stdout.write(`wrote ${path.relative(root, outfile)}\n`);

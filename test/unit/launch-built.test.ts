@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+// @ts-expect-error: a plain ES module of bin/, without types
+import { SCRIPT_HEAD, SCRIPT_TAIL } from '../../bin/launch-built.js';
 
 // What bin/dbops.js runs: the one-script build with V8's code cache (dist/launch/dbops.cjs) when
 // this Node made its cache, for a command; the bundled chunks npm run build writes (dist/launch/)
@@ -33,7 +35,7 @@ const ran = (dir: string, ...args: string[]) => execFileSync(process.execPath, [
 /** The one-script build beside the chunks: the script, a cache (V8 throws away one it cannot use), and what it was made for. */
 function withScript(dir: string, mtime: number, node = process.version, script?: string): string {
   const file = path.join(dir, 'dist/launch/dbops.cjs');
-  writeFileSync(file, script ?? 'process.stdout.write("dist/launch/dbops.cjs");\n');
+  writeFileSync(file, `${SCRIPT_HEAD}${script ?? 'process.stdout.write("dist/launch/dbops.cjs");'}${SCRIPT_TAIL}`);
   writeFileSync(`${file}.cache`, 'not a cache');
   utimesSync(file, mtime, mtime);
   const made = statSync(file);
@@ -61,6 +63,8 @@ describe('launchBuilt', () => {
     expect(ran(dir, '--help')).toBe('dist/launch/main.js');
     expect(ran(dir)).toBe('dist/launch/main.js');
     expect(ran(dir, '--version')).toBe('dist/launch/main.js');
+    // The MCP server is not in the script (scripts/bundle.mjs leaves it out).
+    expect(ran(dir, 'mcp')).toBe('dist/launch/main.js');
   });
 
   it('runs the chunks when the cache is from another Node, or the script is older than the modules, or has no cache', () => {
@@ -75,7 +79,7 @@ describe('launchBuilt', () => {
     // V8 checks a cache against its source's length only: an edit of the same length would run the old code.
     const edited = withScript(tree({ 'dist/cli/main.js': 1000, 'dist/launch/main.js': 1001 }), 1001);
     const script = path.join(edited, 'dist/launch/dbops.cjs');
-    writeFileSync(script, 'process.stdout.write("dist/launch/dbops.CJS");\n');
+    writeFileSync(script, `${SCRIPT_HEAD}process.stdout.write("dist/launch/dbops.CJS");${SCRIPT_TAIL}`);
     utimesSync(script, 1002, 1002);
     expect(ran(edited, 'list-backups')).toBe('dist/launch/main.js');
     // A copy elsewhere (a packed and installed package) keeps the old path in V8's cache.
