@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { criticalWork } from '../engine/critical-work.js';
 import { DbopsError, toDbopsError } from '../engine/errors.js';
+import type { Catalog, Registry } from '../loader/registry.js';
 import { readCommandSummaries, type CommandSummary } from './help-index.js';
 import { PACKAGE_ROOT } from './paths.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, printError, printText } from './output.js';
@@ -29,14 +30,26 @@ function version(): string {
   return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-async function loadRegistry() {
-  const [{ buildRegistry }, { COMMANDS }, { settleZodForCli }] = await Promise.all([
+async function commandSurface() {
+  const [registry, { COMMAND_MODULES }, { settleZodForCli }] = await Promise.all([
     import('../loader/registry.js'),
     import('../commands/index.js'),
     import('./zod-settings.js'),
   ]);
   settleZodForCli();
-  return buildRegistry(PACKAGE_ROOT, COMMANDS);
+  return { ...registry, COMMAND_MODULES };
+}
+
+/** The commands' documents; a command's module loads when it runs. */
+async function loadCatalog(): Promise<Catalog> {
+  const { buildCatalog, COMMAND_MODULES } = await commandSurface();
+  return buildCatalog(PACKAGE_ROOT, COMMAND_MODULES);
+}
+
+/** Every command loaded, for the MCP server. */
+async function loadRegistry(): Promise<Registry> {
+  const { buildRegistry, COMMAND_MODULES } = await commandSurface();
+  return buildRegistry(PACKAGE_ROOT, COMMAND_MODULES);
 }
 
 /** Help needs two frontmatter lines of each command's Markdown, not the engine nor the validating loader. */
@@ -98,24 +111,23 @@ export async function main(argv: string[]): Promise<number> {
       printText(`dbops ${meta.name} — ${meta.summary}\n\nUsage: ${meta.usage}\n\n${meta.help}`);
       return EXIT_OK;
     }
-    const registry = await loadRegistry();
     if (name === 'mcp') {
-      const { runMcpStdio } = await import('../mcp/stdio.js');
+      const [registry, { runMcpStdio }] = await Promise.all([loadRegistry(), import('../mcp/stdio.js')]);
       return await runMcpStdio(rest, registry, controller.signal, PACKAGE_ROOT);
     }
-    const { runCommandLine, runSlashLine } = await import('./run-command.js');
+    const [catalog, { runCommandLine, runSlashLine }] = await Promise.all([loadCatalog(), import('./run-command.js')]);
     if (name === 'run') {
       if (rest.length !== 1) throw new DbopsError('USAGE', 'dbops run takes one quoted slash line, e.g. dbops run "/backup-db --no-transient".');
-      return await runSlashLine(registry, rest[0]!, controller.signal);
+      return await runSlashLine(catalog, rest[0]!, controller.signal);
     }
-    const command = registry.find(name);
-    if (command === undefined) {
+    const entry = catalog.find(name);
+    if (entry === undefined) {
       throw new DbopsError(
         'COMMAND_UNKNOWN',
-        `Unknown command "${name.length > 40 ? `${name.slice(0, 40)}…` : name}"; commands: ${[...registry.commands.map((c) => c.name), ...META.map((m) => m.name)].join(', ')}.`,
+        `Unknown command "${name.length > 40 ? `${name.slice(0, 40)}…` : name}"; commands: ${[...catalog.commands.map((c) => c.name), ...META.map((m) => m.name)].join(', ')}.`,
       );
     }
-    return await runCommandLine(command, rest, 'cli', controller.signal);
+    return await runCommandLine(await catalog.load(entry), rest, 'cli', controller.signal);
   } catch (error) {
     return printError(error, json);
   } finally {

@@ -3,7 +3,7 @@ import type { CommandIO } from '../commands/command.js';
 import { parseCommandLine } from '../commands/flags.js';
 import { commandHelp } from '../commands/help.js';
 import { invoke, type Trigger } from '../dispatch/invoke.js';
-import type { RegisteredCommand, Registry } from '../loader/registry.js';
+import type { Catalog, RegisteredCommand } from '../loader/registry.js';
 import { parseSlashLine } from '../loader/slash-line.js';
 import { processContext } from '../dispatch/process-context.js';
 import { EXIT_FAILURE, EXIT_OK, printJson, printText } from './output.js';
@@ -49,7 +49,7 @@ export async function runCommandLine(registered: RegisteredCommand, argv: string
   }
 }
 
-export async function runSlashLine(registry: Registry, line: string, signal: AbortSignal): Promise<number> {
-  const { command, argv } = parseSlashLine(line, registry);
-  return runCommandLine(command, argv, 'slash', signal);
+export async function runSlashLine(catalog: Catalog, line: string, signal: AbortSignal): Promise<number> {
+  const { command, argv } = parseSlashLine(line, catalog);
+  return runCommandLine(await catalog.load(command), argv, 'slash', signal);
 }

@@ -6,7 +6,7 @@ import type { EngineContext } from '../engine/context.js';
 // A command, in one place: its input schema (whose .describe() texts become its flags, its
 // --help and its MCP input), its one output schema (for --json, MCP structuredContent and the
 // event's details), the engine call, how a person reads the result, and — when agents may run
-// it — its MCP tool. The CLI, slash lines and the MCP server are generic over the list of these
+// it — its MCP tool. The CLI, slash lines and the MCP server are generic over the table of these
 // (commands/index.ts); the Markdown file of the same name gives the slash command and its
 // one-line description.
 
@@ -76,3 +76,6 @@ export interface Command<Input extends z.ZodObject = z.ZodObject, Output extends
 
 /** Commands of different shapes in one list. */
 export type AnyCommand = Command<z.ZodObject, z.ZodType>;
+
+/** Command modules by command name, each loaded when first asked for (commands/index.ts). */
+export type CommandModules = Readonly<Record<string, () => Promise<AnyCommand>>>;

@@ -10,7 +10,7 @@ import { startEmbeddedServer, type EmbeddedServer } from '../engine/pg/embedded-
 import { runTool, toolVersion } from '../engine/tools/pg-tools.js';
 import { buildRegistry } from '../loader/registry.js';
 import { runCommandLine, runSlashLine } from '../cli/run-command.js';
-import { COMMANDS } from '../commands/index.js';
+import { COMMAND_MODULES } from '../commands/index.js';
 
 // `npm run demo`: the whole product on a throwaway embedded PostgreSQL — seed a Supabase-shaped
 // database, /backup-db --no-transient, list and verify, /restore-db into a second database,
@@ -84,7 +84,7 @@ export async function runDemo(): Promise<number> {
       DBOPS_BACKUP_DIR: path.join(work, 'backups'),
       DBOPS_SPOOL_DIR: path.join(work, 'spool'),
     });
-    const registry = await buildRegistry(PACKAGE_ROOT, COMMANDS);
+    const registry = await buildRegistry(PACKAGE_ROOT, COMMAND_MODULES);
 
     step(3, '/backup-db --no-transient (through the loader, as the slash command runs)');
     if ((await runSlashLine(registry, '/backup-db --no-transient', controller.signal)) !== 0) throw new Error('backup failed');

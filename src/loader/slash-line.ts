@@ -1,19 +1,22 @@
 import { cutShort, DbopsError } from '../engine/errors.js';
-import type { Registry, RegisteredCommand } from './registry.js';
+import type { CommandEntry } from './registry.js';
 import { shellWords } from './shell-words.js';
 
 // "/backup-db --no-transient" as a person types it in the assistant. The command body runs
 // `npx dbops backup-db $ARGUMENTS` in a shell, so the arguments are split the way bash splits
 // them (quotes included, shell-words.ts); shell operators and expansions are refused, not run.
 
-export interface SlashInvocation {
-  command: RegisteredCommand;
+export interface SlashInvocation<Entry extends CommandEntry = CommandEntry> {
+  command: Entry;
   /** The argument string exactly as typed ($ARGUMENTS). */
   argumentsText: string;
   argv: string[];
 }
 
-export function parseSlashLine(line: string, registry: Registry): SlashInvocation {
+export function parseSlashLine<Entry extends CommandEntry>(
+  line: string,
+  registry: { commands: readonly Entry[]; find(name: string): Entry | undefined },
+): SlashInvocation<Entry> {
   const trimmed = line.trim();
   const match = /^\/([A-Za-z0-9_-]+)([\s\S]*)$/.exec(trimmed);
   const known = registry.commands.map((c) => `/${c.name}`).join(', ');

@@ -6,7 +6,7 @@ import { isDbopsError } from '../../src/engine/errors.js';
 import { buildRegistry } from '../../src/loader/registry.js';
 import { parseSlashLine } from '../../src/loader/slash-line.js';
 import { redact } from '../../src/reporting/redact.js';
-import { COMMANDS } from '../../src/commands/index.js';
+import { COMMAND_MODULES } from '../../src/commands/index.js';
 import { PROJECT_ROOT } from '../support/databases.js';
 import { defineFaults, type FaultCase, type Outcome } from './harness.js';
 
@@ -35,7 +35,7 @@ function expectedError(error: unknown, codes: readonly string[]): boolean {
   return isDbopsError(error) && codes.includes(error.code);
 }
 
-const registry = await buildRegistry(PROJECT_ROOT, COMMANDS);
+const registry = await buildRegistry(PROJECT_ROOT, COMMAND_MODULES);
 const anyText = fc.oneof(fc.string({ maxLength: 200 }), fc.string({ unit: 'grapheme', maxLength: 100 }), fc.string({ unit: 'binary', maxLength: 100 }));
 // A password nothing else in a URL or a message would contain by chance.
 const password = fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 30 }).map((s) => `PWx9${s}`);

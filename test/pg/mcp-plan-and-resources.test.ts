@@ -4,7 +4,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COMMANDS } from '../../src/commands/index.js';
+import { COMMAND_MODULES } from '../../src/commands/index.js';
 import { buildRegistry } from '../../src/loader/registry.js';
 import { createDbopsMcpServer } from '../../src/mcp/server.js';
 import { backupInto, DEFAULT_CONFIG, useTempDirs } from '../support/backups.js';
@@ -33,7 +33,7 @@ beforeAll(async () => {
   folder = path.basename((await backupInto(source.url, backupsDir)).backupDir);
   // Events would go to dev by default: a dry run must not write them there either.
   env = { DATABASE_URL_DEV: dev.url, DBOPS_BACKUP_DIR: backupsDir, DBOPS_SPOOL_DIR: await tempDir() };
-  const registry = await buildRegistry(PROJECT_ROOT, COMMANDS);
+  const registry = await buildRegistry(PROJECT_ROOT, COMMAND_MODULES);
   const server = createDbopsMcpServer({
     registry,
     readOnly: false,

@@ -12,7 +12,7 @@ import { writeChecksumList } from '../../src/engine/folder/seal.js';
 import type { Manifest } from '../../src/engine/folder/manifest.js';
 import { buildRegistry } from '../../src/loader/registry.js';
 import { createDbopsMcpServer } from '../../src/mcp/server.js';
-import { COMMANDS } from '../../src/commands/index.js';
+import { COMMAND_MODULES } from '../../src/commands/index.js';
 import { backupInto, DEFAULT_CONFIG, useTempDirs } from '../support/backups.js';
 import { FIXTURE, PROJECT_ROOT, useTestDatabases, withPg } from '../support/databases.js';
 import { fingerprint } from '../support/fingerprint.js';
@@ -58,7 +58,7 @@ async function world(extra: Record<string, string> = {}): Promise<World> {
 
 /** An MCP server over `env`, in memory, with a client connected to it; closed when the test ends. */
 async function connect(env: Record<string, string>, readOnly = false, config = DEFAULT_CONFIG): Promise<Client> {
-  const registry = await buildRegistry(PROJECT_ROOT, COMMANDS);
+  const registry = await buildRegistry(PROJECT_ROOT, COMMAND_MODULES);
   const server = createDbopsMcpServer({ registry, readOnly, version: '0.1.0', context: (signal) => ({ root: PROJECT_ROOT, config, env, signal }) });
   const client = new Client({ name: 'dbops-test', version: '1.0.0' });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();

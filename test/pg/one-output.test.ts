@@ -2,7 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
-import { COMMANDS } from '../../src/commands/index.js';
+import { COMMAND_MODULES } from '../../src/commands/index.js';
 import { loadConfig } from '../../src/engine/config.js';
 import { buildRegistry } from '../../src/loader/registry.js';
 import { createDbopsMcpServer } from '../../src/mcp/server.js';
@@ -39,7 +39,7 @@ describe('backup-db: --json and MCP structuredContent', () => {
     const { ok, ...fromCli } = JSON.parse(cli.stdout) as Record<string, unknown>;
     expect(ok).toBe(true);
 
-    const registry = await buildRegistry(PROJECT_ROOT, COMMANDS);
+    const registry = await buildRegistry(PROJECT_ROOT, COMMAND_MODULES);
     const config = loadConfig(PROJECT_ROOT, {}).config;
     const server = createDbopsMcpServer({ registry, readOnly: false, version: '0.1.0', context: (signal) => ({ root: PROJECT_ROOT, config, env, signal }) });
     const client = new Client({ name: 'one-output', version: '1.0.0' });

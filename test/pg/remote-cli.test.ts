@@ -6,7 +6,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { COMMANDS } from '../../src/commands/index.js';
+import { COMMAND_MODULES } from '../../src/commands/index.js';
 import { loadConfig } from '../../src/engine/config.js';
 import { buildRegistry } from '../../src/loader/registry.js';
 import { createDbopsMcpServer } from '../../src/mcp/server.js';
@@ -176,7 +176,7 @@ describe.skipIf(s3.skip !== undefined)(`dbops off-site copies from the CLI${s3.s
   });
 
   it('MCP: push_backup and list_backups with the configured remote, as an agent calls them', async () => {
-    const registry = await buildRegistry(PROJECT_ROOT, COMMANDS);
+    const registry = await buildRegistry(PROJECT_ROOT, COMMAND_MODULES);
     const config = loadConfig(project, {}).config;
     const server = createDbopsMcpServer({
       registry,

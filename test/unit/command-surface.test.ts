@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { commandFlags, COMMON_FLAGS, parseCommandLine } from '../../src/commands/flags.js';
 import { commandHelp } from '../../src/commands/help.js';
-import { COMMANDS } from '../../src/commands/index.js';
+import { loadAllCommands } from '../../src/commands/index.js';
 import { loadConfig } from '../../src/engine/config.js';
 import { loadArtifacts } from '../../src/loader/load-artifacts.js';
 import { PROJECT_ROOT } from '../support/databases.js';
+
+const COMMANDS = await loadAllCommands();
 
 // A command is one module and one Markdown file: the flags its schema makes, its --help and
 // the Markdown's argument-hint must agree, in both directions, for every command.

@@ -2,14 +2,14 @@ import { readFile, readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadArtifacts } from '../../src/loader/load-artifacts.js';
-import { buildRegistry } from '../../src/loader/registry.js';
+import { buildCatalog, buildRegistry } from '../../src/loader/registry.js';
 import { parseSlashLine } from '../../src/loader/slash-line.js';
-import { COMMANDS } from '../../src/commands/index.js';
+import { COMMAND_MODULES } from '../../src/commands/index.js';
 import { PROJECT_ROOT } from '../support/databases.js';
 
 describe('commands/ and skills/', () => {
   it('every file loads, every command is bound to the engine, and references link', async () => {
-    const registry = await buildRegistry(PROJECT_ROOT, COMMANDS);
+    const registry = await buildRegistry(PROJECT_ROOT, COMMAND_MODULES);
     expect(registry.commands.map((c) => c.name)).toEqual([
       'backup-db',
       'history',
@@ -53,9 +53,48 @@ describe('commands/ and skills/', () => {
   });
 });
 
+describe('the catalog the CLI runs a command from', () => {
+  it("loads a command's module only when that command runs, and checks it is the one named", async () => {
+    const loaded: string[] = [];
+    const spied = Object.fromEntries(
+      Object.entries(COMMAND_MODULES).map(([name, load]) => [
+        name,
+        async () => {
+          loaded.push(name);
+          return load();
+        },
+      ]),
+    );
+    const catalog = await buildCatalog(PROJECT_ROOT, spied);
+    expect(catalog.commands.map((c) => c.name)).toContain('list-backups');
+    expect(loaded).toEqual([]);
+    const entry = catalog.find('list-backups')!;
+    expect((await catalog.load(entry)).command.name).toBe('list-backups');
+    expect(loaded).toEqual(['list-backups']);
+
+    const swapped = await buildCatalog(PROJECT_ROOT, { ...COMMAND_MODULES, history: COMMAND_MODULES['list-backups']! });
+    await expect(swapped.load(swapped.find('history')!)).rejects.toMatchObject({
+      code: 'INTERNAL',
+      message: expect.stringMatching(/"history" is the "list-backups" command/),
+    });
+  });
+
+  it('refuses a command file without a module and a module without a file, before loading any', async () => {
+    const { history: _history, ...withoutHistory } = COMMAND_MODULES;
+    await expect(buildCatalog(PROJECT_ROOT, withoutHistory)).rejects.toMatchObject({
+      code: 'ARTIFACTS_INVALID',
+      message: expect.stringContaining('commands/history.md: no command module for "history"'),
+    });
+    await expect(buildCatalog(PROJECT_ROOT, { ...COMMAND_MODULES, 'drop-db': async () => Promise.reject(new Error('never loaded')) })).rejects.toMatchObject({
+      code: 'ARTIFACTS_INVALID',
+      message: expect.stringContaining('commands/drop-db.md: missing'),
+    });
+  });
+});
+
 describe('slash lines', () => {
   it('split like the shell the command body runs in, quotes included', async () => {
-    const registry = await buildRegistry(PROJECT_ROOT, COMMANDS);
+    const registry = await buildRegistry(PROJECT_ROOT, COMMAND_MODULES);
     const parsed = parseSlashLine(`/backup-db --no-transient --label "pre upgrade" --url 'postgres://u:p w@h/d'`, registry);
     expect(parsed.command.name).toBe('backup-db');
     expect(parsed.argv).toEqual(['--no-transient', '--label', 'pre upgrade', '--url', 'postgres://u:p w@h/d']);
@@ -63,7 +102,7 @@ describe('slash lines', () => {
   });
 
   it('refuse unknown commands (listing the known ones) and shell operators', async () => {
-    const registry = await buildRegistry(PROJECT_ROOT, COMMANDS);
+    const registry = await buildRegistry(PROJECT_ROOT, COMMAND_MODULES);
     expect(() => parseSlashLine('/drop-db', registry)).toThrow(
       'Unknown command /drop-db; known commands: /backup-db, /history, /list-backups, /prune-backups, /push-backup, /restore-db, /verify-backup.',
     );

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { COMMANDS } from '../../src/commands/index.js';
+import { COMMAND_MODULES } from '../../src/commands/index.js';
 import { buildRegistry } from '../../src/loader/registry.js';
 import { PROJECT_ROOT } from '../support/databases.js';
 
@@ -38,7 +38,7 @@ describe('plugin files', () => {
   });
 
   it('every command that deletes or overwrites has disable-model-invocation', async () => {
-    const registry = await buildRegistry(PROJECT_ROOT, COMMANDS);
+    const registry = await buildRegistry(PROJECT_ROOT, COMMAND_MODULES);
     for (const { name, doc, command } of registry.commands) {
       if (command.mcp?.annotations.destructiveHint) expect(doc.frontmatter['disable-model-invocation'], name).toBe(true);
     }

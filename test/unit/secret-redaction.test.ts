@@ -3,8 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { commandHelp } from '../../src/commands/help.js';
 import { parseConnectionUrl } from '../../src/engine/connection.js';
 import { redact, redactText, REDACTED } from '../../src/reporting/redact.js';
-import { COMMANDS } from '../../src/commands/index.js';
+import { loadAllCommands } from '../../src/commands/index.js';
 import { DEFAULT_CONFIG } from '../support/backups.js';
+
+const COMMANDS = await loadAllCommands();
 
 // A password pasted into a URL unencoded may hold any character. The connection parser and the
 // redactor split the URL the same way (the userinfo runs to the last '@'), so what connects is
