@@ -1,22 +1,30 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 // What `dbops --help` and `dbops <command> --help` print comes from two frontmatter lines of
 // each commands/*.md. Reading just those lines keeps YAML and schema libraries out of the help
 // path (they were most of its start-up time). A file whose two lines are anything but simple
 // one-line scalars returns undefined, and the caller falls back to the full, validating loader.
+// Read synchronously, as the loader reads them (src/loader/artifact-sources.ts).
 
 export interface CommandSummary {
   name: string;
   frontmatter: { description: string; 'argument-hint': string };
 }
 
-export async function readCommandSummaries(root: string): Promise<CommandSummary[] | undefined> {
+export function readCommandSummaries(root: string): CommandSummary[] | undefined {
   const dir = path.join(root, 'commands');
-  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.md')).sort();
+  let files: string[];
+  try {
+    files = readdirSync(dir)
+      .filter((f) => f.endsWith('.md'))
+      .sort();
+  } catch {
+    return undefined;
+  }
   const summaries: CommandSummary[] = [];
   for (const file of files) {
-    const fields = frontmatterScalars(await readFile(path.join(dir, file), 'utf8'));
+    const fields = frontmatterScalars(readFileSync(path.join(dir, file), 'utf8'));
     const description = fields?.get('description');
     const hint = fields?.get('argument-hint');
     if (description === undefined || hint === undefined) return undefined;

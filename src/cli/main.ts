@@ -54,7 +54,7 @@ async function loadRegistry(): Promise<Registry> {
 
 /** Help needs two frontmatter lines of each command's Markdown, not the engine nor the validating loader. */
 async function loadCommandDocs(): Promise<CommandSummary[]> {
-  const summaries = await readCommandSummaries(PACKAGE_ROOT);
+  const summaries = readCommandSummaries(PACKAGE_ROOT);
   if (summaries !== undefined) return summaries;
   const { loadArtifacts } = await import('../loader/load-artifacts.js');
   return (await loadArtifacts(PACKAGE_ROOT)).commands;

@@ -1,4 +1,3 @@
-import { createInterface } from 'node:readline/promises';
 import type { CommandIO } from '../commands/command.js';
 import { parseCommandLine } from '../commands/flags.js';
 import { commandHelp } from '../commands/help.js';
@@ -14,6 +13,8 @@ import { resolveUrlSource } from './url-source.js';
 // invoke(), then its text or its output as JSON.
 
 async function askOnTerminal(question: string): Promise<boolean> {
+  // Loaded only when a person is asked: most runs ask nobody.
+  const { createInterface } = await import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
@@ -32,7 +33,7 @@ export async function runCommandLine(registered: RegisteredCommand, argv: string
   }
   if (line.urlSource !== undefined) resolveUrlSource(command.name, line.input, line.urlSource, ctx.env, ctx.root);
   const person = !line.json && process.stdin.isTTY === true && process.stderr.isTTY === true;
-  const display = progressFor(command.name, line.verbosity);
+  const display = await progressFor(command.name, line.verbosity);
   const io: CommandIO = {
     progress: display.progress,
     ask: person ? askOnTerminal : undefined,

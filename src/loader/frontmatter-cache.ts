@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as z from 'zod';
 import { readArtifactSources } from './artifact-sources.js';
@@ -25,9 +26,10 @@ export function textDigest(text: string): string {
 }
 
 /** The root's cache, or an empty one when it is missing or unreadable (the loader then parses). */
-export async function readFrontmatterCache(root: string): Promise<FrontmatterCache> {
+export function readFrontmatterCache(root: string): FrontmatterCache {
   try {
-    const parsed = cacheSchema.parse(JSON.parse(await readFile(path.join(root, FRONTMATTER_CACHE_FILE), 'utf8')));
+    // Synchronous, as the files it stands for are read (artifact-sources.ts).
+    const parsed = cacheSchema.parse(JSON.parse(readFileSync(path.join(root, FRONTMATTER_CACHE_FILE), 'utf8')));
     return new Map(Object.entries(parsed.entries));
   } catch {
     return new Map();
@@ -38,7 +40,7 @@ export async function readFrontmatterCache(root: string): Promise<FrontmatterCac
 export async function writeFrontmatterCache(root: string): Promise<number> {
   const { parseFrontmatter } = await import('./parse-frontmatter.js');
   const entries: Record<string, ParsedFrontmatter> = {};
-  for (const source of await readArtifactSources(root)) {
+  for (const source of readArtifactSources(root)) {
     if (source.text === undefined) continue;
     try {
       entries[textDigest(source.text)] = parseFrontmatter(source.text);

@@ -64,7 +64,8 @@ function validate<S extends z.ZodType>(
 }
 
 export async function loadArtifacts(root: string): Promise<Artifacts> {
-  const [sources, cache] = await Promise.all([readArtifactSources(root), readFrontmatterCache(root)]);
+  const sources = readArtifactSources(root);
+  const cache = readFrontmatterCache(root);
   const parse = await frontmatterParser(cache, sources);
   const problems: string[] = [];
   const commands: CommandDoc[] = [];

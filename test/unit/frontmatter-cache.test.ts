@@ -93,5 +93,5 @@ describe('the frontmatter cache', () => {
 
 async function readdirCount(dir: string): Promise<number> {
   const { readArtifactSources } = await import('../../src/loader/artifact-sources.js');
-  return (await readArtifactSources(dir)).length;
+  return readArtifactSources(dir).length;
 }

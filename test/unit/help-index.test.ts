@@ -25,7 +25,7 @@ async function commandsDir(files: Record<string, string>): Promise<string> {
 describe('help index', () => {
   it('reads the same description and argument hint as the loader, for every shipped command', async () => {
     const full = (await loadArtifacts(PROJECT_ROOT)).commands;
-    const quick = await readCommandSummaries(PROJECT_ROOT);
+    const quick = readCommandSummaries(PROJECT_ROOT);
     expect(quick).toEqual(
       full.map((c) => ({ name: c.name, frontmatter: { description: c.frontmatter.description, 'argument-hint': c.frontmatter['argument-hint'] } })),
     );
@@ -36,7 +36,7 @@ describe('help index', () => {
       'a.md': `---\ndescription: Plain words, even with 'quotes' and "doubles"\nargument-hint: "[--x N] \\"quoted\\""\n---\nbody\n`,
       'b.md': `---\ndescription: 'It''s single-quoted'\nargument-hint: ''\n---\n`,
     });
-    expect(await readCommandSummaries(root)).toEqual([
+    expect(readCommandSummaries(root)).toEqual([
       { name: 'a', frontmatter: { description: `Plain words, even with 'quotes' and "doubles"`, 'argument-hint': '[--x N] "quoted"' } },
       { name: 'b', frontmatter: { description: "It's single-quoted", 'argument-hint': '' } },
     ]);
@@ -50,8 +50,8 @@ describe('help index', () => {
       'description: "unterminated\nargument-hint: x',
       'argument-hint: only the hint',
     ]) {
-      expect(await readCommandSummaries(await commandsDir({ 'c.md': `---\n${frontmatter}\n---\n` })), frontmatter).toBeUndefined();
+      expect(readCommandSummaries(await commandsDir({ 'c.md': `---\n${frontmatter}\n---\n` })), frontmatter).toBeUndefined();
     }
-    expect(await readCommandSummaries(await commandsDir({ 'd.md': 'no frontmatter\n' }))).toBeUndefined();
+    expect(readCommandSummaries(await commandsDir({ 'd.md': 'no frontmatter\n' }))).toBeUndefined();
   });
 });
