@@ -1,4 +1,9 @@
 #!/usr/bin/env node
-import { launchBuilt } from './launch-built.js';
-
-await launchBuilt('dbops', 'cli/main.js', 'dbops.mjs');
+'use strict';
+// CommonJS (bin/package.json): launch-built.js says why.
+require('./launch-built.js')
+  .launchBuilt('dbops', 'cli/main.js', 'dbops.mjs')
+  .catch((error) => {
+    process.stderr.write(`dbops could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  });
