@@ -31,12 +31,7 @@ function version(): string {
 }
 
 async function commandSurface() {
-  const [registry, { COMMAND_MODULES }, { settleZodForCli }] = await Promise.all([
-    import('../loader/registry.js'),
-    import('../commands/index.js'),
-    import('./zod-settings.js'),
-  ]);
-  settleZodForCli();
+  const [registry, { COMMAND_MODULES }] = await Promise.all([import('../loader/registry.js'), import('../commands/index.js')]);
   return { ...registry, COMMAND_MODULES };
 }
 
@@ -111,6 +106,9 @@ export async function main(argv: string[]): Promise<number> {
       printText(`dbops ${meta.name} — ${meta.summary}\n\nUsage: ${meta.usage}\n\n${meta.help}`);
       return EXIT_OK;
     }
+    // Before any module that builds a schema is loaded: zod decides when it builds one whether
+    // it will compile a parser for it (zod-settings.ts).
+    (await import('./zod-settings.js')).settleZodForCli();
     if (name === 'mcp') {
       const [registry, { runMcpStdio }] = await Promise.all([loadRegistry(), import('../mcp/stdio.js')]);
       return await runMcpStdio(rest, registry, controller.signal, PACKAGE_ROOT);
