@@ -19,15 +19,28 @@ const packageFile = (relative) => path.join(__dirname, '..', relative);
 const CHUNKED_CLI = 'cli/main.js';
 
 /**
- * What runs from the chunks though the script is there: what runs no command (src/cli/main.ts:
- * the overview, the version) loads a few kilobytes of them, less than the script and its cache
- * (--help measured 105 -> 137 ms); the MCP server is not in the script (scripts/bundle.mjs).
+ * What runs no command (src/cli/overview.ts: the overview, the version) runs from a small script
+ * of its own (dist/launch/overview.cjs), not the CLI's script and its cache (--help measured 105
+ * -> 137 ms through those), and from the chunks where it leaves the work to main().
  */
-const ON_CHUNKS = new Set([undefined, '--help', '-h', 'help', '--version', '-v', 'version', 'mcp']);
+const OVERVIEW = new Set([undefined, '--help', '-h', 'help', '--version', '-v', 'version']);
+
+/** What runs from the chunks though the script is there: the MCP server is not in the script (scripts/bundle.mjs). */
+const ON_CHUNKS = new Set([...OVERVIEW, 'mcp']);
 
 async function launchBuilt(name, relative, bundled) {
   const target = packageFile(`dist/${relative}`);
   if (existsSync(target)) {
+    if (relative === CHUNKED_CLI && OVERVIEW.has(process.argv[2])) {
+      const overview = packageFile('dist/launch/overview.cjs');
+      if (builtAfter(overview, target)) {
+        const exitCode = require(overview).printQuickOverview(process.argv.slice(2), packageFile('.'));
+        if (exitCode !== undefined) {
+          process.exitCode = exitCode;
+          return;
+        }
+      }
+    }
     if (relative === CHUNKED_CLI && !ON_CHUNKS.has(process.argv[2])) {
       const script = packageFile('dist/launch/dbops.cjs');
       if (codeCacheFits(script) && builtAfter(script, target)) {

@@ -139,6 +139,9 @@ if (process.argv.includes('--launch')) {
       outfile: path.join(outdir, file),
     });
   }
+  // What prints without running a command (the overview, the version) as a small script of its
+  // own that bin/launch-built.js require()s: no ES module loader and no chunks for --help.
+  await build({ ...cjs, entryPoints: [path.join(root, 'src/cli/overview.ts')], outfile: path.join(outdir, 'overview.cjs') });
   // A script has no import() of its own. Node's built-in modules, which dependencies import()
   // lazily, are require()d instead (the same exports); a package goes through
   // src/engine/import-package.ts, whose fallback import() is the one left.

@@ -1,34 +1,13 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { criticalWork } from '../engine/critical-work.js';
 import { DbopsError, toDbopsError } from '../engine/errors.js';
 import type { Catalog, Registry } from '../loader/registry.js';
-import { readCommandSummaries, type CommandSummary } from './help-index.js';
+import { asksOverview, META, overviewText, printQuickOverview } from './overview.js';
 import { PACKAGE_ROOT } from './paths.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, printError, printText } from './output.js';
 
 // argv → registry command → invoke() → formatted result and exit code. Modules load lazily so
 // `dbops --help` and `dbops --version` stay fast: they read only package.json and two
-// frontmatter lines of each command's Markdown.
-
-const META = [
-  {
-    name: 'run',
-    usage: 'dbops run "/backup-db --no-transient"',
-    summary: 'Run a slash-command line exactly as typed in the assistant',
-    help: 'Runs one slash-command line as Claude Code would: the line is split as the shell that runs the command body splits it (quotes, no operators), then the command runs with trigger "slash".\n\nExample: dbops run "/restore-db latest --target dev --yes"',
-  },
-  {
-    name: 'mcp',
-    usage: 'dbops mcp [--read-only]',
-    summary: 'Start the MCP server on stdio (for .mcp.json)',
-    help: 'Serves the commands as MCP tools on stdin/stdout until stdin closes.\n\n  --read-only   only the tools that change nothing (list_backups, verify_backup, artifact_history); no events written to any database\n\nExample (in .mcp.json): { "command": "node", "args": ["<dbops>/bin/dbops.js", "mcp"] }',
-  },
-];
-
-function version(): string {
-  return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-}
+// frontmatter lines of each command's Markdown (overview.ts).
 
 async function commandSurface() {
   const [registry, { COMMAND_MODULES }] = await Promise.all([import('../loader/registry.js'), import('../commands/index.js')]);
@@ -47,29 +26,10 @@ async function loadRegistry(): Promise<Registry> {
   return buildRegistry(PACKAGE_ROOT, COMMAND_MODULES);
 }
 
-/** Help needs two frontmatter lines of each command's Markdown, not the engine nor the validating loader. */
-async function loadCommandDocs(): Promise<CommandSummary[]> {
-  const summaries = readCommandSummaries(PACKAGE_ROOT);
-  if (summaries !== undefined) return summaries;
+/** The overview from the validating loader, for frontmatter the quick reading leaves to it. */
+async function fullOverview(): Promise<string> {
   const { loadArtifacts } = await import('../loader/load-artifacts.js');
-  return (await loadArtifacts(PACKAGE_ROOT)).commands;
-}
-
-function overview(commands: CommandSummary[]): string {
-  const rows = [...commands.map((c) => [c.name, c.frontmatter.description]), ...META.map((m) => [m.name, m.summary])];
-  const width = Math.max(...rows.map(([n]) => n!.length));
-  return [
-    `dbops ${version()} — backup and restore for Supabase/PostgreSQL databases`,
-    '',
-    'Usage: dbops <command> [options]',
-    '',
-    'Commands:',
-    ...rows.map(([n, d]) => `  ${n!.padEnd(width)}  ${d}`),
-    '',
-    'Run dbops <command> --help for its options. Every command takes --json, --quiet, --verbose and --help;',
-    'dbops --version prints the version. Exit codes: 0 success, 1 failure, 2 usage error.',
-    'Keep passwords off the process list: --target NAME, --url-env NAME or --url-file PATH instead of --url URL.',
-  ].join('\n');
+  return overviewText((await loadArtifacts(PACKAGE_ROOT)).commands, PACKAGE_ROOT);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -93,12 +53,11 @@ export async function main(argv: string[]): Promise<number> {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   try {
-    if (name === '--version' || name === '-v' || name === 'version' || (rest.length === 1 && rest[0] === '--version')) {
-      printText(version());
-      return EXIT_OK;
-    }
-    if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-      printText(overview(await loadCommandDocs()));
+    const shown = printQuickOverview(argv, PACKAGE_ROOT);
+    if (shown !== undefined) return shown;
+    // (No arguments asks for it too; said twice so the type checker knows `name` below.)
+    if (asksOverview(argv) || name === undefined) {
+      printText(await fullOverview());
       return name === undefined ? EXIT_USAGE : EXIT_OK;
     }
     const meta = META.find((m) => m.name === name);

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -59,7 +59,7 @@ describe('launchBuilt', () => {
   it('runs the one-script build (with its code cache) when this Node made the cache after the modules were built', () => {
     const dir = withScript(tree({ 'dist/cli/main.js': 1000, 'dist/launch/main.js': 1001 }), 1001);
     expect(ran(dir, 'list-backups')).toBe('dist/launch/dbops.cjs');
-    // The overview and the version load a few kilobytes of the chunks instead.
+    // The overview and the version load a few kilobytes of the chunks instead (where there is no overview.cjs).
     expect(ran(dir, '--help')).toBe('dist/launch/main.js');
     expect(ran(dir)).toBe('dist/launch/main.js');
     expect(ran(dir, '--version')).toBe('dist/launch/main.js');
@@ -100,6 +100,46 @@ describe('launchBuilt', () => {
     const out = JSON.parse(ran(withScript(dir, 1001, process.version, probe), 'list-backups')) as Record<string, unknown>;
     const file = path.join(dir, 'dist/launch/dbops.cjs');
     expect(out).toEqual({ require: 'function', filename: file, url: pathToFileURL(file).href, strict: true, imported: 'function' });
+  });
+
+  it('prints the overview and the version from dist/launch/overview.cjs, and leaves to the chunks what it cannot print', () => {
+    const dir = withScript(tree({ 'dist/cli/main.js': 1000, 'dist/launch/main.js': 1001 }), 1001);
+    const overview = path.join(dir, 'dist/launch/overview.cjs');
+    // A stand-in that prints the overview unless asked for the version, which it leaves to main().
+    writeFileSync(
+      overview,
+      "exports.printQuickOverview = (argv, root) => { if (argv[0] === '--version') return undefined; process.stdout.write(`overview.cjs ${argv.join(' ')} ${root}`); return argv.length === 0 ? 2 : 0; };\n",
+    );
+    utimesSync(overview, 1001, 1001);
+    expect(ran(dir, '--help')).toBe(`overview.cjs --help ${dir}`);
+    expect(() => ran(dir)).toThrow(expect.objectContaining({ status: 2, stdout: `overview.cjs  ${dir}` }));
+    expect(ran(dir, '--version')).toBe('dist/launch/main.js');
+    // A command never goes through it.
+    expect(ran(dir, 'list-backups')).toBe('dist/launch/dbops.cjs');
+    // Older than the modules (a bare tsc since): not used.
+    utimesSync(overview, 999, 999);
+    expect(ran(dir, '--help')).toBe('dist/launch/main.js');
+  });
+
+  it("the built overview.cjs prints what the CLI's main() prints, with the same exit code", () => {
+    const viaMain = (...args: string[]) => spawnSync(process.execPath, [path.join(ROOT, 'dist/cli/main.js'), ...args], { encoding: 'utf8' });
+    const viaOverview = (...args: string[]) =>
+      spawnSync(
+        process.execPath,
+        [
+          '-e',
+          `process.exitCode = require(${JSON.stringify(path.join(ROOT, 'dist/launch/overview.cjs'))}).printQuickOverview(process.argv.slice(1), ${JSON.stringify(ROOT)})`,
+          // After --, the arguments are the script's, not Node's (--help, --version).
+          '--',
+          ...args,
+        ],
+        { encoding: 'utf8' },
+      );
+    for (const args of [['--help'], [], ['--version'], ['-h']]) {
+      const [main, overview] = [viaMain(...args), viaOverview(...args)];
+      expect(overview.stdout, args.join(' ')).toBe(main.stdout);
+      expect(overview.status, args.join(' ')).toBe(main.status);
+    }
   });
 
   it('runs the committed plugin bundle when nothing was built', () => {
