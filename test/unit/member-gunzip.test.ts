@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { deflateRawSync, gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { parallelGzip } from '../../src/engine/backup/parallel-gzip.js';
 import { libdeflate, type Libdeflate } from '../../src/engine/libdeflate.js';
-import { memberGunzip } from '../../src/engine/restore/member-gunzip.js';
+import { gunzipFile, memberGunzip } from '../../src/engine/restore/member-gunzip.js';
 
 // The restore's gunzip: dbops's own CSVs (many small members) inflated member by member by
 // libdeflate where it is built, anything else through zlib from the point libdeflate stops. Every
@@ -184,6 +187,55 @@ describe.each(ENGINES)('memberGunzip with %s', (_name, lib) => {
     ],
   ])('%s is refused', async (_case, make, reason) => {
     await expect(gunzip(await make(), 64 * 1024, lib)).rejects.toThrow(reason);
+  });
+});
+
+describe.each(ENGINES)('gunzipFile with %s', (_name, lib) => {
+  // It reads the file into two buffers it fills again as soon as the gunzip has taken their
+  // bytes: anything that kept a view of one would come back as later bytes, so these compare
+  // every byte of files many reads long, members crossing reads anywhere.
+  const withFile = async (bytes: Buffer, test: (file: string) => Promise<void>) => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'dbops-gunzip-file-'));
+    try {
+      const file = path.join(dir, 'table.csv.gz');
+      await writeFile(file, bytes);
+      await test(file);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  };
+  const read = async (file: string) => {
+    const out: Buffer[] = [];
+    await pipeline(gunzipFile(file, lib), collect(out));
+    return Buffer.concat(out);
+  };
+
+  it.each([
+    ['a dbops CSV', async (input: Buffer) => ours(input)],
+    ['one gzip stream', async (input: Buffer) => gzipSync(input)],
+    ['small members, then one big member', async (input: Buffer) => Buffer.concat([await ours(input.subarray(0, 700_000)), gzipSync(input.subarray(700_000))])],
+  ])('%s comes back byte for byte', async (_case, write) => {
+    const input = Buffer.concat([sample(2_500_000), randomBytes(300_000), sample(1_000_000)]);
+    await withFile(await write(input), async (file) => expect((await read(file)).equals(input)).toBe(true));
+  });
+
+  it('a damaged file, an empty one and a missing one are refused', async () => {
+    const gz = Buffer.from(await ours(sample(2_000_000)));
+    for (let at = 600_000; at < 600_064; at++) gz[at] = gz[at]! ^ 0x5a;
+    await withFile(gz, async (file) => expect(read(file)).rejects.toThrow());
+    await withFile(Buffer.alloc(0), async (file) => expect(read(file)).rejects.toThrow(/unexpected end of file/));
+    await expect(read(path.join(tmpdir(), 'dbops-no-such-dir', 'x.csv.gz'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('stops reading when its reader stops (the file is let go, nothing fails later)', async () => {
+    await withFile(await ours(sample(6_000_000)), async (file) => {
+      const stream = gunzipFile(file, lib);
+      const first = await new Promise<Buffer>((resolve) => stream.once('data', resolve));
+      expect(first.length).toBeGreaterThan(0);
+      stream.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(stream.destroyed).toBe(true);
+    });
   });
 });
 

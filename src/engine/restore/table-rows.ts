@@ -12,7 +12,7 @@ import type { BackupHandle } from '../folder/open.js';
 import { connect } from '../pg/client.js';
 import { qualifiedName } from '../pg/sql.js';
 import { runTool } from '../tools/pg-tools.js';
-import { memberGunzip } from './member-gunzip.js';
+import { gunzipFile } from './member-gunzip.js';
 
 // Where a table's rows come from in a restore: the dump's data entry, or — for the critical
 // tables of a backup that stores their rows once (metadata.json loadFromCsv) — the gzipped CSV
@@ -131,7 +131,7 @@ async function copyInto(client: pg.Client, t: CsvTable): Promise<void> {
     // emptied in the same transaction: it is new, and empty, so TRUNCATE costs nothing.
     await client.query('BEGIN');
     await client.query(`TRUNCATE ONLY ${qualifiedName(t)}`);
-    await pipeline(createReadStream(t.file, { highWaterMark: 256 * 1024 }), memberGunzip(), client.query(copyFrom(copyCsv(t, true))));
+    await pipeline(gunzipFile(t.file), client.query(copyFrom(copyCsv(t, true))));
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
@@ -171,7 +171,7 @@ export async function tableRowsScript(dumpDir: string, sources: readonly RowSour
         else if ('file' in part) yield* createReadStream(part.file);
         else {
           yield `${READ_SETTINGS}\n${copyCsv(part.table)};\n`;
-          yield* createReadStream(part.csv, { highWaterMark: 256 * 1024 }).pipe(memberGunzip());
+          yield* gunzipFile(part.csv);
           yield '\\.\n';
         }
       }
