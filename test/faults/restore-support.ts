@@ -59,11 +59,14 @@ export async function restoreSetup(t: FaultRun, options: { targetRows?: number; 
   return { backup, target, before, expected };
 }
 
-/** The pg_restore of a phase: pre-data, data (with post-data, in parallel), or the serial post-data run. */
+/**
+ * The pg_restore of a phase: pre-data, data (with post-data, in parallel), or the serial post-data
+ * run (no --jobs: the CSV tables' own keys, also post-data alone, are built in parallel beside the data run).
+ */
 export const PHASES = {
   'pre-data': (c: string) => /pg_restore/.test(c) && /--section=pre-data/.test(c),
   data: (c: string) => /pg_restore/.test(c) && /--section=data/.test(c),
-  'post-data': (c: string) => /pg_restore/.test(c) && /--section=post-data/.test(c) && !/--section=data/.test(c),
+  'post-data': (c: string) => /pg_restore/.test(c) && /--section=post-data/.test(c) && !/--section=data/.test(c) && !/--jobs/.test(c),
 } as const;
 
 /** Starts the restore and returns once a child matching `phase` runs (undefined when it was never seen). */
