@@ -77,7 +77,7 @@ export function memberGunzip(binding: Libdeflate | null = libdeflate() ?? null):
   if (binding === null) return createGunzip({ chunkSize: CHUNK });
   const lib = binding;
   let held: Buffer = EMPTY;
-  /** Where held input lives between pieces (held is a view of it, or a piece not yet copied). */
+  /** Where held input lives between pieces (held is a view of it, until zlib takes over). */
   let store: Buffer | undefined;
   let tryAt = FIRST_TRY;
   let room: Buffer | undefined;
